@@ -1,0 +1,35 @@
+"""Screenshot of the Super-resolution widget in a real viewer (run under xvfb-run -a).
+
+    xvfb-run -a python docs/make_screenshot.py docs/widget.png
+"""
+
+import sys
+
+import napari
+from qtpy.QtWidgets import QApplication
+
+from napari_superres._widget import UpscaleWidget
+
+
+def main(path):
+    viewer = napari.Viewer(show=True)
+    viewer.window._qt_window.resize(1400, 720)
+    viewer.open_sample("napari-superres", "astronaut_lowres")
+    widget = UpscaleWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Super-resolution")
+    widget.method.value = "espcn"
+    widget.scale.value = 4
+    widget.run()
+    while widget.worker is not None:
+        QApplication.processEvents()
+    viewer.canvas.grid.enabled = True  # input and result side by side, on the same world grid
+    for _ in range(5):
+        QApplication.processEvents()
+    viewer.reset_view()
+    QApplication.processEvents()
+    viewer.screenshot(path, canvas_only=False)
+    viewer.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "docs/widget.png")

@@ -1,0 +1,24 @@
+"""napari-superres: image restoration for napari and for scripts.
+
+The core (this package minus ``_widget``) is numpy in, numpy out and never imports Qt.
+"""
+
+from .device import available_devices, select_device
+from .metrics import psnr, sr_scores, ssim
+from .resize import imresize
+from .upscale import available_methods, iter_upscale, upscale, upscaled_geometry
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "available_devices",
+    "available_methods",
+    "imresize",
+    "iter_upscale",
+    "psnr",
+    "select_device",
+    "sr_scores",
+    "ssim",
+    "upscale",
+    "upscaled_geometry",
+]

@@ -1,0 +1,129 @@
+"""Command line: ``napari-superres upscale IN OUT --scale 4 --method espcn``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _add_upscale(sub):
+    p = sub.add_parser("upscale", help="upscale an image file")
+    p.add_argument("input", type=Path)
+    p.add_argument("output", type=Path)
+    p.add_argument("--scale", type=float, default=4, help="zoom factor (default 4)")
+    p.add_argument("--method", default="bicubic", help="interpolation or model name (see 'methods')")
+    p.add_argument("--channel-axis", type=int, default=None,
+                   help="axis of colour channels (default: last axis of an RGB/RGBA image)")
+    p.add_argument("--tile", type=int, default=None, help="tile size in input pixels (default: automatic)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+
+
+def _add_train(sub):
+    p = sub.add_parser("train", help="train a super-resolution model on a folder of HR images")
+    p.add_argument("architecture")
+    p.add_argument("--scale", type=int, required=True)
+    p.add_argument("--data", nargs="+", required=True, help="folders of HR training images")
+    p.add_argument("--val", nargs="*", default=[], help="folders of HR validation images")
+    p.add_argument("--out", required=True, help="run folder (resumes if it holds a checkpoint)")
+    p.add_argument("--steps", type=int, default=20000)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr-patch", type=int, default=24, help="low-resolution patch size")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--loss", default="l1", choices=["l1", "l2"])
+    p.add_argument("--val-every", type=int, default=1000)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _add_export(sub):
+    p = sub.add_parser("export", help="copy a training run's best weights into a weights folder, with a card")
+    p.add_argument("run", type=Path)
+    p.add_argument("--weights-dir", type=Path, default=Path("weights"))
+    p.add_argument("--name", default=None, help="model name (default ARCH_xSCALE)")
+    p.add_argument("--data-description", default="", help="what the model was trained on, for its card")
+
+
+def _default_channel_axis(image):
+    return -1 if image.ndim == 3 and image.shape[-1] in (3, 4) else None
+
+
+def _upscale(args):
+    from tqdm import tqdm
+
+    from .io import read_image, write_image
+    from .upscale import iter_upscale
+
+    if args.output.exists() and not args.overwrite:
+        sys.exit(f"error: {args.output} exists; pass --overwrite to replace it")
+    image = read_image(args.input)
+    axis = args.channel_axis if args.channel_axis is not None else _default_channel_axis(image)
+    scale = int(args.scale) if float(args.scale).is_integer() else args.scale
+    steps = iter_upscale(image, scale, method=args.method, channel_axis=axis,
+                         device=args.device, tile=args.tile)
+    with tqdm(total=100, unit="%", desc=f"{args.method} x{scale}", file=sys.stderr) as bar:
+        while True:
+            try:
+                fraction = next(steps)
+            except StopIteration as done:
+                result = done.value
+                break
+            bar.update(round(100 * fraction) - bar.n)
+    write_image(args.output, result, overwrite=args.overwrite, rgb=axis is not None and result.shape[axis] in (3, 4))
+    print(f"{args.input} {image.shape} {image.dtype} -> {args.output} {result.shape} {result.dtype}")
+
+
+def _train(args):
+    from .train import TrainConfig, train
+
+    cfg = TrainConfig(
+        architecture=args.architecture, scale=args.scale, train_dirs=args.data, val_dirs=args.val,
+        out_dir=args.out, steps=args.steps, batch_size=args.batch_size, lr_patch=args.lr_patch,
+        lr=args.lr, loss=args.loss, val_every=args.val_every, threads=args.threads, seed=args.seed,
+    )
+    best = train(cfg, log=lambda msg: print(msg, flush=True))
+    print(f"best weights: {best}")
+
+
+def _export(args):
+    from .train import export_model
+
+    print(f"wrote {export_model(args.run, args.weights_dir, name=args.name, data_description=args.data_description)}")
+
+
+def _methods(args):
+    from .upscale import available_methods
+
+    for name, scales in available_methods().items():
+        print(f"{name:12s} {'any scale' if scales is None else 'x' + ', x'.join(map(str, scales))}")
+
+
+def _sample(args):
+    from ._sample_data import low_resolution_astronaut
+    from .io import write_image
+
+    write_image(args.output, low_resolution_astronaut(), overwrite=args.overwrite)
+    print(f"wrote {args.output}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="napari-superres", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_upscale(sub)
+    _add_train(sub)
+    _add_export(sub)
+    sub.add_parser("methods", help="list upscaling methods and their scales")
+    p = sub.add_parser("sample", help="write the bundled low-resolution sample image")
+    p.add_argument("output", type=Path)
+    p.add_argument("--overwrite", action="store_true")
+    args = parser.parse_args(argv)
+    handlers = {"upscale": _upscale, "train": _train, "export": _export, "methods": _methods, "sample": _sample}
+    try:
+        handlers[args.command](args)
+    except (ValueError, FileExistsError, FileNotFoundError) as err:
+        sys.exit(f"error: {err}")
+
+
+if __name__ == "__main__":
+    main()

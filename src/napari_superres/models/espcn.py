@@ -1,0 +1,29 @@
+"""ESPCN: Shi et al., "Real-Time Single Image and Video Super-Resolution Using an
+Efficient Sub-Pixel Convolutional Neural Network" (CVPR 2016).
+
+Three convolutions on the low-resolution grid, then a sub-pixel shuffle that
+rearranges ``scale**2`` channels into a ``scale``-times larger image.
+"""
+
+from torch import nn
+
+
+class ESPCN(nn.Module):
+    def __init__(self, scale, channels=1, features=64, hidden=32):
+        super().__init__()
+        self.scale = scale
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, features, 5, padding=2),
+            nn.Tanh(),
+            nn.Conv2d(features, hidden, 3, padding=1),
+            nn.Tanh(),
+            nn.Conv2d(hidden, channels * scale**2, 3, padding=1),
+            nn.PixelShuffle(scale),
+        )
+
+    # Receptive-field radius on the input grid: 2 + 1 + 1 pixels. Tiles with at
+    # least this much context reproduce the untiled output exactly.
+    halo = 4
+
+    def forward(self, x):
+        return self.body(x)

@@ -1,0 +1,129 @@
+"""Registry: a model name maps to an architecture, a safetensors file and a card.
+
+Each weights file ``NAME.safetensors`` in a weights folder has a model card
+``NAME.json`` beside it that says which architecture and configuration to build,
+the scale, the SHA-256 of the weights, how they were trained and what they
+scored. Weights are only ever read with safetensors (no pickle, no code).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from .espcn import ESPCN
+
+ARCHITECTURES = {
+    "espcn": ESPCN,
+}
+
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def weights_dirs():
+    """Folders searched for model cards, first match wins.
+
+    ``$NAPARI_SUPERRES_WEIGHTS`` (``os.pathsep``-separated) first, then the
+    weights installed inside the package, then ``weights/`` of a source checkout.
+    """
+    dirs = [Path(p) for p in os.environ.get("NAPARI_SUPERRES_WEIGHTS", "").split(os.pathsep) if p]
+    dirs += [_PACKAGE_DIR / "weights", _PACKAGE_DIR.parent.parent / "weights"]
+    return [d for d in dirs if d.is_dir()]
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    name: str
+    architecture: str
+    scale: int
+    weights: Path
+    sha256: str
+    config: dict = field(default_factory=dict, compare=False, hash=False)
+    input: str = "y"  # 'y': luma of YCbCr (BT.601); 'rgb': three channels
+    info: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @classmethod
+    def from_json(cls, path):
+        path = Path(path)
+        data = json.loads(path.read_text())
+        return cls(
+            name=data["name"],
+            architecture=data["architecture"],
+            scale=int(data["scale"]),
+            weights=path.with_name(data["weights"]),
+            sha256=data["sha256"],
+            config=data.get("config", {}),
+            input=data.get("input", "y"),
+            info=data,
+        )
+
+    def build(self):
+        """The architecture with this card's configuration, untrained."""
+        return ARCHITECTURES[self.architecture](scale=self.scale, **self.config)
+
+
+def list_models():
+    """All model cards found, as ``{name: ModelCard}``."""
+    cards = {}
+    for folder in weights_dirs():
+        for path in sorted(folder.glob("*.json")):
+            card = ModelCard.from_json(path)
+            if card.architecture in ARCHITECTURES:
+                cards.setdefault(card.name, card)
+    return cards
+
+
+def find_model(method, scale):
+    """The card for ``method`` (a card name or an architecture name) at ``scale``."""
+    cards = list_models()
+    if method in cards:
+        card = cards[method]
+        if card.scale != scale:
+            raise ValueError(f"model {method!r} upscales x{card.scale}, not x{scale}")
+        return card
+    matches = [c for c in cards.values() if c.architecture == method and c.scale == scale]
+    if not matches:
+        scales = sorted(c.scale for c in cards.values() if c.architecture == method)
+        if scales:
+            raise ValueError(f"{method} has weights for scales {scales}, not x{scale}")
+        raise ValueError(f"unknown method {method!r}")
+    return matches[0]
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+_load_lock = threading.Lock()
+
+
+@lru_cache(maxsize=16)
+def _load_cached(card, device):
+    from safetensors.torch import load_file
+
+    actual = _sha256(card.weights)
+    if actual != card.sha256:
+        raise ValueError(
+            f"weights file {card.weights} does not match its model card "
+            f"(SHA-256 {actual[:12]}..., expected {card.sha256[:12]}...): "
+            "the file is damaged or was replaced; reinstall napari-superres"
+        )
+    model = card.build()
+    model.load_state_dict(load_file(str(card.weights)))
+    model.eval().requires_grad_(False)
+    return model.to(device)
+
+
+def load_model(card, device):
+    """The model of ``card`` on ``device``, in eval mode; shared, never modify it."""
+    with _load_lock:
+        return _load_cached(card, str(device))

@@ -1,0 +1,218 @@
+"""Super-resolution of numpy images: interpolation baselines and learned models."""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+
+from .color import gray_to_luma, luma_to_gray, rgb_to_ycbcr, ycbcr_to_rgb
+from .resize import INTERPOLATION_METHODS, imresize
+
+AUTO_TILE = 512
+
+
+def available_methods():
+    """``{method: scales}``: interpolations (``None``: any scale ≥ 1), then learned models."""
+    from .models import list_models
+
+    methods = {name: None for name in INTERPOLATION_METHODS}
+    for card in list_models().values():
+        methods.setdefault(card.architecture, [])
+        methods[card.architecture] = sorted(set(methods[card.architecture]) | {card.scale})
+    return methods
+
+
+def upscaled_geometry(scale, translate, factor):
+    """napari ``scale`` and ``translate`` of a layer upscaled ``factor`` times.
+
+    The pixel size shrinks by ``factor`` and the origin shifts so that the new,
+    smaller pixels tile the old ones exactly: each old pixel centre stays where it was.
+
+    Examples
+    --------
+    >>> upscaled_geometry([1.0, 1.0], [0.0, 0.0], 4)
+    (array([0.25, 0.25]), array([-0.375, -0.375]))
+    """
+    scale = np.asarray(scale, dtype=float)
+    translate = np.asarray(translate, dtype=float)
+    return scale / factor, translate + scale * (1 / factor - 1) / 2
+
+
+def upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, tile=None, clip=True):
+    """Enlarge the two last spatial axes of an image.
+
+    Parameters
+    ----------
+    image : ndarray
+        ``(..., H, W)`` grayscale or with a colour axis (``channel_axis``). Leading
+        axes (time, depth, ...) are processed plane by plane.
+    scale : int or float
+        Zoom factor ≥ 1. Learned models take the integer scales they were trained
+        for (see :func:`available_methods`); interpolations take any factor.
+    method : str
+        ``'nearest'``, ``'bilinear'``, ``'bicubic'`` (MATLAB-compatible),
+        ``'lanczos'`` (Lanczos-3), or a learned model such as ``'espcn'``.
+    channel_axis : int, optional
+        Axis of colour channels. Three channels are treated as RGB (learned models
+        enhance the luma and interpolate the chroma), a fourth as alpha; other
+        counts are processed channel by channel.
+    device : str, optional
+        Torch device for learned models; by default CUDA, then MPS, then CPU.
+    tile : int, optional
+        Tile size in input pixels for learned models (bounded memory, no seams).
+        By default images larger than 512 pixels a side are tiled.
+    clip : bool
+        Clip the result to the input's range of values, as scikit-image does.
+
+    Returns
+    -------
+    ndarray
+        Same dtype as ``image``, spatial axes ``ceil(n * scale)`` long.
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> big = upscale(data.camera()[:64, :64], 2, method="bicubic")
+    >>> big.shape, big.dtype
+    ((128, 128), dtype('uint8'))
+    """
+    steps = iter_upscale(image, scale, method, channel_axis=channel_axis, device=device,
+                         tile=tile, clip=clip)
+    return run_to_end(steps)
+
+
+def run_to_end(steps):
+    """Exhaust a progress generator and return its result."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def iter_upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, tile=None, clip=True):
+    """Generator form of :func:`upscale`: yields progress in (0, 1], returns the result.
+
+    Stopping the iteration between two yields (at most one tile of work) cancels
+    the job and leaves nothing behind.
+    """
+    image = np.asarray(image)
+    _check_image(image, channel_axis)
+    plane_fn = _plane_function(method, scale, device, tile)
+    planes, unstack = _to_planes(image, channel_axis)
+    low, high = _intensity_range(image)
+    out_hw = tuple(math.ceil(n * scale) for n in planes.shape[1:3])
+    out = np.empty((len(planes),) + out_hw + planes.shape[3:], dtype=image.dtype)
+    bounds = (np.min(image), np.max(image)) if clip else None
+    for i, plane in enumerate(planes):
+        unit = (plane.astype(np.float64) - low) / (high - low)
+        result = yield from _progress_span(plane_fn(unit), i / len(planes), 1 / len(planes))
+        out[i] = _restore(result * (high - low) + low, image.dtype, bounds)
+    return unstack(out)
+
+
+def _check_image(image, channel_axis):
+    if image.dtype == bool or not np.issubdtype(image.dtype, np.number) or np.iscomplexobj(image):
+        raise TypeError(f"cannot upscale an image of dtype {image.dtype}; convert it to uint8, uint16 or float")
+    spatial = image.ndim - (channel_axis is not None)
+    if spatial < 2:
+        raise ValueError(f"need at least two spatial axes, got shape {image.shape} (channel_axis={channel_axis})")
+    if image.size == 0:
+        raise ValueError(f"the image is empty (shape {image.shape})")
+
+
+def _plane_function(method, scale, device, tile):
+    if not isinstance(scale, Real) or not scale >= 1:
+        raise ValueError(f"scale must be a number ≥ 1 (to shrink, use imresize), got {scale!r}")
+    if method in INTERPOLATION_METHODS:
+        def interpolate(unit):
+            yield 1.0
+            return imresize(unit, scale, method=method, channel_axis=-1)
+
+        return interpolate
+    from .models import find_model
+
+    if not float(scale).is_integer():
+        raise ValueError(f"learned models need an integer scale, got {scale}")
+    card = find_model(method, int(scale))
+    return _learned_plane_function(card, device, AUTO_TILE if tile is None else tile)
+
+
+def _learned_plane_function(card, device, tile):
+    import torch
+
+    from .device import select_device
+    from .models import load_model
+    from .tiling import iter_tiled
+
+    device = select_device(device)
+    model = load_model(card, device)
+
+    def enhance_luma(y):
+        x = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))[None, None].to(device)
+        with torch.inference_mode():
+            out = yield from iter_tiled(model, x, card.scale, tile, model.halo)
+        return out[0, 0].float().cpu().numpy().astype(np.float64)
+
+    def process(unit):
+        channels = unit.shape[-1]
+        if channels in (3, 4):
+            ycc = rgb_to_ycbcr(unit[..., :3])
+            y = yield from enhance_luma(ycc[..., 0])
+            rest = imresize(np.dstack([ycc[..., 1:], unit[..., 3:]]), card.scale, channel_axis=-1)
+            rgb = ycbcr_to_rgb(np.dstack([y, rest[..., :2]]))
+            return np.dstack([rgb, rest[..., 2:]])
+        planes = []
+        for c in range(channels):
+            y = yield from _progress_span(enhance_luma(gray_to_luma(unit[..., c])), c / channels, 1 / channels)
+            planes.append(luma_to_gray(y))
+        return np.stack(planes, axis=-1)
+
+    return process
+
+
+def _progress_span(steps, start, span):
+    """Re-yield the progress of ``steps`` mapped into ``[start, start + span]``."""
+    while True:
+        try:
+            fraction = next(steps)
+        except StopIteration as done:
+            return done.value
+        yield start + span * fraction
+
+
+def _to_planes(image, channel_axis):
+    """``(N, H, W, C)`` view of ``image`` and a function that puts results back in its layout."""
+    if channel_axis is None:
+        stacked = image[..., None]
+    else:
+        stacked = np.moveaxis(image, channel_axis, -1)
+    lead = stacked.shape[:-3]
+    planes = stacked.reshape((-1,) + stacked.shape[-3:])
+
+    def unstack(out):
+        out = out.reshape(lead + out.shape[1:])
+        return out[..., 0] if channel_axis is None else np.moveaxis(out, -1, channel_axis)
+
+    return planes, unstack
+
+
+def _intensity_range(image):
+    """``(low, high)`` mapped to [0, 1] before processing."""
+    if image.dtype == np.uint8:
+        return 0.0, 255.0
+    low, high = float(np.min(image)), float(np.max(image))
+    if np.issubdtype(image.dtype, np.floating) and low >= 0 and high <= 1:
+        return 0.0, 1.0
+    return low, (high if high > low else low + 1.0)
+
+
+def _restore(values, dtype, bounds):
+    if bounds is not None:
+        values = np.clip(values, *bounds)
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        values = np.clip(np.round(values), info.min, info.max)
+    return values.astype(dtype)

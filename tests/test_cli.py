@@ -1,0 +1,91 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_superres import imresize
+from napari_superres.cli import main
+from napari_superres.io import read_image, write_image
+
+
+def test_sample_then_upscale_png(tmp_path, capsys):
+    lr, out = tmp_path / "lr.png", tmp_path / "sr.png"
+    main(["sample", str(lr)])
+    main(["upscale", str(lr), str(out), "--scale", "4", "--method", "espcn"])
+    image = read_image(out)
+    assert image.shape == (512, 512, 3) and image.dtype == np.uint8
+    assert "100%" in capsys.readouterr().err  # the progress bar ran to the end
+
+
+def test_refuses_to_overwrite(tmp_path):
+    src, dst = tmp_path / "in.png", tmp_path / "out.png"
+    write_image(src, np.zeros((8, 8), np.uint8))
+    dst.write_bytes(b"precious")
+    with pytest.raises(SystemExit, match="--overwrite"):
+        main(["upscale", str(src), str(dst), "--scale", "2"])
+    assert dst.read_bytes() == b"precious"
+    main(["upscale", str(src), str(dst), "--scale", "2", "--overwrite"])
+    assert read_image(dst).shape == (16, 16)
+
+
+def test_uint16_tiff_stack_round_trip(tmp_path):
+    stack = (np.arange(3 * 10 * 12).reshape(3, 10, 12) * 50).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "in.tif", stack, photometric="minisblack")
+    main(["upscale", str(tmp_path / "in.tif"), str(tmp_path / "out.tif"), "--scale", "3", "--method", "bilinear"])
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        out = tif.asarray()
+        assert tif.pages[0].photometric == tifffile.PHOTOMETRIC.MINISBLACK  # a stack, not RGB
+    assert out.shape == (3, 30, 36) and out.dtype == np.uint16
+    np.testing.assert_array_equal(out[:, 1::3, 1::3], stack)  # bilinear keeps the old samples
+
+
+def test_float_scale_matches_api(tmp_path):
+    image = imresize(np.random.default_rng(1).random((20, 20)), 1)
+    tifffile.imwrite(tmp_path / "in.tif", image.astype(np.float32))
+    main(["upscale", str(tmp_path / "in.tif"), str(tmp_path / "out.tif"), "--scale", "2.5"])
+    assert tifffile.imread(tmp_path / "out.tif").shape == (50, 50)
+
+
+def test_bad_method_is_a_clean_error(tmp_path):
+    write_image(tmp_path / "in.png", np.zeros((8, 8), np.uint8))
+    with pytest.raises(SystemExit, match="unknown method"):
+        main(["upscale", str(tmp_path / "in.png"), str(tmp_path / "o.png"), "--method", "nope"])
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_console_script_lists_methods():
+    out = subprocess.run(["napari-superres", "methods"], capture_output=True, text=True, check=True).stdout
+    assert "bicubic" in out and "espcn" in out
+
+
+def test_core_never_imports_qt():
+    code = (
+        "import sys, napari_superres, napari_superres.cli, napari_superres.train, napari_superres.io\n"
+        "napari_superres.upscale(napari_superres._sample_data.low_resolution_astronaut(), 4, method='espcn',"
+        " channel_axis=-1)\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('PyQt5', 'PyQt6', 'PySide2', 'PySide6', 'qtpy',"
+        " 'napari', 'magicgui', 'vispy')]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", "import napari_superres._sample_data\n" + code], check=True)
+
+
+def test_manifest_is_valid_and_imports():
+    from npe2 import PluginManifest
+
+    manifest = PluginManifest.from_distribution("napari-superres")
+    manifest.validate_imports()
+    assert [w.display_name for w in manifest.contributions.widgets] == ["Super-resolution"]
+    assert manifest.contributions.sample_data[0].key == "astronaut_lowres"
+
+
+def test_sample_data_is_the_x4_matlab_bicubic_astronaut():
+    from skimage import data
+
+    from napari_superres._sample_data import make_sample_data
+
+    (image, meta, kind), = make_sample_data()
+    assert kind == "image" and meta["rgb"]
+    np.testing.assert_array_equal(image, imresize(data.astronaut(), 0.25, channel_axis=-1))
