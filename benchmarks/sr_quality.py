@@ -33,7 +33,23 @@ PUBLISHED = {
 }
 
 
-def evaluate(dataset, method, scale):
+def opencv_upscaler(models_dir, name, scale):
+    """A peer: OpenCV dnn_superres (``pip install opencv-contrib-python-headless``)."""
+    import cv2
+
+    sr = cv2.dnn_superres.DnnSuperResImpl_create()
+    sr.readModel(str(Path(models_dir) / f"{name.upper().replace('-SMALL', '-small')}_x{scale}.pb"))
+    sr.setModel(name.split("-")[0], scale)
+
+    def run(lr, scale, method=None, channel_axis=None):
+        bgr = lr[..., ::-1] if lr.ndim == 3 else np.dstack([lr] * 3)
+        out = sr.upsample(np.ascontiguousarray(bgr))[..., ::-1]
+        return out if lr.ndim == 3 else out[..., 0]
+
+    return run
+
+
+def evaluate(dataset, method, scale, upscaler=upscale):
     """Mean PSNR, mean SSIM and seconds per output megapixel over a dataset."""
     scores, seconds, pixels = [], 0.0, 0
     for hr_path in sorted((dataset / "HR").glob("*.png")):
@@ -41,7 +57,7 @@ def evaluate(dataset, method, scale):
         lr = read_image(dataset / "LR_bicubic" / f"X{scale}" / hr_path.name)
         axis = -1 if lr.ndim == 3 else None
         start = time.perf_counter()
-        sr = upscale(lr, scale, method=method, channel_axis=axis)
+        sr = upscaler(lr, scale, method=method, channel_axis=axis)
         seconds += time.perf_counter() - start
         pixels += sr.shape[0] * sr.shape[1]
         scores.append(sr_scores(hr, sr, scale, channel_axis=axis))
@@ -56,6 +72,8 @@ def main():
     parser.add_argument("--methods", nargs="*", default=None, help="default: all")
     parser.add_argument("--out", type=Path, default=None, help="write the Markdown table here")
     parser.add_argument("--update-cards", action="store_true", help="store the scores in the model cards")
+    parser.add_argument("--opencv-models", type=Path, default=None,
+                        help="folder of OpenCV dnn_superres .pb models: adds them as peers")
     args = parser.parse_args()
 
     methods = available_methods()
@@ -66,15 +84,16 @@ def main():
         for scale in args.scales:
             published = PUBLISHED.get((dataset.name, scale), {})
             reference = " / ".join(f"{v:.2f}" for v in published.values())
-            for name in names:
-                if methods[name] is not None and scale not in methods[name]:
-                    continue
-                psnr, ssim, speed = evaluate(dataset, name, scale)
-                rows.append(f"| {dataset.name} | x{scale} | {name} | {psnr:.2f} | {ssim:.4f} | "
-                            f"{speed:.3f} | {reference} |")
+            candidates = [(name, name, upscale) for name in names
+                          if methods[name] is None or scale in methods[name]]
+            for peer in ("espcn", "fsrcnn", "fsrcnn-small") if args.opencv_models else ():
+                candidates.append((f"OpenCV {peer} (peer)", peer, opencv_upscaler(args.opencv_models, peer, scale)))
+            for label, method, upscaler in candidates:
+                psnr, ssim, speed = evaluate(dataset, method, scale, upscaler)
+                rows.append(f"| {dataset.name} | x{scale} | {label} | {psnr:.2f} | {ssim:.4f} | {speed:.3f} | {reference} |")
                 print(rows[-1], flush=True)
-                if args.update_cards and methods[name] is not None:
-                    card_path = find_model(name, scale).weights.with_suffix(".json")
+                if args.update_cards and methods.get(label) is not None:
+                    card_path = find_model(method, scale).weights.with_suffix(".json")
                     card = json.loads(card_path.read_text())
                     card.setdefault("metrics", {})[dataset.name] = {
                         "psnr_y": round(psnr, 2), "ssim_y": round(ssim, 4),

@@ -84,3 +84,34 @@ def test_device_choice():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA"):
             select_device("cuda")
+
+
+@pytest.fixture
+def tiny_rgb_model(tmp_path, monkeypatch):
+    """A random-initialised RGB model registered through NAPARI_SUPERRES_WEIGHTS."""
+    import hashlib
+
+    from safetensors.torch import save_file
+
+    config = dict(features=8, blocks=1)
+    model = ARCHITECTURES["edsr"](scale=2, channels=3, **config)
+    save_file(model.state_dict(), str(tmp_path / "tiny_rgb.safetensors"))
+    card = {"name": "tiny_rgb", "architecture": "edsr", "scale": 2, "input": "rgb", "config": config,
+            "weights": "tiny_rgb.safetensors",
+            "sha256": hashlib.sha256((tmp_path / "tiny_rgb.safetensors").read_bytes()).hexdigest()}
+    (tmp_path / "tiny_rgb.json").write_text(json.dumps(card))
+    monkeypatch.setenv("NAPARI_SUPERRES_WEIGHTS", str(tmp_path))
+    return model.eval()
+
+
+def test_rgb_model_on_rgb_rgba_and_gray(tiny_rgb_model, astronaut_small, camera_small):
+    out = upscale(astronaut_small, 2, method="tiny_rgb", channel_axis=-1)
+    assert out.shape == (128, 128, 3) and out.dtype == np.uint8
+    with torch.inference_mode():
+        expected = tiny_rgb_model(torch.from_numpy(astronaut_small / 255).float().permute(2, 0, 1)[None])
+    expected = np.clip(np.round(expected[0].permute(1, 2, 0).numpy() * 255), astronaut_small.min(), astronaut_small.max())
+    np.testing.assert_allclose(out, expected, atol=1)
+    rgba = np.dstack([astronaut_small, np.full((64, 64), 200, np.uint8)])
+    out = upscale(rgba, 2, method="tiny_rgb", channel_axis=-1)
+    assert out.shape == (128, 128, 4) and (out[..., 3] == 200).all()
+    assert upscale(camera_small, 2, method="tiny_rgb").shape == (128, 128)

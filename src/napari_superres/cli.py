@@ -20,6 +20,26 @@ def _add_upscale(sub):
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
 
 
+def _number(text):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _key_values(text):
+    """``'l1=1,hf=0.1'`` -> ``{'l1': 1, 'hf': 0.1}``; a bare name stands for ``name=1``."""
+    pairs = (item.split("=", 1) if "=" in item else (item, "1") for item in text.split(",") if item)
+    return {key: _number(value) for key, value in pairs}
+
+
+def _range(text):
+    low, _, high = text.partition(":")
+    return (float(low), float(high or low))
+
+
 def _add_train(sub):
     p = sub.add_parser("train", help="train a super-resolution model on a folder of HR images")
     p.add_argument("architecture")
@@ -27,12 +47,23 @@ def _add_train(sub):
     p.add_argument("--data", nargs="+", required=True, help="folders of HR training images")
     p.add_argument("--val", nargs="*", default=[], help="folders of HR validation images")
     p.add_argument("--out", required=True, help="run folder (resumes if it holds a checkpoint)")
+    p.add_argument("--config", type=_key_values, default={},
+                   help="architecture options, e.g. 'blocks=8,features=32'")
+    p.add_argument("--channels", type=int, default=1, choices=[1, 3], help="1: luma model, 3: RGB model")
     p.add_argument("--steps", type=int, default=20000)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr-patch", type=int, default=24, help="low-resolution patch size")
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--loss", default="l1", choices=["l1", "l2"])
+    p.add_argument("--min-lr", type=float, default=1e-5)
+    p.add_argument("--losses", type=_key_values, default={"l1": 1.0},
+                   help="weighted losses: l1, l2, ms_ssim_l1, hf, perceptual, adversarial "
+                        "(e.g. 'l1=1,perceptual=0.1,adversarial=0.005')")
+    p.add_argument("--blur", type=_range, default=(0.0, 0.0), help="Gaussian blur sigma range 'lo:hi' (HR px)")
+    p.add_argument("--noise", type=_range, default=(0.0, 0.0), help="noise sigma range 'lo:hi' (grey levels)")
+    p.add_argument("--jpeg", type=_range, default=None, help="JPEG quality range 'lo:hi'")
+    p.add_argument("--init", default=None, help="safetensors weights to start from")
     p.add_argument("--val-every", type=int, default=1000)
+    p.add_argument("--checkpoint-minutes", type=float, default=5.0)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
 
@@ -77,10 +108,14 @@ def _upscale(args):
 def _train(args):
     from .train import TrainConfig, train
 
+    degradation = {"blur_sigma": args.blur, "noise_sigma": args.noise,
+                   "jpeg_quality": tuple(int(q) for q in args.jpeg) if args.jpeg else None}
     cfg = TrainConfig(
         architecture=args.architecture, scale=args.scale, train_dirs=args.data, val_dirs=args.val,
-        out_dir=args.out, steps=args.steps, batch_size=args.batch_size, lr_patch=args.lr_patch,
-        lr=args.lr, loss=args.loss, val_every=args.val_every, threads=args.threads, seed=args.seed,
+        out_dir=args.out, config=args.config, channels=args.channels, steps=args.steps,
+        batch_size=args.batch_size, lr_patch=args.lr_patch, lr=args.lr, min_lr=args.min_lr,
+        losses=args.losses, degradation=degradation, init=args.init, val_every=args.val_every,
+        checkpoint_minutes=args.checkpoint_minutes, threads=args.threads, seed=args.seed,
     )
     best = train(cfg, log=lambda msg: print(msg, flush=True))
     print(f"best weights: {best}")

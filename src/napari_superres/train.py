@@ -18,10 +18,11 @@ import torch
 import torch.nn.functional as F
 
 from .color import rgb_to_ycbcr
+from .degrade import Degradation
 from .io import read_image
 from .metrics import psnr
 from .models.registry import ARCHITECTURES
-from .resize import imresize, resize_matrix
+from .resize import imresize
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
@@ -34,12 +35,15 @@ class TrainConfig:
     out_dir: str
     val_dirs: list = field(default_factory=list)
     config: dict = field(default_factory=dict)
+    channels: int = 1  # 1: luma (BT.601 Y) models; 3: RGB models
     steps: int = 20000
     batch_size: int = 32
     lr_patch: int = 24
     lr: float = 1e-3
     min_lr: float = 1e-5
-    loss: str = "l1"
+    losses: dict = field(default_factory=lambda: {"l1": 1.0})
+    degradation: dict = field(default_factory=dict)  # keyword arguments of Degradation
+    init: str | None = None  # safetensors weights to start from (matching shapes only)
     val_every: int = 1000
     checkpoint_minutes: float = 5.0
     jpeg_downscale: int = 2
@@ -77,18 +81,19 @@ def luma(rgb):
 
 
 class PatchSampler:
-    """Random HR crops with flips and 90° rotations, degraded by MATLAB bicubic."""
+    """Random HR crops with flips and 90° rotations, degraded into LR inputs."""
 
-    def __init__(self, images, scale, lr_patch, batch_size, seed=0):
+    def __init__(self, images, scale, lr_patch, batch_size, seed=0, degradation=None, channels=1):
         self.images = [im for im in images if min(im.shape[:2]) >= lr_patch * scale]
         areas = np.array([im.shape[0] * im.shape[1] for im in self.images], dtype=np.float64)
         self.p = areas / areas.sum()
         self.scale, self.lr_patch, self.batch_size = scale, lr_patch, batch_size
+        self.degradation = degradation or Degradation()
+        self.channels = channels
         self.rng = np.random.default_rng(seed)
-        hr = lr_patch * scale
-        self.down = torch.tensor(resize_matrix(hr, lr_patch), dtype=torch.float32)
 
     def sample(self):
+        """``(lr, hr)`` float tensors in [0, 1]: luma ``(N, 1, h, w)`` or RGB ``(N, 3, h, w)``."""
         hr_size = self.lr_patch * self.scale
         crops = []
         for idx in self.rng.choice(len(self.images), self.batch_size, p=self.p):
@@ -101,18 +106,10 @@ class PatchSampler:
                 crop = crop[:, ::-1]
             crops.append(crop)
         hr = torch.from_numpy(np.ascontiguousarray(np.stack(crops))).permute(0, 3, 1, 2).float()
-        # Rows then columns, rounding to uint8 in between, as MATLAB's imresize.
-        lr = torch.clamp(torch.floor(self.down @ hr + 0.5), 0, 255)
-        lr = torch.clamp(torch.floor(lr @ self.down.T + 0.5), 0, 255)
-        return luma(lr), luma(hr)
-
-
-def _loss(name, sr, hr):
-    if name == "l1":
-        return F.l1_loss(sr, hr)
-    if name == "l2":
-        return F.mse_loss(sr, hr)
-    raise ValueError(f"unknown loss {name!r}")
+        lr = self.degradation(hr, self.scale, self.rng)
+        if self.channels == 1:
+            return luma(lr), luma(hr)
+        return lr / 255, hr / 255
 
 
 def _lr_at(cfg, step):
@@ -122,23 +119,98 @@ def _lr_at(cfg, step):
 
 
 @torch.no_grad()
-def validate(model, images, scale):
+def validate(model, images, scale, channels=1):
     """Mean PSNR (Y, border of ``scale`` shaved) of bicubic-degraded images."""
     model.eval()
     scores = []
     for hr in images:
         hr = hr[: hr.shape[0] // scale * scale, : hr.shape[1] // scale * scale]
         lr = imresize(hr, 1 / scale, channel_axis=-1)
-        y = torch.from_numpy(rgb_to_ycbcr(lr)[..., 0]).float()[None, None]
-        sr = model(y)[0, 0].clamp(0, 1).numpy() * 255
+        if channels == 1:
+            x = torch.from_numpy(rgb_to_ycbcr(lr)[..., 0]).float()[None, None]
+            sr_y = model(x)[0, 0].clamp(0, 1).numpy()
+        else:
+            x = torch.from_numpy(lr / 255.0).float().permute(2, 0, 1)[None]
+            sr_y = rgb_to_ycbcr(model(x)[0].clamp(0, 1).permute(1, 2, 0).numpy())[..., 0]
         hr_y = rgb_to_ycbcr(hr)[..., 0] * 255
-        scores.append(psnr(hr_y, sr, data_range=255, crop_border=scale))
+        scores.append(psnr(hr_y, sr_y * 255, data_range=255, crop_border=scale))
     model.train()
     return float(np.mean(scores))
 
 
+class Objective:
+    """Weighted sum of losses named in ``TrainConfig.losses``.
+
+    ``l1``, ``l2``, ``ms_ssim_l1``, ``hf`` (high-frequency), ``perceptual``
+    (SqueezeNet features, see :mod:`napari_superres.losses.perceptual`) and
+    ``adversarial`` (SRGAN discriminator, trained alongside).
+    """
+
+    def __init__(self, weights, channels, lr):
+        from .losses.pixel import high_frequency_loss, ms_ssim_l1_loss
+
+        self.weights = dict(weights)
+        known = {"l1": F.l1_loss, "l2": F.mse_loss, "ms_ssim_l1": ms_ssim_l1_loss, "hf": high_frequency_loss}
+        unknown = set(self.weights) - set(known) - {"perceptual", "adversarial"}
+        if unknown:
+            raise ValueError(f"unknown losses {sorted(unknown)}; choose from {sorted(known)} + perceptual, adversarial")
+        self.terms = {name: fn for name, fn in known.items() if name in self.weights}
+        if "perceptual" in self.weights:
+            from .losses.perceptual import PerceptualLoss
+
+            self.terms["perceptual"] = PerceptualLoss()
+        self.discriminator = self.d_optimizer = None
+        if "adversarial" in self.weights:
+            from .models.srresnet import SRGANDiscriminator
+
+            self.discriminator = SRGANDiscriminator(channels=channels)
+            self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=(0.9, 0.999))
+
+    def generator_loss(self, sr, hr):
+        total = sum(self.weights[name] * fn(sr, hr) for name, fn in self.terms.items())
+        if self.discriminator is not None:
+            real = torch.ones(len(sr), 1)
+            total = total + self.weights["adversarial"] * F.binary_cross_entropy_with_logits(
+                self.discriminator(sr), real)
+        return total
+
+    def discriminator_step(self, sr, hr):
+        if self.discriminator is None:
+            return
+        logits = self.discriminator(torch.cat([hr, sr.detach()]))
+        labels = torch.cat([torch.ones(len(hr), 1), torch.zeros(len(sr), 1)])
+        loss = F.binary_cross_entropy_with_logits(logits, labels)
+        self.d_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.d_optimizer.step()
+
+    def state_dict(self):
+        if self.discriminator is None:
+            return {}
+        return {"discriminator": self.discriminator.state_dict(), "d_optimizer": self.d_optimizer.state_dict()}
+
+    def load_state_dict(self, state):
+        if self.discriminator is not None and state:
+            self.discriminator.load_state_dict(state["discriminator"])
+            self.d_optimizer.load_state_dict(state["d_optimizer"])
+
+
+def _warm_start(model, path, log):
+    """Copy the parameters of ``path`` whose names and shapes match (e.g. x2 body into x4)."""
+    from safetensors.torch import load_file
+
+    own = model.state_dict()
+    matching = {k: v for k, v in load_file(path).items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(matching, strict=False)
+    log(f"initialised {len(matching)}/{len(own)} tensors from {path}")
+
+
 def train(cfg: TrainConfig, log=print):
-    """Train (or resume) a model; writes checkpoints, a log and the best weights."""
+    """Train (or resume) a model; writes checkpoints, a log and the best weights.
+
+    The best weights by validation PSNR are kept, except for adversarial runs,
+    where PSNR is not the aim and the latest weights are kept.
+    """
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -149,20 +221,26 @@ def train(cfg: TrainConfig, log=print):
     train_images = [load_hr(p, cfg.jpeg_downscale, cfg.max_side) for p in list_images(cfg.train_dirs)]
     val_images = [load_hr(p, cfg.jpeg_downscale, cfg.max_side) for p in list_images(cfg.val_dirs)]
     log(f"{len(train_images)} training images, {len(val_images)} validation images")
-    sampler = PatchSampler(train_images, cfg.scale, cfg.lr_patch, cfg.batch_size, cfg.seed)
+    sampler = PatchSampler(train_images, cfg.scale, cfg.lr_patch, cfg.batch_size, cfg.seed,
+                           Degradation(**cfg.degradation), cfg.channels)
 
-    model = ARCHITECTURES[cfg.architecture](scale=cfg.scale, **cfg.config)
+    model = ARCHITECTURES[cfg.architecture](scale=cfg.scale, channels=cfg.channels, **cfg.config)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    objective = Objective(cfg.losses, cfg.channels, cfg.lr)
+    keep_latest = objective.discriminator is not None
     step, best = 0, -1.0
     ckpt_path = out / "checkpoint.pt"
     if ckpt_path.exists():
         state = torch.load(ckpt_path, weights_only=False)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        objective.load_state_dict(state.get("objective", {}))
         step, best = state["step"], state["best"]
         sampler.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         log(f"resumed at step {step}, best validation PSNR {best:.3f}")
+    elif cfg.init:
+        _warm_start(model, cfg.init, log)
 
     def save_checkpoint():
         tmp = ckpt_path.with_suffix(".tmp")
@@ -170,6 +248,7 @@ def train(cfg: TrainConfig, log=print):
             {
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
+                "objective": objective.state_dict(),
                 "step": step,
                 "best": best,
                 "rng": sampler.rng.bit_generator.state,
@@ -185,14 +264,16 @@ def train(cfg: TrainConfig, log=print):
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(cfg, step)
         lr, hr = sampler.sample()
-        loss = _loss(cfg.loss, model(lr), hr)
+        sr = model(lr)
+        loss = objective.generator_loss(sr, hr)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        objective.discriminator_step(sr, hr)
         step += 1
         running += loss.item()
         if step % cfg.val_every == 0 or step == cfg.steps:
-            score = validate(model, val_images, cfg.scale) if val_images else float("nan")
+            score = validate(model, val_images, cfg.scale, cfg.channels) if val_images else float("nan")
             record = {
                 "step": step,
                 "loss": running / cfg.val_every,
@@ -204,9 +285,9 @@ def train(cfg: TrainConfig, log=print):
                 f.write(json.dumps(record) + "\n")
             log(json.dumps(record))
             running, t0 = 0.0, time.monotonic()
-            if score > best or not val_images:
-                best = score
-                export_weights(model, cfg, out / "best.safetensors", step)
+            if keep_latest or not val_images or score > best:
+                best = max(best, score)
+                export_weights(model, out / "best.safetensors", step)
         if time.monotonic() - last_save > cfg.checkpoint_minutes * 60:
             save_checkpoint()
             last_save = time.monotonic()
@@ -214,7 +295,7 @@ def train(cfg: TrainConfig, log=print):
     return out / "best.safetensors"
 
 
-def export_weights(model, cfg, path, step):
+def export_weights(model, path, step):
     from safetensors.torch import save_file
 
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
@@ -245,19 +326,21 @@ def export_model(run_dir, weights_dir, *, name=None, data_description=""):
         "name": name,
         "architecture": cfg["architecture"],
         "scale": cfg["scale"],
-        "input": "y",
+        "input": "y" if cfg.get("channels", 1) == 1 else "rgb",
         "config": cfg["config"],
         "weights": target.name,
         "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
         "parameters": int(sum(t.numel() for t in tensors.values())),
         "training": {
             "data": data_description,
-            "degradation": "MATLAB bicubic (antialiased, uint8 rounding), Y channel of BT.601",
+            "pairs": "MATLAB bicubic (antialiased, uint8 rounding); luma models see BT.601 Y",
             "steps": best_step,
             "steps_planned": cfg["steps"],
             "batch_size": cfg["batch_size"],
             "lr_patch": cfg["lr_patch"],
-            "loss": cfg["loss"],
+            "losses": cfg.get("losses", {cfg.get("loss"): 1.0}),
+            "degradation": cfg.get("degradation") or "bicubic only",
+            "init": cfg.get("init"),
             "optimizer": f"Adam, lr {cfg['lr']} cosine to {cfg['min_lr']}",
             "validation_psnr_curve": [[r["step"], round(r["val_psnr"], 3)] for r in log],
         },

@@ -150,24 +150,34 @@ def _learned_plane_function(card, device, tile):
     device = select_device(device)
     model = load_model(card, device)
 
-    def enhance_luma(y):
-        x = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))[None, None].to(device)
+    def enhance(array):
+        """Model output for an ``(H, W, k)`` array, ``k`` = the model's channels."""
+        x = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1), dtype=np.float32))[None]
         with torch.inference_mode():
-            out = yield from iter_tiled(model, x, card.scale, tile, model.halo)
-        return out[0, 0].float().cpu().numpy().astype(np.float64)
+            out = yield from iter_tiled(model, x.to(device), card.scale, tile, model.halo)
+        return out[0].float().cpu().numpy().transpose(1, 2, 0).astype(np.float64)
+
+    def enhance_rgb(rgb):
+        if card.input == "rgb":
+            return (yield from enhance(rgb))
+        # Luma models: enhance Y, interpolate the chroma.
+        ycc = rgb_to_ycbcr(rgb)
+        y = yield from enhance(ycc[..., :1])
+        return ycbcr_to_rgb(np.dstack([y, imresize(ycc[..., 1:], card.scale, channel_axis=-1)]))
+
+    def enhance_gray(gray):
+        if card.input == "rgb":
+            return (yield from enhance(np.dstack([gray] * 3))).mean(axis=-1)
+        return luma_to_gray((yield from enhance(gray_to_luma(gray)[..., None]))[..., 0])
 
     def process(unit):
         channels = unit.shape[-1]
-        if channels in (3, 4):
-            ycc = rgb_to_ycbcr(unit[..., :3])
-            y = yield from enhance_luma(ycc[..., 0])
-            rest = imresize(np.dstack([ycc[..., 1:], unit[..., 3:]]), card.scale, channel_axis=-1)
-            rgb = ycbcr_to_rgb(np.dstack([y, rest[..., :2]]))
-            return np.dstack([rgb, rest[..., 2:]])
+        if channels in (3, 4):  # RGB, plus alpha interpolated
+            rgb = yield from enhance_rgb(unit[..., :3])
+            return np.dstack([rgb, imresize(unit[..., 3:], card.scale, channel_axis=-1)]) if channels == 4 else rgb
         planes = []
         for c in range(channels):
-            y = yield from _progress_span(enhance_luma(gray_to_luma(unit[..., c])), c / channels, 1 / channels)
-            planes.append(luma_to_gray(y))
+            planes.append((yield from _progress_span(enhance_gray(unit[..., c]), c / channels, 1 / channels)))
         return np.stack(planes, axis=-1)
 
     return process

@@ -16,10 +16,24 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from .edsr import EDSR
 from .espcn import ESPCN
+from .fsrcnn import FSRCNN
+from .srcnn import SRCNN
+from .srresnet import SRResNet
+from .unet import UNetSR
+from .vdsr import VDSR
 
+# name -> generator architecture; every one takes (scale, channels=...) and has a
+# ``halo`` attribute: its receptive-field radius on the input grid, for tiling.
 ARCHITECTURES = {
+    "srcnn": SRCNN,
+    "fsrcnn": FSRCNN,
     "espcn": ESPCN,
+    "vdsr": VDSR,
+    "edsr": EDSR,
+    "srresnet": SRResNet,
+    "unet": UNetSR,
 }
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -64,7 +78,8 @@ class ModelCard:
 
     def build(self):
         """The architecture with this card's configuration, untrained."""
-        return ARCHITECTURES[self.architecture](scale=self.scale, **self.config)
+        channels = 3 if self.input == "rgb" else 1
+        return ARCHITECTURES[self.architecture](scale=self.scale, channels=channels, **self.config)
 
 
 def list_models():

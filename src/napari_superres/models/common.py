@@ -1,0 +1,63 @@
+"""Building blocks shared by the architectures."""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import torch
+from torch import nn
+
+from ..resize import resize_matrix
+
+
+class SubPixelUpsampler(nn.Sequential):
+    """Sub-pixel convolution (Shi et al. 2016): conv to ``c * r**2`` channels, then shuffle.
+
+    Scales that are powers of two use repeated x2 stages, as EDSR does.
+    """
+
+    def __init__(self, scale, channels, out_channels=None, kernel_size=3, activation=None):
+        out_channels = out_channels or channels
+        stages = [2] * int(math.log2(scale)) if scale & (scale - 1) == 0 and scale > 2 else [scale]
+        layers = []
+        for i, r in enumerate(stages):
+            last = i == len(stages) - 1
+            c_out = (out_channels if last else channels) * r * r
+            layers += [nn.Conv2d(channels, c_out, kernel_size, padding=kernel_size // 2), nn.PixelShuffle(r)]
+            if activation is not None and not last:
+                layers.append(activation())
+        super().__init__(*layers)
+
+
+@lru_cache(maxsize=64)
+def _matrix(in_len, out_len, device, dtype):
+    return torch.tensor(resize_matrix(in_len, out_len), device=device, dtype=dtype)
+
+
+def bicubic_upsample(x, scale):
+    """MATLAB-compatible bicubic enlargement of ``(N, C, H, W)`` by an integer ``scale``.
+
+    Same kernel and border handling as :func:`napari_superres.imresize`, so that
+    pre-upsampling networks (SRCNN, VDSR) see at run time what they saw in training.
+    """
+    h, w = x.shape[-2:]
+    rows = _matrix(h, h * scale, x.device, x.dtype)
+    cols = _matrix(w, w * scale, x.device, x.dtype)
+    return rows @ x @ cols.T
+
+
+class ResidualBlock(nn.Module):
+    """conv-ReLU-conv with an identity skip, scaled (EDSR); optional batch norm (SRResNet)."""
+
+    def __init__(self, channels, res_scale=1.0, batch_norm=False, activation=nn.ReLU):
+        super().__init__()
+        norm = (lambda: nn.BatchNorm2d(channels)) if batch_norm else nn.Identity
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1), norm(), activation(),
+            nn.Conv2d(channels, channels, 3, padding=1), norm(),
+        )
+        self.res_scale = res_scale
+
+    def forward(self, x):
+        return x + self.res_scale * self.body(x)

@@ -1,0 +1,26 @@
+"""SRCNN: Dong et al., "Image Super-Resolution Using Deep Convolutional Networks" (ECCV 2014).
+
+Three convolutions (9-5-5, 64 and 32 filters) on the bicubic-enlarged image.
+"""
+
+import math
+
+from torch import nn
+
+from .common import bicubic_upsample
+
+
+class SRCNN(nn.Module):
+    def __init__(self, scale, channels=1, features=64, hidden=32):
+        super().__init__()
+        self.scale = scale
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, features, 9, padding=4), nn.ReLU(inplace=True),
+            nn.Conv2d(features, hidden, 5, padding=2), nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, channels, 5, padding=2),
+        )
+        # 8 pixels of context on the enlarged grid, plus 2 for the bicubic kernel.
+        self.halo = math.ceil(8 / scale) + 2
+
+    def forward(self, x):
+        return self.body(bicubic_upsample(x, self.scale))

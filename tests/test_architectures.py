@@ -1,0 +1,69 @@
+import pytest
+import torch
+
+from napari_superres.models import ARCHITECTURES
+from napari_superres.models.common import bicubic_upsample
+from napari_superres.models.srresnet import SRGANDiscriminator
+from napari_superres.resize import imresize
+from napari_superres.tiling import iter_tiled
+from napari_superres.upscale import run_to_end
+
+SMALL = {  # reduced widths so that the checks run fast; the structure is the same
+    "srcnn": dict(features=16, hidden=8),
+    "fsrcnn": dict(d=16, s=8, m=2),
+    "espcn": dict(features=16, hidden=8),
+    "vdsr": dict(features=8, depth=6),
+    "edsr": dict(features=8, blocks=2),
+    "srresnet": dict(features=8, blocks=2),
+    "unet": dict(features=8, depth=2),
+}
+
+
+def _model(name, scale, channels=1):
+    torch.manual_seed(0)
+    return ARCHITECTURES[name](scale=scale, channels=channels, **SMALL[name]).eval()
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_output_shape(name, scale):
+    with torch.inference_mode():
+        assert _model(name, scale, channels=3)(torch.rand(2, 3, 13, 10)).shape == (2, 3, 13 * scale, 10 * scale)
+
+
+# Pooling makes U-Net tiles exact only on its grid: checked separately below.
+@pytest.mark.parametrize("name", sorted(set(ARCHITECTURES) - {"unet"}))
+def test_halo_makes_tiling_seamless(name):
+    model = _model(name, 2)
+    x = torch.rand(1, 1, 37, 41)
+    with torch.inference_mode():
+        whole = model(x)
+        tiled = run_to_end(iter_tiled(model, x, 2, 16, model.halo))
+    torch.testing.assert_close(tiled, whole, atol=1e-5, rtol=0)
+
+
+def test_unet_tiles_on_its_pooling_grid_are_close():
+    model = _model("unet", 2)
+    x = torch.rand(1, 1, 64, 64)
+    with torch.inference_mode():
+        whole = model(x)
+        tiled = run_to_end(iter_tiled(model, x, 2, 32, model.halo))
+    assert (tiled - whole).abs().max() < 1e-3
+
+
+def test_no_transposed_convolutions():
+    for name in ARCHITECTURES:
+        model = _model(name, 4)
+        assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in model.modules()), name
+
+
+def test_bicubic_upsample_matches_imresize():
+    x = torch.rand(1, 1, 9, 7, dtype=torch.float64)
+    ours = bicubic_upsample(x, 3)[0, 0].numpy()
+    torch.testing.assert_close(torch.from_numpy(ours), torch.from_numpy(imresize(x[0, 0].numpy(), 3)))
+
+
+def test_discriminator_scores_any_patch_size():
+    d = SRGANDiscriminator(channels=1, features=8).eval()
+    assert d(torch.rand(3, 1, 48, 48)).shape == (3, 1)
+    assert d(torch.rand(1, 1, 96, 64)).shape == (1, 1)

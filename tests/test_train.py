@@ -1,0 +1,99 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from skimage import data
+
+from napari_superres import imresize
+from napari_superres.cli import main
+from napari_superres.degrade import Degradation, bicubic_shrink
+from napari_superres.losses.pixel import high_frequency_loss, ms_ssim, ms_ssim_l1_loss
+from napari_superres.models import ModelCard
+from napari_superres.train import PatchSampler, TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def image_folders(tmp_path_factory):
+    import imageio.v3 as iio
+
+    root = tmp_path_factory.mktemp("images")
+    (root / "train").mkdir()
+    (root / "val").mkdir()
+    for name in ("chelsea", "coffee", "rocket"):
+        iio.imwrite(root / "train" / f"{name}.png", getattr(data, name)()[:200, :200])
+    iio.imwrite(root / "val" / "astronaut.png", data.astronaut()[100:196, 100:196])
+    return root
+
+
+def test_bicubic_shrink_is_bit_exact_with_imresize():
+    hr = data.astronaut()[:96, :96]
+    batch = torch.from_numpy(hr).permute(2, 0, 1)[None].float()
+    ours = bicubic_shrink(batch, 4)[0].permute(1, 2, 0).numpy().astype(np.uint8)
+    np.testing.assert_array_equal(ours, imresize(hr, 0.25, channel_axis=-1))
+
+
+def test_degradations_change_the_input_and_stay_in_range():
+    hr = torch.from_numpy(data.astronaut()[:96, :96]).permute(2, 0, 1)[None].float().repeat(4, 1, 1, 1)
+    plain = Degradation()(hr, 4, np.random.default_rng(0))
+    for kwargs in (dict(blur_sigma=(1.0, 2.0)), dict(noise_sigma=(5, 10)), dict(jpeg_quality=(20, 40))):
+        out = Degradation(**kwargs)(hr, 4, np.random.default_rng(0))
+        assert out.shape == plain.shape == (4, 3, 24, 24)
+        assert 0 <= out.min() and out.max() <= 255 and torch.equal(out, out.round())
+        assert (out - plain).abs().mean() > 0.5, kwargs
+
+
+def test_sampler_gives_luma_or_rgb_pairs():
+    images = [data.astronaut()]
+    lr, hr = PatchSampler(images, 3, 16, 5, channels=1).sample()
+    assert lr.shape == (5, 1, 16, 16) and hr.shape == (5, 1, 48, 48)
+    assert 16 / 255 - 1e-6 <= float(hr.min()) and float(hr.max()) <= 235 / 255 + 1e-6
+    lr, hr = PatchSampler(images, 2, 16, 5, channels=3).sample()
+    assert lr.shape == (5, 3, 16, 16) and hr.shape == (5, 3, 32, 32)
+
+
+def test_pixel_losses():
+    x = torch.rand(2, 1, 64, 64)
+    y = (x + 0.1 * torch.randn_like(x)).clamp(0, 1)
+    torch.testing.assert_close(ms_ssim(x, x), torch.ones(2))
+    assert (ms_ssim(x, y) < 0.99).all()
+    assert ms_ssim_l1_loss(x, x) < 1e-6 < ms_ssim_l1_loss(x, y)
+    assert high_frequency_loss(x, x) == 0
+    # A smooth offset has no high frequencies: the HF loss ignores it, L1 does not.
+    assert high_frequency_loss(x + 0.2, x) < 1e-6
+
+
+def test_train_resume_and_export(image_folders, tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", "fsrcnn", "--scale", "2", "--data", str(image_folders / "train"),
+            "--val", str(image_folders / "val"), "--out", str(run), "--config", "d=8,s=4,m=1",
+            "--batch-size", "4", "--lr-patch", "12", "--val-every", "5", "--losses", "l1=1,hf=0.5"]
+    main(args + ["--steps", "10"])
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [5, 10]
+    assert all(np.isfinite(r["val_psnr"]) for r in log)
+    assert log[1]["loss"] < log[0]["loss"]  # seeded: it learns from the first steps
+    main(args + ["--steps", "15"])  # resumes from the checkpoint rather than restarting
+    assert "resumed at step 10" in capsys.readouterr().out
+    assert [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()] == [5, 10, 15]
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    main(["export", str(run), "--weights-dir", str(weights), "--name", "tiny", "--data-description", "3 images"])
+    card = ModelCard.from_json(weights / "tiny.json")
+    assert card.architecture == "fsrcnn" and card.scale == 2 and card.input == "y"
+    assert card.info["training"]["losses"] == {"l1": 1, "hf": 0.5}
+    model = card.build()
+    assert model(torch.rand(1, 1, 8, 8)).shape == (1, 1, 16, 16)
+
+
+def test_adversarial_rgb_training_runs(image_folders, tmp_path):
+    cfg = TrainConfig(architecture="srresnet", scale=2, train_dirs=[str(image_folders / "train")],
+                      out_dir=str(tmp_path / "gan"), val_dirs=[str(image_folders / "val")],
+                      config=dict(features=8, blocks=1), channels=3, steps=2, batch_size=2,
+                      lr_patch=12, losses={"l1": 1.0, "adversarial": 0.01}, val_every=2,
+                      degradation=dict(noise_sigma=(0, 5)))
+    best = train(cfg, log=lambda _: None)
+    assert best.exists()
+    state = torch.load(tmp_path / "gan" / "checkpoint.pt", weights_only=False)
+    assert "discriminator" in state["objective"]
