@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 
@@ -128,8 +128,9 @@ def _plane_function(method, scale, device, tile):
         raise ValueError(f"scale must be a number ≥ 1 (to shrink, use imresize), got {scale!r}")
     if method in INTERPOLATION_METHODS:
         def interpolate(unit):
+            result = imresize(unit, scale, method=method, channel_axis=-1)
             yield 1.0
-            return imresize(unit, scale, method=method, channel_axis=-1)
+            return result
 
         return interpolate
     from .models import find_model
