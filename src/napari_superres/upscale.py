@@ -155,7 +155,8 @@ def _learned_plane_function(card, device, tile):
         """Model output for an ``(H, W, k)`` array, ``k`` = the model's channels."""
         x = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1), dtype=np.float32))[None]
         with torch.inference_mode():
-            out = yield from iter_tiled(model, x.to(device), card.scale, tile, model.halo)
+            x = x.to(device).contiguous(memory_format=torch.channels_last)
+            out = yield from iter_tiled(model, x, card.scale, tile, model.halo)
         return out[0].float().cpu().numpy().transpose(1, 2, 0).astype(np.float64)
 
     def enhance_rgb(rgb):
