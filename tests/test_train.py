@@ -95,5 +95,5 @@ def test_adversarial_rgb_training_runs(image_folders, tmp_path):
                       degradation=dict(noise_sigma=(0, 5)))
     best = train(cfg, log=lambda _: None)
     assert best.exists()
-    state = torch.load(tmp_path / "gan" / "checkpoint.pt", weights_only=False)
+    state = torch.load(tmp_path / "gan" / "checkpoint.pt", weights_only=True)
     assert "discriminator" in state["objective"]

@@ -231,7 +231,7 @@ def train(cfg: TrainConfig, log=print):
     step, best = 0, -1.0
     ckpt_path = out / "checkpoint.pt"
     if ckpt_path.exists():
-        state = torch.load(ckpt_path, weights_only=False)
+        state = torch.load(ckpt_path, weights_only=True)  # never unpickle code
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         objective.load_state_dict(state.get("objective", {}))
