@@ -14,12 +14,15 @@ from ..resize import resize_matrix
 class SubPixelUpsampler(nn.Sequential):
     """Sub-pixel convolution (Shi et al. 2016): conv to ``c * r**2`` channels, then shuffle.
 
-    Scales that are powers of two use repeated x2 stages, as EDSR does.
+    Scales that are powers of two use repeated x2 stages, as EDSR does, unless
+    ``single_stage`` (one conv straight to ``scale**2`` sub-pixels: far cheaper
+    for small fast models, whose intermediate x2 stage would dominate the cost).
     """
 
-    def __init__(self, scale, channels, out_channels=None, kernel_size=3, activation=None):
+    def __init__(self, scale, channels, out_channels=None, kernel_size=3, activation=None, single_stage=False):
         out_channels = out_channels or channels
-        stages = [2] * int(math.log2(scale)) if scale & (scale - 1) == 0 and scale > 2 else [scale]
+        power_of_two = scale & (scale - 1) == 0 and scale > 2
+        stages = [2] * int(math.log2(scale)) if power_of_two and not single_stage else [scale]
         layers = []
         for i, r in enumerate(stages):
             last = i == len(stages) - 1

@@ -19,7 +19,7 @@ class FSRCNN(nn.Module):
             layers += [nn.Conv2d(s, s, 3, padding=1), nn.PReLU(s)]
         layers += [nn.Conv2d(s, d, 1), nn.PReLU(d)]
         self.body = nn.Sequential(*layers)
-        self.upsample = SubPixelUpsampler(scale, d, channels)
+        self.upsample = SubPixelUpsampler(scale, d, channels, single_stage=True)
         self.halo = 2 + m + 2
 
     def forward(self, x):
