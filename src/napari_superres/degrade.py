@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .losses.pixel import gaussian_blur
-from .resize import resize_matrix
+from .models.common import resize_matrix_tensor
 
 
 @dataclass
@@ -40,7 +40,7 @@ class Degradation:
         if self.noise_sigma[1] > 0:
             sigmas = torch.from_numpy(rng.uniform(*self.noise_sigma, size=(len(x), 1, 1, 1))).float()
             noise = torch.from_numpy(rng.standard_normal(x.shape)).float()
-            x = torch.clamp(torch.floor(x + sigmas * noise + 0.5), 0, 255)
+            x = _round_to_levels(x + sigmas * noise)
         if self.jpeg_quality:
             qualities = rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1, size=len(x))
             x = torch.stack([_jpeg(x[i], int(q)) for i, q in enumerate(qualities)])
@@ -51,10 +51,14 @@ def bicubic_shrink(hr, scale):
     """MATLAB ``imresize(hr, 1/scale)`` of a float batch in 0-255, rows first with uint8
     rounding in between, as MATLAB does (bit-exact with :func:`napari_superres.imresize`)."""
     h, w = hr.shape[-2:]
-    rows = torch.tensor(resize_matrix(h, h // scale), dtype=hr.dtype)
-    cols = torch.tensor(resize_matrix(w, w // scale), dtype=hr.dtype)
-    x = torch.clamp(torch.floor(rows @ hr + 0.5), 0, 255)
-    return torch.clamp(torch.floor(x @ cols.T + 0.5), 0, 255)
+    rows = resize_matrix_tensor(h, h // scale, hr.device, hr.dtype)
+    cols = resize_matrix_tensor(w, w // scale, hr.device, hr.dtype)
+    return _round_to_levels(_round_to_levels(rows @ hr) @ cols.T)
+
+
+def _round_to_levels(x):
+    """Round halves up and clip to 0-255, as MATLAB's conversion to uint8."""
+    return torch.clamp(torch.floor(x + 0.5), 0, 255)
 
 
 def _jpeg(image, quality):

@@ -34,7 +34,8 @@ class SubPixelUpsampler(nn.Sequential):
 
 
 @lru_cache(maxsize=64)
-def _matrix(in_len, out_len, device, dtype):
+def resize_matrix_tensor(in_len, out_len, device, dtype):
+    """:func:`napari_superres.resize.resize_matrix` as a tensor, built once per size."""
     return torch.tensor(resize_matrix(in_len, out_len), device=device, dtype=dtype)
 
 
@@ -45,8 +46,8 @@ def bicubic_upsample(x, scale):
     pre-upsampling networks (SRCNN, VDSR) see at run time what they saw in training.
     """
     h, w = x.shape[-2:]
-    rows = _matrix(h, h * scale, x.device, x.dtype)
-    cols = _matrix(w, w * scale, x.device, x.dtype)
+    rows = resize_matrix_tensor(h, h * scale, x.device, x.dtype)
+    cols = resize_matrix_tensor(w, w * scale, x.device, x.dtype)
     return rows @ x @ cols.T
 
 
