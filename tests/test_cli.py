@@ -65,6 +65,8 @@ def test_core_never_imports_qt():
         "import sys, napari_superres, napari_superres.cli, napari_superres.train, napari_superres.io\n"
         "napari_superres.upscale(napari_superres._sample_data.low_resolution_astronaut(), 4, method='espcn',"
         " channel_axis=-1)\n"
+        "napari_superres.fit_dip(napari_superres._sample_data.low_resolution_astronaut(), iterations=1,"
+        " channel_axis=-1)\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('PyQt5', 'PyQt6', 'PySide2', 'PySide6', 'qtpy',"
         " 'napari', 'magicgui', 'vispy')]\n"
         "assert not bad, bad\n"
@@ -77,7 +79,7 @@ def test_manifest_is_valid_and_imports():
 
     manifest = PluginManifest.from_distribution("napari-superres")
     manifest.validate_imports()
-    assert [w.display_name for w in manifest.contributions.widgets] == ["Super-resolution"]
+    assert [w.display_name for w in manifest.contributions.widgets] == ["Super-resolution", "Deep Image Prior"]
     assert manifest.contributions.sample_data[0].key == "astronaut_lowres"
 
 
@@ -89,3 +91,18 @@ def test_sample_data_is_the_x4_matlab_bicubic_astronaut():
     (image, meta, kind), = make_sample_data()
     assert kind == "image" and meta["rgb"]
     np.testing.assert_array_equal(image, imresize(data.astronaut(), 0.25, channel_axis=-1))
+
+
+def test_dip_inpaints_a_file_with_a_mask_file(tmp_path, capsys, astronaut_small):
+    src, mask, out = tmp_path / "in.png", tmp_path / "mask.png", tmp_path / "out.png"
+    holes = np.zeros(astronaut_small.shape[:2], np.uint8)
+    holes[5:15, 20:40] = 255
+    write_image(src, astronaut_small)
+    write_image(mask, holes)
+    with pytest.raises(SystemExit, match="needs --mask"):
+        main(["dip", str(src), str(out), "--task", "inpaint"])
+    main(["dip", str(src), str(out), "--task", "inpaint", "--mask", str(mask), "--iterations", "3"])
+    result = read_image(out)
+    assert result.shape == astronaut_small.shape
+    np.testing.assert_array_equal(result[holes == 0], astronaut_small[holes == 0])
+    assert "100%" in capsys.readouterr().err

@@ -1,9 +1,10 @@
 """napari-superres: image restoration for napari and for scripts.
 
-The core (this package minus ``_widget``) is numpy in, numpy out and never imports Qt.
+The core (this package minus the ``_``-prefixed widget modules) is numpy in, numpy out and never imports Qt.
 """
 
 from .device import available_devices, select_device
+from .dip import fit_dip, iter_fit_dip
 from .metrics import psnr, sr_scores, ssim
 from .resize import imresize
 from .upscale import available_methods, iter_upscale, upscale, upscaled_geometry
@@ -13,7 +14,9 @@ __version__ = "0.1.0"
 __all__ = [
     "available_devices",
     "available_methods",
+    "fit_dip",
     "imresize",
+    "iter_fit_dip",
     "iter_upscale",
     "psnr",
     "select_device",

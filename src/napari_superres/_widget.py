@@ -1,4 +1,9 @@
-"""The Super-resolution dock widget: reads a layer, runs the core in a worker, adds the result."""
+"""Dock widgets: each reads a layer, runs a core generator in a worker and adds the result.
+
+:class:`TaskWidget` holds what every task shares (layer choice, device, Run/Cancel,
+progress, status, result layer geometry); a task widget adds its own fields and
+says which generator to run.
+"""
 
 from __future__ import annotations
 
@@ -15,45 +20,40 @@ if TYPE_CHECKING:
     import napari
 
 
-class UpscaleWidget(Container):
-    """Upscale an Image layer into a new layer that overlays it exactly."""
+class TaskWidget(Container):
+    """Layer in, worker, layer out. Subclasses set ``run_text`` and implement ``_job``."""
 
-    def __init__(self, viewer: napari.viewer.Viewer):
+    run_text = "Run"
+
+    def __init__(self, viewer: napari.viewer.Viewer, fields=()):
         super().__init__()
         self._viewer = viewer
-        self._methods = available_methods()
         self.worker = None
         self.image = ComboBox(label="image", choices=self._image_layers)
-        self.method = ComboBox(label="method", choices=list(self._methods), value="bicubic")
-        self.scale = SpinBox(label="scale", value=4, min=2, max=8)
-        self.tile = SpinBox(label="tile (px)", value=512, min=32, max=8192, step=32)
         self.device = ComboBox(label="device", choices=["auto", *available_devices()])
-        self.run_button = PushButton(text="Upscale")
+        self.run_button = PushButton(text=self.run_text)
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.progress = ProgressBar(label="progress", min=0, max=100, value=0)
         self.status = Label(value="")
-        self.extend([self.image, self.method, self.scale, self.tile, self.device,
-                     self.run_button, self.cancel_button, self.progress, self.status])
-        self.method.changed.connect(self._check_choices)
-        self.scale.changed.connect(self._check_choices)
+        self.extend([self.image, *fields, self.device, self.run_button, self.cancel_button, self.progress,
+                     self.status])
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
         for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
-            event.connect(self.image.reset_choices)
-        self._check_choices()
+            event.connect(self.reset_choices)
 
     def _image_layers(self, _widget=None):
         return [(layer.name, layer) for layer in self._viewer.layers if isinstance(layer, Image)]
 
-    def _scale_supported(self):
-        scales = self._methods[self.method.value]
-        return scales is None or self.scale.value in scales
+    def _device(self):
+        return None if self.device.value == "auto" else self.device.value
+
+    def _ready(self):
+        """Whether the current choices can run (subclasses add their checks)."""
+        return True
 
     def _check_choices(self):
-        self.run_button.enabled = self._scale_supported() and self.worker is None
-        scales = self._methods[self.method.value]
-        self.status.value = "" if self._scale_supported() else (
-            f"{self.method.value} is trained for x{', x'.join(map(str, scales))}")
+        self.run_button.enabled = self._ready() and self.worker is None
 
     def run(self):
         layer = self.image.value
@@ -63,20 +63,20 @@ class UpscaleWidget(Container):
         if layer.multiscale:
             self.status.value = "Multiscale layers are not supported yet; use the full-resolution level."
             return
-        method, factor = self.method.value, self.scale.value
-        device = None if self.device.value == "auto" else self.device.value
-        worker = create_worker(
-            iter_upscale, layer.data, factor, method,
-            channel_axis=-1 if layer.rgb else None, device=device, tile=self.tile.value,
-        )
-        worker.yielded.connect(lambda fraction: setattr(self.progress, "value", round(100 * fraction)))
-        worker.returned.connect(lambda result: self._add_result(layer, result, method, factor))
+        try:
+            function, args, kwargs, description, on_result = self._job(layer)
+        except ValueError as err:
+            self.status.value = str(err)
+            return
+        worker = create_worker(function, *args, **kwargs)
+        worker.yielded.connect(self._on_yielded)
+        worker.returned.connect(on_result)
         worker.errored.connect(lambda err: setattr(self.status, "value", f"Failed: {err}"))
         worker.aborted.connect(lambda: setattr(self.status, "value", "Cancelled."))
         worker.finished.connect(self._finished)
         self.worker = worker
         self.progress.value = 0
-        self.status.value = f"Running {method} x{factor} on {layer.name}..."
+        self.status.value = f"{description} on {layer.name}..."
         self.run_button.enabled = False
         self.cancel_button.enabled = True
         worker.start()
@@ -88,22 +88,66 @@ class UpscaleWidget(Container):
     def _finished(self):
         self.worker = None
         self.cancel_button.enabled = False
-        self.run_button.enabled = self._scale_supported()
+        self.run_button.enabled = self._ready()
 
-    def _add_result(self, layer, result, method, factor):
+    def _job(self, layer):
+        """``(generator function, args, kwargs, description, on_result)`` for a run on ``layer``.
+
+        ``on_result(result)`` adds the result layer; it closes over this run's
+        settings, so that changing the fields mid-run does not mislabel the result.
+        """
+        raise NotImplementedError
+
+    def _on_yielded(self, fraction):
+        self.progress.value = round(100 * fraction)
+
+    def _add_result(self, layer, data, name, metadata, factor=1):
+        """Add ``data`` as a new image layer overlaying ``layer`` (upscaled ``factor`` times)."""
         scale, translate = upscaled_geometry(layer.scale[-2:], layer.translate[-2:], factor)
-        kwargs = {}
-        if not layer.rgb:
-            kwargs = {"colormap": layer.colormap, "contrast_limits": layer.contrast_limits}
-        name = f"{layer.name} ({method} x{factor})"
-        self._viewer.add_image(
-            result,
+        kwargs = {} if layer.rgb else {"colormap": layer.colormap, "contrast_limits": layer.contrast_limits}
+        return self._viewer.add_image(
+            data,
             name=name,
             scale=[*layer.scale[:-2], *scale],
             translate=[*layer.translate[:-2], *translate],
             rgb=layer.rgb,
-            metadata={"napari_superres": {"task": "upscale", "method": method, "scale": factor,
-                                          "source": layer.name}},
+            metadata={"napari_superres": {**metadata, "source": layer.name}},
             **kwargs,
         )
-        self.status.value = f"Done: {result.shape}."
+
+
+class UpscaleWidget(TaskWidget):
+    """Upscale an Image layer into a new layer that overlays it exactly."""
+
+    run_text = "Upscale"
+
+    def __init__(self, viewer: napari.viewer.Viewer):
+        self._methods = available_methods()
+        self.method = ComboBox(label="method", choices=list(self._methods), value="bicubic")
+        self.scale = SpinBox(label="scale", value=4, min=2, max=8)
+        self.tile = SpinBox(label="tile (px)", value=512, min=32, max=8192, step=32)
+        super().__init__(viewer, [self.method, self.scale, self.tile])
+        self.method.changed.connect(self._check_choices)
+        self.scale.changed.connect(self._check_choices)
+        self._check_choices()
+
+    def _ready(self):
+        scales = self._methods[self.method.value]
+        return scales is None or self.scale.value in scales
+
+    def _check_choices(self):
+        super()._check_choices()
+        scales = self._methods[self.method.value]
+        self.status.value = "" if self._ready() else (
+            f"{self.method.value} is trained for x{', x'.join(map(str, scales))}")
+
+    def _job(self, layer):
+        method, factor = self.method.value, self.scale.value
+        kwargs = {"channel_axis": -1 if layer.rgb else None, "device": self._device(), "tile": self.tile.value}
+
+        def on_result(result):
+            self._add_result(layer, result, f"{layer.name} ({method} x{factor})",
+                             {"task": "upscale", "method": method, "scale": factor}, factor)
+            self.status.value = f"Done: {result.shape}."
+
+        return iter_upscale, (layer.data, factor, method), kwargs, f"Running {method} x{factor}", on_result

@@ -20,6 +20,24 @@ def _add_upscale(sub):
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
 
 
+def _add_dip(sub):
+    p = sub.add_parser("dip", help="restore an image file with Deep Image Prior (no training data)")
+    p.add_argument("input", type=Path)
+    p.add_argument("output", type=Path)
+    p.add_argument("--task", default="denoise", choices=["denoise", "inpaint", "super-resolve", "jpeg"])
+    p.add_argument("--mask", type=Path, default=None, help="inpaint: image, non-zero where pixels are missing")
+    p.add_argument("--scale", type=int, default=4, help="super-resolve: zoom factor (default 4)")
+    p.add_argument("--network", default="fast", choices=["fast", "paper"])
+    p.add_argument("--iterations", type=int, default=None, help="upper bound (default: the task's)")
+    p.add_argument("--learning-rate", type=float, default=0.01)
+    p.add_argument("--no-early-stopping", action="store_true", help="run every iteration")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--channel-axis", type=int, default=None,
+                   help="axis of colour channels (default: last axis of an RGB/RGBA image)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+
+
 def _number(text):
     for kind in (int, float):
         try:
@@ -81,26 +99,47 @@ def _default_channel_axis(image):
 
 
 def _upscale(args):
+    from .upscale import iter_upscale
+
+    scale = int(args.scale) if float(args.scale).is_integer() else args.scale
+    _process_file(args, f"{args.method} x{scale}", lambda image, axis: iter_upscale(
+        image, scale, method=args.method, channel_axis=axis, device=args.device, tile=args.tile))
+
+
+def _dip(args):
+    from .dip import iter_fit_dip
+    from .io import read_image
+
+    kwargs = {"scale": args.scale} if args.task == "super-resolve" else {}
+    if args.task == "inpaint":
+        if args.mask is None:
+            sys.exit("error: inpaint needs --mask (an image, non-zero where pixels are missing)")
+        kwargs["mask"] = read_image(args.mask)
+    _process_file(args, f"DIP {args.task}", lambda image, axis: iter_fit_dip(
+        image, args.task, channel_axis=axis, iterations=args.iterations, learning_rate=args.learning_rate,
+        network=args.network, early_stopping=not args.no_early_stopping, device=args.device, seed=args.seed,
+        preview_every=0, **kwargs), fraction=lambda step: step.fraction)
+
+
+def _process_file(args, description, make_steps, fraction=float):
+    """Read ``args.input``, run the progress generator with a bar, write ``args.output`` atomically."""
     from tqdm import tqdm
 
     from .io import read_image, write_image
-    from .upscale import iter_upscale
 
     if args.output.exists() and not args.overwrite:
         sys.exit(f"error: {args.output} exists; pass --overwrite to replace it")
     image = read_image(args.input)
     axis = args.channel_axis if args.channel_axis is not None else _default_channel_axis(image)
-    scale = int(args.scale) if float(args.scale).is_integer() else args.scale
-    steps = iter_upscale(image, scale, method=args.method, channel_axis=axis,
-                         device=args.device, tile=args.tile)
-    with tqdm(total=100, unit="%", desc=f"{args.method} x{scale}", file=sys.stderr) as bar:
+    steps = make_steps(image, axis)
+    with tqdm(total=100, unit="%", desc=description, file=sys.stderr) as bar:
         while True:
             try:
-                fraction = next(steps)
+                progress = next(steps)
             except StopIteration as done:
                 result = done.value
                 break
-            bar.update(round(100 * fraction) - bar.n)
+            bar.update(round(100 * fraction(progress)) - bar.n)
     write_image(args.output, result, overwrite=args.overwrite, rgb=axis is not None and result.shape[axis] in (3, 4))
     print(f"{args.input} {image.shape} {image.dtype} -> {args.output} {result.shape} {result.dtype}")
 
@@ -146,6 +185,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="napari-superres", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_upscale(sub)
+    _add_dip(sub)
     _add_train(sub)
     _add_export(sub)
     sub.add_parser("methods", help="list upscaling methods and their scales")
@@ -153,7 +193,7 @@ def main(argv=None):
     p.add_argument("output", type=Path)
     p.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
-    handlers = {"upscale": _upscale, "train": _train, "export": _export, "methods": _methods, "sample": _sample}
+    handlers = {"upscale": _upscale, "dip": _dip, "train": _train, "export": _export, "methods": _methods, "sample": _sample}
     try:
         handlers[args.command](args)
     except (ValueError, FileExistsError, FileNotFoundError) as err:

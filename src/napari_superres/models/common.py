@@ -34,9 +34,9 @@ class SubPixelUpsampler(nn.Sequential):
 
 
 @lru_cache(maxsize=64)
-def resize_matrix_tensor(in_len, out_len, device, dtype):
+def resize_matrix_tensor(in_len, out_len, device, dtype, method="bicubic"):
     """:func:`napari_superres.resize.resize_matrix` as a tensor, built once per size."""
-    return torch.tensor(resize_matrix(in_len, out_len), device=device, dtype=dtype)
+    return torch.tensor(resize_matrix(in_len, out_len, method=method), device=device, dtype=dtype)
 
 
 def bicubic_upsample(x, scale):

@@ -1,0 +1,49 @@
+"""Screenshot of the Deep Image Prior widget mid-run, its preview layer beside the noisy input.
+
+    xvfb-run -a python docs/make_dip_screenshot.py docs/dip_widget.png
+
+Denoises a noisy crop of scikit-image's astronaut (σ = 25) and takes the picture
+after ``ITERATIONS_BEFORE_SHOT`` iterations, while the fit is still running.
+"""
+
+import sys
+
+import napari
+import numpy as np
+from qtpy.QtWidgets import QApplication
+from skimage import data
+
+from napari_superres._dip_widget import DIPWidget
+
+ITERATIONS_BEFORE_SHOT = 600
+
+
+def main(path):
+    rng = np.random.default_rng(0)
+    clean = data.astronaut()[30:286, 130:386]
+    noisy = np.clip(np.round(clean + rng.normal(0, 25, clean.shape)), 0, 255).astype(np.uint8)
+    viewer = napari.Viewer(show=True)
+    viewer.window._qt_window.resize(1400, 760)
+    layer = viewer.add_image(noisy, name="astronaut (noisy)")
+    widget = DIPWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Deep Image Prior")
+    widget.image.value = layer
+    widget.preview_every.value = 25
+    widget.learning_rate.value = 0.03
+    widget.run()
+    while widget.worker is not None and widget.progress.value * widget.iterations.value < 100 * ITERATIONS_BEFORE_SHOT:
+        QApplication.processEvents()
+    viewer.grid.enabled = True
+    for _ in range(5):
+        QApplication.processEvents()
+    viewer.reset_view()
+    QApplication.processEvents()
+    viewer.screenshot(path, canvas_only=False)
+    widget.cancel()
+    while widget.worker is not None:
+        QApplication.processEvents()
+    viewer.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "docs/dip_widget.png")

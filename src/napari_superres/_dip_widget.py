@@ -1,0 +1,96 @@
+"""The Deep Image Prior dock widget: fits in a worker, shows the estimate live in a preview layer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, SpinBox
+from napari.layers import Labels, Shapes
+
+from ._layers import layer_mask
+from ._widget import TaskWidget
+from .dip import NETWORKS, TASK_DEFAULTS, TASKS, iter_fit_dip
+
+if TYPE_CHECKING:
+    import napari
+
+
+class DIPWidget(TaskWidget):
+    """Denoise, inpaint or super-resolve an Image layer with Deep Image Prior."""
+
+    run_text = "Fit"
+
+    def __init__(self, viewer: napari.viewer.Viewer):
+        self.task = ComboBox(label="task", choices=list(TASKS), value="denoise")
+        self.mask = ComboBox(label="mask (Labels/Shapes)", nullable=True)
+        self.scale = SpinBox(label="scale", value=4, min=2, max=8)
+        self.network = ComboBox(label="network", choices=list(NETWORKS), value="fast")
+        self.iterations = SpinBox(label="iterations", value=3000, min=1, max=100_000, step=100)
+        self.learning_rate = FloatSpinBox(label="learning rate", value=0.01, min=1e-5, max=1.0, step=0.001)
+        self.early_stopping = CheckBox(label="early stopping", value=True)
+        self.preview_every = SpinBox(label="preview every", value=25, min=1, max=10_000)
+        super().__init__(viewer, [self.task, self.mask, self.scale, self.network, self.iterations,
+                                  self.learning_rate, self.early_stopping, self.preview_every])
+        self.mask.choices = self._mask_layers  # needs the viewer, so after the base init
+        self.preview_layer = None
+        self.task.changed.connect(self._task_changed)
+        self._task_changed()
+
+    def _mask_layers(self, _widget=None):
+        return [(layer.name, layer) for layer in self._viewer.layers if isinstance(layer, (Labels, Shapes))]
+
+    def _task_changed(self):
+        task = self.task.value
+        self.mask.visible = task == "inpaint"
+        self.scale.visible = task == "super-resolve"
+        self.iterations.value = TASK_DEFAULTS[task]["iterations"]
+
+    def _job(self, layer):
+        task, factor = self.task.value, (self.scale.value if self.task.value == "super-resolve" else 1)
+        kwargs = {
+            "channel_axis": -1 if layer.rgb else None,
+            "iterations": self.iterations.value,
+            "learning_rate": self.learning_rate.value,
+            "network": self.network.value,
+            "early_stopping": self.early_stopping.value,
+            "preview_every": self.preview_every.value,
+            "device": self._device(),
+        }
+        if task == "inpaint":
+            if self.mask.value is None:
+                raise ValueError("Inpainting needs a mask: add a Labels or Shapes layer over the missing pixels.")
+            kwargs["mask"] = layer_mask(self.mask.value, layer)
+        if task == "super-resolve":
+            kwargs["scale"] = factor
+        self._source, self._factor = layer, factor
+        settings = {k: v for k, v in kwargs.items() if k not in ("mask", "channel_axis")}
+
+        def on_result(result):
+            self._add_result(layer, result, f"{layer.name} (DIP {task})",
+                             {"task": f"dip-{task}", "method": "deep image prior", **settings}, factor)
+            self.status.value = f"Done: {result.shape}, {self._stopped_text}."
+
+        self._stopped_text = "ran all iterations"
+        return iter_fit_dip, (layer.data, task), kwargs, f"Fitting DIP ({task})", on_result
+
+    def _on_yielded(self, step):
+        self.progress.value = round(100 * step.fraction)
+        if step.stopped:
+            self._stopped_text = f"stopped early at iteration {step.iteration}"
+        if step.estimate is not None:
+            self._show_preview(step.estimate)
+
+    def _show_preview(self, estimate):
+        if self.preview_layer is not None and self.preview_layer in self._viewer.layers:
+            self.preview_layer.data = estimate
+            return
+        layer = self._source
+        self.preview_layer = self._add_result(layer, estimate, f"{layer.name} (DIP preview)",
+                                              {"task": "dip-preview"}, self._factor)
+
+    def _finished(self):
+        if self.preview_layer is not None and self.preview_layer in self._viewer.layers:
+            self._viewer.layers.remove(self.preview_layer)
+        self.preview_layer = None
+        super()._finished()
+

@@ -1,0 +1,315 @@
+"""Deep Image Prior: restore one image by fitting a randomly initialised network to it.
+
+A network ``f_θ`` maps a fixed noise image ``z`` to the estimate; its weights are
+fitted so that the estimate, seen through the degradation (identity, mask or
+downsampling), matches the observed image. The structure of the network is the
+prior: it fits natural image content long before it fits noise, so the fit must
+stop in time, which :class:`VarianceStopper` decides without ground truth.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .upscale import _intensity_range, _restore, _to_planes, run_to_end
+
+TASKS = ("denoise", "inpaint", "super-resolve", "jpeg")
+
+# Channel widths per level, top (full resolution) first. "paper" is the network of
+# the paper's denoising, inpainting and SR experiments (2.2 M parameters). "fast"
+# keeps its shape at a quarter of the width: per iteration it fits as fast as
+# "paper" (F16 crops, benchmarks/dip.py) at a tenth of the cost on a CPU.
+NETWORKS = {
+    "paper": {"down": (128,) * 5, "up": (128,) * 5, "skip": (4,) * 5, "input_channels": 32},
+    "fast": {"down": (32,) * 5, "up": (32,) * 5, "skip": (4,) * 5, "input_channels": 32},
+}
+
+# Per task: iterations (an upper bound when early stopping is on) and the std of the
+# perturbation added to z at every step (the paper's regulariser).
+TASK_DEFAULTS = {
+    "denoise": {"iterations": 3000, "input_noise": 1 / 30},
+    "jpeg": {"iterations": 2400, "input_noise": 1 / 30},
+    "inpaint": {"iterations": 5000, "input_noise": 0.03},
+    "super-resolve": {"iterations": 2000, "input_noise": 0.03},
+}
+
+
+@dataclass
+class DIPStep:
+    """What :func:`iter_fit_dip` yields after every iteration."""
+
+    iteration: int  # 1-based, within the current plane
+    iterations: int  # upper bound for this plane
+    plane: int  # index of the plane being fitted (nD stacks), 0-based
+    planes: int
+    loss: float
+    estimate: np.ndarray | None = None  # the whole result so far, every ``preview_every`` iterations
+    stopped: bool = False  # early stopping ended this plane; ``iteration`` is the one kept
+
+    @property
+    def fraction(self):
+        return (self.plane + self.iteration / self.iterations) / self.planes
+
+
+class VarianceStopper:
+    """Early stopping by the windowed moving variance of the outputs (after Wang et al., ES-WMV, 2021).
+
+    While the network fits image content its successive outputs change less and
+    less; once it starts fitting noise they begin to wander again. Every ``stride``
+    iterations the output is stored in a ring of ``window`` snapshots and their
+    per-pixel variance averaged; the fit is done when that variance has not reached
+    a new minimum for ``patience`` iterations, and the estimate to keep is the one
+    taken at the minimum.
+
+    At the very start the outputs are nearly constant, so their variance is low
+    before the network has learnt anything; minima count only once the variance
+    has fallen below ``arm_fraction`` of the highest value seen.
+    """
+
+    def __init__(self, window=20, stride=5, patience=300, arm_fraction=0.5):
+        self.window, self.stride, self.patience, self.arm_fraction = window, stride, patience, arm_fraction
+        self.ring = []
+        self.peak_variance = 0.0
+        self.best_variance = math.inf
+        self.best_iteration = 0
+        self.best_estimate = None
+        self.history = []  # (iteration, variance)
+
+    def update(self, iteration, output, estimate):
+        """Record ``output`` (a tensor); return True when the fit should stop.
+
+        ``estimate`` is a callable producing the result to keep if this iteration
+        turns out to be the minimum (called only then, as it may be costly).
+        """
+        if iteration % self.stride:
+            return False
+        self.ring.append(output.detach().clone())
+        if len(self.ring) > self.window:
+            self.ring.pop(0)
+        if len(self.ring) == self.window:
+            import torch
+
+            variance = float(torch.stack(self.ring).var(dim=0).mean())
+            self.history.append((iteration, variance))
+            self.peak_variance = max(self.peak_variance, variance)
+            armed = variance < self.arm_fraction * self.peak_variance
+            if armed and variance < self.best_variance:
+                self.best_variance, self.best_iteration = variance, iteration
+                self.best_estimate = estimate()
+        return self.best_estimate is not None and iteration - self.best_iteration >= self.patience
+
+
+def fit_dip(image, task="denoise", **kwargs):
+    """Restore an image with Deep Image Prior (no training data, no weights).
+
+    Parameters
+    ----------
+    image : ndarray
+        ``(..., H, W)`` grayscale or with a colour axis (``channel_axis``); leading
+        axes are fitted plane by plane. Any real dtype; dtype and range are kept.
+    task : {'denoise', 'inpaint', 'super-resolve', 'jpeg'}
+        The degradation to undo. ``'inpaint'`` needs ``mask``, ``'super-resolve'``
+        needs ``scale``.
+    **kwargs
+        See :func:`iter_fit_dip`.
+
+    Returns
+    -------
+    ndarray
+        The restored image, same dtype; ``scale`` times larger for SR.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimage import data
+    >>> noisy = data.camera()[:64, :64]
+    >>> fit_dip(noisy, "denoise", iterations=5).shape
+    (64, 64)
+    """
+    return run_to_end(iter_fit_dip(image, task, **kwargs))
+
+
+def iter_fit_dip(
+    image,
+    task="denoise",
+    *,
+    mask=None,
+    scale=None,
+    channel_axis=None,
+    iterations=None,
+    learning_rate=0.01,
+    network="fast",
+    early_stopping=True,
+    averaging=0.99,
+    input_noise=None,
+    downsampler="bicubic",
+    device=None,
+    seed=0,
+    preview_every=50,
+):
+    """Generator form of :func:`fit_dip`: yields a :class:`DIPStep` per iteration, returns the result.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, optional
+        Inpainting: True (non-zero) where pixels are missing, as in
+        ``skimage.restoration.inpaint_biharmonic``; shape ``(H, W)`` or the image's
+        shape without the channel axis. Known pixels are returned unchanged.
+    scale : int, optional
+        Super-resolution factor; the data term compares the downsampled estimate
+        (``downsampler``: ``'bicubic'`` as MATLAB's ``imresize``, or ``'lanczos'``)
+        with the image.
+    iterations : int, optional
+        Iterations per plane (an upper bound with early stopping); task default.
+    learning_rate : float
+        Adam step size.
+    network : str or dict
+        ``'fast'`` (default: the paper's hourglass with 32 channels a level),
+        ``'paper'`` (128 channels a level) or a dict like the entries of ``NETWORKS``.
+    early_stopping : bool or VarianceStopper
+        Stop each plane when the moving variance of the outputs stops falling
+        (a :class:`VarianceStopper` to set its window and patience, or to read its
+        history afterwards).
+    averaging : float
+        Keep an exponential moving average of the outputs with this weight (0: off).
+    input_noise : float, optional
+        Std of the perturbation of ``z`` at each step; task default.
+    device : str, optional
+        Torch device; by default CUDA, then MPS, then CPU.
+    seed : int
+        Same seed, same input and settings → same result on the same device.
+    preview_every : int
+        Attach the current result to a step every this many iterations (0: never).
+
+    Stopping the iteration between two steps cancels the fit.
+    """
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    image = np.asarray(image)
+    planes, unstack = _to_planes(image, channel_axis)
+    masks = _plane_masks(mask, image, channel_axis, len(planes)) if task == "inpaint" else [None] * len(planes)
+    factor = _check_scale(scale) if task == "super-resolve" else 1
+    settings = dict(TASK_DEFAULTS[task])
+    settings.update({k: v for k, v in {"iterations": iterations, "input_noise": input_noise}.items() if v is not None})
+    if settings["iterations"] < 1:
+        raise ValueError(f"iterations must be ≥ 1, got {settings['iterations']}")
+    spec = NETWORKS[network] if isinstance(network, str) else network
+
+    low, high = _intensity_range(image)
+    bounds = (np.min(image), np.max(image))
+    out = np.empty((len(planes), planes.shape[1] * factor, planes.shape[2] * factor, planes.shape[3]), image.dtype)
+    for i, plane in enumerate(planes):
+        unit = (plane.astype(np.float64) - low) / (high - low)
+        fit = _fit_plane(unit, masks[i], factor, spec, settings, learning_rate, early_stopping, averaging,
+                         downsampler, device, seed + i)
+        while True:
+            try:
+                iteration, loss, current = next(fit)
+            except StopIteration as done:
+                result, stopped_at = done.value
+                break
+            step = DIPStep(iteration, settings["iterations"], i, len(planes), loss)
+            if preview_every and iteration % preview_every == 0:
+                out[i] = _restore(_keep_known(current(), unit, masks[i]) * (high - low) + low, image.dtype, None)
+                step.estimate = unstack(out.copy())
+            yield step
+        out[i] = _restore(_keep_known(result, unit, masks[i]) * (high - low) + low, image.dtype, bounds)
+        if stopped_at < settings["iterations"]:
+            yield DIPStep(stopped_at, settings["iterations"], i, len(planes), loss, unstack(out.copy()), stopped=True)
+    return unstack(out)
+
+
+def _check_scale(scale):
+    if scale is None or not float(scale).is_integer() or scale < 1:
+        raise ValueError(f"super-resolve needs an integer scale ≥ 1, got {scale!r}")
+    return int(scale)
+
+
+def _plane_masks(mask, image, channel_axis, count):
+    if mask is None:
+        raise ValueError("inpaint needs a mask: True where pixels are missing")
+    mask = np.asarray(mask) != 0
+    spatial = image.shape if channel_axis is None else np.delete(image.shape, channel_axis)
+    if mask.shape == tuple(spatial[-2:]):
+        return [mask] * count
+    if mask.shape == tuple(spatial):
+        return list(mask.reshape((-1,) + mask.shape[-2:]))
+    raise ValueError(f"mask shape {mask.shape} matches neither the image's plane {tuple(spatial[-2:])} "
+                     f"nor its spatial shape {tuple(spatial)}")
+
+
+def _keep_known(estimate, unit, mask):
+    """Inpainting returns known pixels exactly as they were."""
+    if mask is None:
+        return estimate
+    return np.where(mask[..., None], estimate, unit)
+
+
+def _fit_plane(unit, mask, factor, spec, settings, learning_rate, early_stopping, averaging, downsampler,
+               device, seed):
+    """Fit one ``(H, W, C)`` plane in [0, 1].
+
+    Yields ``(iteration, loss, current)`` (``current()``: the averaged estimate as an
+    array); returns ``(result, iteration kept)``.
+    """
+    import torch
+
+    from .device import select_device
+    from .models.skip import SkipNet
+
+    device = select_device(device)
+    h, w, channels = unit.shape
+    out_h, out_w = h * factor, w * factor
+    generator = torch.Generator(device=device).manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = SkipNet(spec["input_channels"], channels, spec["down"], spec["up"], spec["skip"]).to(device)
+    pad_h, pad_w = -out_h % net.multiple, -out_w % net.multiple
+    z = 0.1 * torch.rand(1, spec["input_channels"], out_h + pad_h, out_w + pad_w,
+                         generator=generator, device=device)
+    target = torch.from_numpy(np.ascontiguousarray(unit.transpose(2, 0, 1), dtype=np.float32))[None].to(device)
+    degrade = _degradation(mask, factor, (h, w), downsampler, device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
+    if isinstance(early_stopping, VarianceStopper):
+        stopper = early_stopping
+    else:
+        stopper = VarianceStopper() if early_stopping else None
+    average = None
+
+    def to_numpy(tensor):
+        return tensor[0].detach().cpu().numpy().transpose(1, 2, 0).astype(np.float64)
+
+    for iteration in range(1, settings["iterations"] + 1):
+        noise = torch.randn(z.shape, generator=generator, device=device) * settings["input_noise"]
+        output = net(z + noise)[..., :out_h, :out_w]
+        loss = degrade(output, target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        output = output.detach()
+        average = output if average is None or not averaging else averaging * average + (1 - averaging) * output
+        if stopper is not None and stopper.update(iteration, output, average.clone):
+            return to_numpy(stopper.best_estimate), stopper.best_iteration
+        yield iteration, loss.item(), lambda: to_numpy(average)
+    return to_numpy(average), settings["iterations"]
+
+
+def _degradation(mask, factor, lr_shape, downsampler, device):
+    """The data term ``loss(output, observed)`` for the task."""
+    import torch
+
+    if mask is not None:
+        known = torch.from_numpy(~mask).to(device=device, dtype=torch.float32)
+        scale = 1 / max(float(known.mean()), 1e-6)
+        return lambda output, target: ((output - target) ** 2 * known).mean() * scale
+    if factor > 1:
+        from .models.common import resize_matrix_tensor
+
+        h, w = lr_shape
+        rows = resize_matrix_tensor(h * factor, h, device, torch.float32, downsampler)
+        cols = resize_matrix_tensor(w * factor, w, device, torch.float32, downsampler)
+        return lambda output, target: ((rows @ output @ cols.T - target) ** 2).mean()
+    return lambda output, target: ((output - target) ** 2).mean()
