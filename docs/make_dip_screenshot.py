@@ -13,6 +13,7 @@ import numpy as np
 from qtpy.QtWidgets import QApplication
 from skimage import data
 
+from make_screenshot import screenshot_in_grid  # noqa: E402 (docs/ is on the path when run as a script)
 from napari_superres._dip_widget import DIPWidget
 
 ITERATIONS_BEFORE_SHOT = 600
@@ -29,16 +30,11 @@ def main(path):
     viewer.window.add_dock_widget(widget, name="Deep Image Prior")
     widget.image.value = layer
     widget.preview_every.value = 25
-    widget.learning_rate.value = 0.03
     widget.run()
-    while widget.worker is not None and widget.progress.value * widget.iterations.value < 100 * ITERATIONS_BEFORE_SHOT:
+    shot_at = 100 * ITERATIONS_BEFORE_SHOT / widget.iterations.value
+    while widget.worker is not None and widget.progress.value < shot_at:
         QApplication.processEvents()
-    viewer.grid.enabled = True
-    for _ in range(5):
-        QApplication.processEvents()
-    viewer.reset_view()
-    QApplication.processEvents()
-    viewer.screenshot(path, canvas_only=False)
+    screenshot_in_grid(viewer, path)
     widget.cancel()
     while widget.worker is not None:
         QApplication.processEvents()

@@ -22,13 +22,18 @@ def main(path):
     widget.run()
     while widget.worker is not None:
         QApplication.processEvents()
-    viewer.canvas.grid.enabled = True  # input and result side by side, on the same world grid
+    screenshot_in_grid(viewer, path)
+    viewer.close()
+
+
+def screenshot_in_grid(viewer, path):
+    """Save the whole window with the layers side by side, on the same world grid."""
+    viewer.canvas.grid.enabled = True
     for _ in range(5):
         QApplication.processEvents()
     viewer.reset_view()
     QApplication.processEvents()
     viewer.screenshot(path, canvas_only=False)
-    viewer.close()
 
 
 if __name__ == "__main__":

@@ -106,3 +106,21 @@ def test_dip_inpaints_a_file_with_a_mask_file(tmp_path, capsys, astronaut_small)
     assert result.shape == astronaut_small.shape
     np.testing.assert_array_equal(result[holes == 0], astronaut_small[holes == 0])
     assert "100%" in capsys.readouterr().err
+
+
+def test_batch_over_a_folder_continues_past_a_bad_file(tmp_path, capsys, camera_small):
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    write_image(src / "a.png", camera_small)
+    (src / "b.png").write_bytes(b"not a png at all")
+    tifffile.imwrite(src / "c.tif", camera_small.astype(np.uint16) * 100)
+    (src / "notes.txt").write_text("ignored: not an image")
+    with pytest.raises(SystemExit) as failed:
+        main(["upscale", str(src), str(dst), "--scale", "2"])
+    assert "b.png" in str(failed.value.code) and "a.png" not in str(failed.value.code)
+    assert "2 of 3 images done" in capsys.readouterr().out
+    assert read_image(dst / "a.png").shape == (128, 128)
+    with tifffile.TiffFile(dst / "c.tif") as tif:
+        assert tif.asarray().dtype == np.uint16
+        assert tif.shaped_metadata[0]["napari_superres"]  # provenance: version, command, source
+    assert not (dst / "b.png").exists()

@@ -114,7 +114,7 @@ def test_variance_stopper_stops_after_the_minimum():
 def test_denoising_beats_the_noisy_input(camera_small, rng):
     clean = camera_small.astype(float)
     noisy = np.clip(clean + rng.normal(0, 25, clean.shape), 0, 255).astype(np.uint8)
-    out = fit_dip(noisy, "denoise", iterations=300)
+    out = fit_dip(noisy, "denoise", iterations=200)
     assert psnr(clean, out, data_range=255) > psnr(clean, noisy, data_range=255) + 2
 
 

@@ -1,4 +1,6 @@
+import hashlib
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -115,3 +117,46 @@ def test_rgb_model_on_rgb_rgba_and_gray(tiny_rgb_model, astronaut_small, camera_
     out = upscale(rgba, 2, method="tiny_rgb", channel_axis=-1)
     assert out.shape == (128, 128, 4) and (out[..., 3] == 200).all()
     assert upscale(camera_small, 2, method="tiny_rgb").shape == (128, 128)
+
+
+class _Booby:
+    """Unpickling this would create a file: the proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _user_card(tmp_path, monkeypatch, payload, sha=None):
+    """A user-supplied card in ``$NAPARI_SUPERRES_WEIGHTS`` whose weights file holds ``payload``."""
+    card = find_model("espcn", 2)
+    weights = tmp_path / "user_x2.safetensors"
+    weights.write_bytes(payload)
+    info = {**card.info, "name": "user_x2", "weights": weights.name,
+            "sha256": sha or hashlib.sha256(payload).hexdigest()}
+    (tmp_path / "user_x2.json").write_text(json.dumps(info))
+    monkeypatch.setenv("NAPARI_SUPERRES_WEIGHTS", str(tmp_path))
+    _load_cached.cache_clear()
+    return list_models()["user_x2"]
+
+
+def test_truncated_weights_are_refused(tmp_path, monkeypatch):
+    shipped = find_model("espcn", 2)
+    card = _user_card(tmp_path, monkeypatch, shipped.weights.read_bytes()[:-100], sha=shipped.sha256)
+    with pytest.raises(ValueError, match="damaged or was replaced"):
+        load_model(card, "cpu")
+
+
+def test_a_pickle_posing_as_weights_never_runs(tmp_path, monkeypatch):
+    marker = tmp_path / "code-ran"
+    card = _user_card(tmp_path, monkeypatch, pickle.dumps(_Booby(str(marker))))  # its card even has the right hash
+    with pytest.raises(ValueError, match="only safetensors weights are accepted"):
+        load_model(card, "cpu")
+    assert not marker.exists()
+
+
+def test_user_weights_load_the_same_safe_way(tmp_path, monkeypatch, camera_small):
+    card = _user_card(tmp_path, monkeypatch, find_model("espcn", 2).weights.read_bytes())
+    np.testing.assert_array_equal(upscale(camera_small, 2, "user_x2"), upscale(camera_small, 2, "espcn"))

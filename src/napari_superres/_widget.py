@@ -14,10 +14,16 @@ from napari.layers import Image
 from napari.qt.threading import create_worker
 
 from .device import available_devices
+from .tiling import TileSizeWarning
 from .upscale import available_methods, iter_upscale, upscaled_geometry
 
 if TYPE_CHECKING:
     import napari
+
+
+def _relay(steps):
+    """A generator function for ``create_worker`` that runs an already created generator."""
+    return (yield from steps)
 
 
 class TaskWidget(Container):
@@ -56,6 +62,9 @@ class TaskWidget(Container):
         self.run_button.enabled = self._ready() and self.worker is None
 
     def run(self):
+        if self.worker is not None:
+            self.status.value = "Already running: wait for it to finish or press Cancel."
+            return
         layer = self.image.value
         if layer is None:
             self.status.value = "Open or select an image layer first."
@@ -65,13 +74,15 @@ class TaskWidget(Container):
             return
         try:
             function, args, kwargs, description, on_result = self._job(layer)
-        except ValueError as err:
-            self.status.value = str(err)
+            steps = function(*args, **kwargs)  # checks the input here, before a worker starts
+        except (ValueError, TypeError, MemoryError) as err:
+            self.status.value = f"Failed: {err}"
             return
-        worker = create_worker(function, *args, **kwargs)
+        worker = create_worker(_relay, steps)
         worker.yielded.connect(self._on_yielded)
         worker.returned.connect(on_result)
         worker.errored.connect(lambda err: setattr(self.status, "value", f"Failed: {err}"))
+        worker.warned.connect(self._on_warned)
         worker.aborted.connect(lambda: setattr(self.status, "value", "Cancelled."))
         worker.finished.connect(self._finished)
         self.worker = worker
@@ -100,6 +111,11 @@ class TaskWidget(Container):
 
     def _on_yielded(self, fraction):
         self.progress.value = round(100 * fraction)
+
+    def _on_warned(self, showwarning_args):
+        message, category = showwarning_args[:2]
+        if issubclass(category, TileSizeWarning):  # the user should know why it got slower
+            self.status.value = f"{message}..."
 
     def _add_result(self, layer, data, name, metadata, factor=1):
         """Add ``data`` as a new image layer overlaying ``layer`` (upscaled ``factor`` times)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def _add_upscale(sub):
-    p = sub.add_parser("upscale", help="upscale an image file")
+    p = sub.add_parser("upscale", help="upscale an image file, or every image of a folder into a folder")
     p.add_argument("input", type=Path)
     p.add_argument("output", type=Path)
     p.add_argument("--scale", type=float, default=4, help="zoom factor (default 4)")
@@ -121,15 +121,40 @@ def _dip(args):
         preview_every=0, **kwargs), fraction=lambda step: step.fraction)
 
 
+IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp"}
+
+
 def _process_file(args, description, make_steps, fraction=float):
-    """Read ``args.input``, run the progress generator with a bar, write ``args.output`` atomically."""
+    """Run one file, or every image of a folder into an output folder, continuing past bad files."""
+    if not args.input.is_dir():
+        _process_one(args.input, args.output, args, description, make_steps, fraction)
+        return
+    if args.output.exists() and not args.output.is_dir():
+        sys.exit(f"error: {args.input} is a folder, so OUTPUT must be a folder too, not the file {args.output}")
+    args.output.mkdir(parents=True, exist_ok=True)
+    inputs = sorted(p for p in args.input.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    failures = []
+    for path in inputs:
+        try:
+            _process_one(path, args.output / path.name, args, description, make_steps, fraction)
+        except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch; all are reported
+            failures.append((path, err))
+            print(f"failed: {path}: {err}", file=sys.stderr)
+    print(f"{len(inputs) - len(failures)} of {len(inputs)} images done")
+    if failures:
+        sys.exit("error: these files failed:\n" + "\n".join(f"  {path}: {err}" for path, err in failures))
+
+
+def _process_one(source, target, args, description, make_steps, fraction):
+    """Read ``source``, run the progress generator with a bar, write ``target`` atomically."""
     from tqdm import tqdm
 
+    from . import __version__
     from .io import read_image, write_image
 
-    if args.output.exists() and not args.overwrite:
-        sys.exit(f"error: {args.output} exists; pass --overwrite to replace it")
-    image = read_image(args.input)
+    if target.exists() and not args.overwrite:
+        raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
+    image = read_image(source)
     axis = args.channel_axis if args.channel_axis is not None else _default_channel_axis(image)
     steps = make_steps(image, axis)
     with tqdm(total=100, unit="%", desc=description, file=sys.stderr) as bar:
@@ -140,8 +165,11 @@ def _process_file(args, description, make_steps, fraction=float):
                 result = done.value
                 break
             bar.update(round(100 * fraction(progress)) - bar.n)
-    write_image(args.output, result, overwrite=args.overwrite, rgb=axis is not None and result.shape[axis] in (3, 4))
-    print(f"{args.input} {image.shape} {image.dtype} -> {args.output} {result.shape} {result.dtype}")
+    provenance = {"napari_superres": __version__, "command": " ".join(sys.argv[1:]) or description,
+                  "source": str(source)}
+    write_image(target, result, overwrite=args.overwrite, rgb=axis is not None and result.shape[axis] in (3, 4),
+                metadata=provenance if target.suffix.lower() in (".tif", ".tiff") else None)
+    print(f"{source} {image.shape} {image.dtype} -> {target} {result.shape} {result.dtype}")
 
 
 def _train(args):
@@ -196,7 +224,7 @@ def main(argv=None):
     handlers = {"upscale": _upscale, "dip": _dip, "train": _train, "export": _export, "methods": _methods, "sample": _sample}
     try:
         handlers[args.command](args)
-    except (ValueError, FileExistsError, FileNotFoundError) as err:
+    except (ValueError, TypeError, MemoryError, OSError) as err:
         sys.exit(f"error: {err}")
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
-from .upscale import _intensity_range, _restore, _to_planes, run_to_end
+from ._arrays import (check_image, check_output_fits, intensity_range, plane_layout, restore_dtype, run_to_end,
+                      to_planes)
 
 TASKS = ("denoise", "inpaint", "super-resolve", "jpeg")
 
@@ -150,7 +152,10 @@ def iter_fit_dip(
     seed=0,
     preview_every=50,
 ):
-    """Generator form of :func:`fit_dip`: yields a :class:`DIPStep` per iteration, returns the result.
+    """Step-by-step form of :func:`fit_dip`: a generator that yields a :class:`DIPStep` per iteration.
+
+    The generator returns the result. The arguments are checked when this is
+    called, before any work, so bad input fails here and not in a worker thread.
 
     Parameters
     ----------
@@ -189,36 +194,50 @@ def iter_fit_dip(
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
     image = np.asarray(image)
-    planes, unstack = _to_planes(image, channel_axis)
-    masks = _plane_masks(mask, image, channel_axis, len(planes)) if task == "inpaint" else [None] * len(planes)
+    check_image(image, channel_axis, task)
     factor = _check_scale(scale) if task == "super-resolve" else 1
     settings = dict(TASK_DEFAULTS[task])
     settings.update({k: v for k, v in {"iterations": iterations, "input_noise": input_noise}.items() if v is not None})
     if settings["iterations"] < 1:
         raise ValueError(f"iterations must be ≥ 1, got {settings['iterations']}")
+    if isinstance(network, str) and network not in NETWORKS:
+        raise ValueError(f"unknown network {network!r}; choose one of {', '.join(NETWORKS)} or give a dict")
     spec = NETWORKS[network] if isinstance(network, str) else network
+    count, h, w, channels = plane_layout(image, channel_axis)
+    out_shape = (count, h * factor, w * factor, channels)
+    check_output_fits(out_shape, image.dtype)
+    planes, unstack = to_planes(image, channel_axis)
+    masks = _plane_masks(mask, image, channel_axis, count) if task == "inpaint" else [None] * count
+    fit = partial(_fit_plane, factor=factor, spec=spec, settings=settings, learning_rate=learning_rate,
+                  early_stopping=early_stopping, averaging=averaging, downsampler=downsampler, device=device)
+    return _dip_steps(image, planes, unstack, masks, out_shape, settings["iterations"], fit, seed, preview_every)
 
-    low, high = _intensity_range(image)
+
+def _dip_steps(image, planes, unstack, masks, out_shape, iterations, fit_plane, seed, preview_every):
+    low, high = intensity_range(image)
     bounds = (np.min(image), np.max(image))
-    out = np.empty((len(planes), planes.shape[1] * factor, planes.shape[2] * factor, planes.shape[3]), image.dtype)
+    out = np.empty(out_shape, image.dtype)
     for i, plane in enumerate(planes):
+        if masks[i] is not None and not masks[i].any():  # nothing missing in this plane
+            out[i] = plane
+            yield DIPStep(iterations, iterations, i, len(planes), 0.0)
+            continue
         unit = (plane.astype(np.float64) - low) / (high - low)
-        fit = _fit_plane(unit, masks[i], factor, spec, settings, learning_rate, early_stopping, averaging,
-                         downsampler, device, seed + i)
+        fit = fit_plane(unit, masks[i], seed=seed + i)
         while True:
             try:
                 iteration, loss, current = next(fit)
             except StopIteration as done:
                 result, stopped_at = done.value
                 break
-            step = DIPStep(iteration, settings["iterations"], i, len(planes), loss)
+            step = DIPStep(iteration, iterations, i, len(planes), loss)
             if preview_every and iteration % preview_every == 0:
-                out[i] = _restore(_keep_known(current(), unit, masks[i]) * (high - low) + low, image.dtype, None)
+                out[i] = _keep_known(restore_dtype(current() * (high - low) + low, image.dtype, None), plane, masks[i])
                 step.estimate = unstack(out.copy())
             yield step
-        out[i] = _restore(_keep_known(result, unit, masks[i]) * (high - low) + low, image.dtype, bounds)
-        if stopped_at < settings["iterations"]:
-            yield DIPStep(stopped_at, settings["iterations"], i, len(planes), loss, unstack(out.copy()), stopped=True)
+        out[i] = _keep_known(restore_dtype(result * (high - low) + low, image.dtype, bounds), plane, masks[i])
+        if stopped_at < iterations:
+            yield DIPStep(stopped_at, iterations, i, len(planes), loss, unstack(out.copy()), stopped=True)
     return unstack(out)
 
 
@@ -234,21 +253,26 @@ def _plane_masks(mask, image, channel_axis, count):
     mask = np.asarray(mask) != 0
     spatial = image.shape if channel_axis is None else np.delete(image.shape, channel_axis)
     if mask.shape == tuple(spatial[-2:]):
-        return [mask] * count
-    if mask.shape == tuple(spatial):
-        return list(mask.reshape((-1,) + mask.shape[-2:]))
-    raise ValueError(f"mask shape {mask.shape} matches neither the image's plane {tuple(spatial[-2:])} "
-                     f"nor its spatial shape {tuple(spatial)}")
+        masks = [mask] * count
+    elif mask.shape == tuple(spatial):
+        masks = list(mask.reshape((-1,) + mask.shape[-2:]))
+    else:
+        raise ValueError(f"mask shape {mask.shape} matches neither the image's plane {tuple(spatial[-2:])} "
+                         f"nor its spatial shape {tuple(spatial)}")
+    if any(m.all() for m in masks):
+        raise ValueError("the mask covers every pixel of a plane: there is nothing to inpaint from; "
+                         "mark only the missing pixels")
+    return masks
 
 
-def _keep_known(estimate, unit, mask):
-    """Inpainting returns known pixels exactly as they were."""
+def _keep_known(estimate, plane, mask):
+    """Inpainting returns known pixels exactly as they were (copied, not round-tripped)."""
     if mask is None:
         return estimate
-    return np.where(mask[..., None], estimate, unit)
+    return np.where(mask[..., None], estimate, plane)
 
 
-def _fit_plane(unit, mask, factor, spec, settings, learning_rate, early_stopping, averaging, downsampler,
+def _fit_plane(unit, mask, *, factor, spec, settings, learning_rate, early_stopping, averaging, downsampler,
                device, seed):
     """Fit one ``(H, W, C)`` plane in [0, 1].
 
@@ -267,7 +291,9 @@ def _fit_plane(unit, mask, factor, spec, settings, learning_rate, early_stopping
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = SkipNet(spec["input_channels"], channels, spec["down"], spec["up"], spec["skip"]).to(device)
-    pad_h, pad_w = -out_h % net.multiple, -out_w % net.multiple
+    # Sides a multiple of 2**depth, and at least twice that so the deepest level is
+    # 2x2 (batch norm needs more than one value, reflection padding more than one pixel).
+    pad_h, pad_w = (max(-n % net.multiple, 2 * net.multiple - n) for n in (out_h, out_w))
     z = 0.1 * torch.rand(1, spec["input_channels"], out_h + pad_h, out_w + pad_w,
                          generator=generator, device=device)
     target = torch.from_numpy(np.ascontiguousarray(unit.transpose(2, 0, 1), dtype=np.float32))[None].to(device)

@@ -165,7 +165,7 @@ def imresize(
             out = _round_to(out, image.dtype).astype(np.float64)
     if integer:
         return _round_to(out, image.dtype)
-    return out
+    return out.astype(image.dtype, copy=False) if np.issubdtype(image.dtype, np.floating) else out
 
 
 def _round_to(array, dtype):

@@ -8,7 +8,15 @@ pixel saw exactly the input it would have seen in one pass.
 
 from __future__ import annotations
 
+import gc
 import math
+import warnings
+
+MIN_TILE = 16
+
+
+class TileSizeWarning(ResourceWarning):
+    """A tile ran out of memory and the work was redone with smaller tiles."""
 
 
 def _starts(length, tile):
@@ -46,3 +54,44 @@ def iter_tiled(forward, x, scale, tile, halo):
             done += 1
             yield done / total
     return out
+
+
+def is_out_of_memory(error):
+    """Whether ``error`` is a host or device out-of-memory error (CUDA, MPS, CPU)."""
+    if isinstance(error, MemoryError):
+        return True
+    import torch
+
+    if isinstance(error, getattr(torch, "OutOfMemoryError", ())):
+        return True
+    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
+
+
+def iter_tiled_adaptive(forward, x, scale, tile, halo):
+    """:func:`iter_tiled` that halves the tile and starts again when a tile runs out of memory.
+
+    Each retry is announced with a :class:`TileSizeWarning` (napari workers turn
+    warnings into their ``warned`` signal, which the widgets show). Below
+    ``MIN_TILE`` pixels the error is raised as it is.
+    """
+    tile = tile or max(x.shape[-2:])
+    while True:
+        try:
+            return (yield from iter_tiled(forward, x, scale, tile, halo))
+        except Exception as error:  # noqa: BLE001 - only out-of-memory errors are handled
+            if not is_out_of_memory(error) or tile // 2 < MIN_TILE:
+                raise
+            _release_memory(x.device)
+            warnings.warn(f"out of memory with {tile}-pixel tiles; retrying with {tile // 2}-pixel tiles",
+                          TileSizeWarning, stacklevel=2)
+            tile //= 2
+
+
+def _release_memory(device):
+    gc.collect()
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    elif device.type == "mps":
+        torch.mps.empty_cache()

@@ -8,6 +8,8 @@ from numbers import Real
 import numpy as np
 
 from .color import gray_to_luma, luma_to_gray, rgb_to_ycbcr, ycbcr_to_rgb
+from ._arrays import (check_image, check_output_fits, intensity_range, plane_layout, restore_dtype, run_to_end,
+                      to_planes)
 from .resize import INTERPOLATION_METHODS, imresize
 
 AUTO_TILE = 512
@@ -83,44 +85,32 @@ def upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, t
     return run_to_end(steps)
 
 
-def run_to_end(steps):
-    """Exhaust a progress generator and return its result."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
-
-
 def iter_upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, tile=None, clip=True):
-    """Generator form of :func:`upscale`: yields progress in (0, 1], returns the result.
+    """Step-by-step form of :func:`upscale`: a generator that yields progress in (0, 1] and returns the result.
 
-    Stopping the iteration between two yields (at most one tile of work) cancels
-    the job and leaves nothing behind.
+    The arguments are checked when this is called, before any work, so bad input
+    fails here and not in a worker thread. Stopping the iteration between two
+    yields (at most one tile of work) cancels the job and leaves nothing behind.
     """
     image = np.asarray(image)
-    _check_image(image, channel_axis)
+    check_image(image, channel_axis, "upscale")
     plane_fn = _plane_function(method, scale, device, tile)
-    planes, unstack = _to_planes(image, channel_axis)
-    low, high = _intensity_range(image)
-    out_hw = tuple(math.ceil(n * scale) for n in planes.shape[1:3])
+    count, h, w, channels = plane_layout(image, channel_axis)
+    out_hw = (math.ceil(h * scale), math.ceil(w * scale))
+    check_output_fits((count,) + out_hw + (channels,), image.dtype)
+    return _upscale_steps(image, channel_axis, plane_fn, out_hw, clip)
+
+
+def _upscale_steps(image, channel_axis, plane_fn, out_hw, clip):
+    planes, unstack = to_planes(image, channel_axis)
+    low, high = intensity_range(image)
     out = np.empty((len(planes),) + out_hw + planes.shape[3:], dtype=image.dtype)
     bounds = (np.min(image), np.max(image)) if clip else None
     for i, plane in enumerate(planes):
         unit = (plane.astype(np.float64) - low) / (high - low)
         result = yield from _progress_span(plane_fn(unit), i / len(planes), 1 / len(planes))
-        out[i] = _restore(result * (high - low) + low, image.dtype, bounds)
+        out[i] = restore_dtype(result * (high - low) + low, image.dtype, bounds)
     return unstack(out)
-
-
-def _check_image(image, channel_axis):
-    if image.dtype == bool or not np.issubdtype(image.dtype, np.number) or np.iscomplexobj(image):
-        raise TypeError(f"cannot upscale an image of dtype {image.dtype}; convert it to uint8, uint16 or float")
-    spatial = image.ndim - (channel_axis is not None)
-    if spatial < 2:
-        raise ValueError(f"need at least two spatial axes, got shape {image.shape} (channel_axis={channel_axis})")
-    if image.size == 0:
-        raise ValueError(f"the image is empty (shape {image.shape})")
 
 
 def _plane_function(method, scale, device, tile):
@@ -146,7 +136,7 @@ def _learned_plane_function(card, device, tile):
 
     from .device import select_device
     from .models import load_model
-    from .tiling import iter_tiled
+    from .tiling import iter_tiled_adaptive
 
     device = select_device(device)
     model = load_model(card, device)
@@ -156,7 +146,7 @@ def _learned_plane_function(card, device, tile):
         x = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1), dtype=np.float32))[None]
         with torch.inference_mode():
             x = x.to(device).contiguous(memory_format=torch.channels_last)
-            out = yield from iter_tiled(model, x, card.scale, tile, model.halo)
+            out = yield from iter_tiled_adaptive(model, x, card.scale, tile, model.halo)
         return out[0].float().cpu().numpy().transpose(1, 2, 0).astype(np.float64)
 
     def enhance_rgb(rgb):
@@ -193,38 +183,3 @@ def _progress_span(steps, start, span):
         except StopIteration as done:
             return done.value
         yield start + span * fraction
-
-
-def _to_planes(image, channel_axis):
-    """``(N, H, W, C)`` view of ``image`` and a function that puts results back in its layout."""
-    if channel_axis is None:
-        stacked = image[..., None]
-    else:
-        stacked = np.moveaxis(image, channel_axis, -1)
-    lead = stacked.shape[:-3]
-    planes = stacked.reshape((-1,) + stacked.shape[-3:])
-
-    def unstack(out):
-        out = out.reshape(lead + out.shape[1:])
-        return out[..., 0] if channel_axis is None else np.moveaxis(out, -1, channel_axis)
-
-    return planes, unstack
-
-
-def _intensity_range(image):
-    """``(low, high)`` mapped to [0, 1] before processing."""
-    if image.dtype == np.uint8:
-        return 0.0, 255.0
-    low, high = float(np.min(image)), float(np.max(image))
-    if np.issubdtype(image.dtype, np.floating) and low >= 0 and high <= 1:
-        return 0.0, 1.0
-    return low, (high if high > low else low + 1.0)
-
-
-def _restore(values, dtype, bounds):
-    if bounds is not None:
-        values = np.clip(values, *bounds)
-    if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        values = np.clip(np.round(values), info.min, info.max)
-    return values.astype(dtype)

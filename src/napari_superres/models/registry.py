@@ -134,7 +134,12 @@ def _load_cached(card, device):
             "the file is damaged or was replaced; reinstall napari-superres"
         )
     model = card.build()
-    model.load_state_dict(load_file(str(card.weights)))
+    try:
+        state = load_file(str(card.weights))
+        model.load_state_dict(state)
+    except Exception as err:  # safetensors' own errors, or tensors that do not fit the architecture
+        raise ValueError(f"{card.weights} is not a safetensors file of a {card.architecture} x{card.scale} "
+                         f"model as its card says ({err}); only safetensors weights are accepted") from err
     model.eval().requires_grad_(False)
     # NHWC is 1.6x faster for these convolutions on CPU (ESPCN x4 on 512²: 0.40 s vs 0.66 s).
     return model.to(device, memory_format=torch.channels_last)

@@ -1,0 +1,91 @@
+"""Array plumbing shared by every task: input checks, planes, intensity range, dtype restoration."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# A result (plus the float64 working copy of one plane) may use at most this share
+# of the memory that is free when the job starts.
+MEMORY_SHARE = 0.8
+
+
+def run_to_end(steps):
+    """Exhaust a progress generator and return its result."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def check_image(image, channel_axis, task="process"):
+    """Refuse, before any work, what no task can process, saying what to do instead."""
+    if image.dtype == bool or not np.issubdtype(image.dtype, np.number) or np.iscomplexobj(image):
+        raise TypeError(f"cannot {task} an image of dtype {image.dtype}; convert it to uint8, uint16 or float "
+                        "(for a complex image, take np.abs or the real part first)")
+    if channel_axis is not None and not -image.ndim <= channel_axis < image.ndim:
+        raise ValueError(f"channel_axis={channel_axis} is not an axis of an image of shape {image.shape}")
+    spatial = image.ndim - (channel_axis is not None)
+    if spatial < 2:
+        raise ValueError(f"need at least two spatial axes, got shape {image.shape} (channel_axis={channel_axis})")
+    if image.size == 0:
+        raise ValueError(f"the image is empty (shape {image.shape})")
+    if np.issubdtype(image.dtype, np.floating):
+        bad = np.count_nonzero(~np.isfinite(image))
+        if bad:
+            raise ValueError(f"the image has {bad} NaN or infinite values; replace them first (np.nan_to_num), "
+                             "or fill NaN holes with inpainting")
+
+
+def plane_layout(image, channel_axis):
+    """``(planes, H, W, channels)``: the shape :func:`to_planes` gives, without touching the data."""
+    shape = list(image.shape)
+    channels = 1 if channel_axis is None else shape.pop(channel_axis)
+    return (int(np.prod(shape[:-2], dtype=np.int64)), shape[-2], shape[-1], channels)
+
+
+def check_output_fits(shape, dtype):
+    """Refuse upfront a result of ``shape`` (planes first) that cannot fit in the memory free now."""
+    import psutil
+
+    result = int(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize
+    plane = int(np.prod(shape[1:], dtype=np.float64)) * 8  # float64 working copy of one plane
+    free = psutil.virtual_memory().available
+    if result + plane > MEMORY_SHARE * free:
+        raise MemoryError(f"the result {tuple(shape)} ({dtype}) needs {(result + plane) / 2**30:.1f} GiB but only "
+                          f"{free / 2**30:.1f} GiB of memory is free; process a crop or fewer planes at a time")
+
+
+def to_planes(image, channel_axis):
+    """``(N, H, W, C)`` view of ``image`` and a function that puts results back in its layout."""
+    if channel_axis is None:
+        stacked = image[..., None]
+    else:
+        stacked = np.moveaxis(image, channel_axis, -1)
+    lead = stacked.shape[:-3]
+    planes = stacked.reshape((-1,) + stacked.shape[-3:])
+
+    def unstack(out):
+        out = out.reshape(lead + out.shape[1:])
+        return out[..., 0] if channel_axis is None else np.moveaxis(out, -1, channel_axis)
+
+    return planes, unstack
+
+
+def intensity_range(image):
+    """``(low, high)`` mapped to [0, 1] before processing."""
+    if image.dtype == np.uint8:
+        return 0.0, 255.0
+    low, high = float(np.min(image)), float(np.max(image))
+    if np.issubdtype(image.dtype, np.floating) and low >= 0 and high <= 1:
+        return 0.0, 1.0
+    return low, (high if high > low else low + 1.0)
+
+
+def restore_dtype(values, dtype, bounds):
+    if bounds is not None:
+        values = np.clip(values, *bounds)
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        values = np.clip(np.round(values), info.min, info.max)
+    return values.astype(dtype)
