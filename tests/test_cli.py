@@ -32,11 +32,15 @@ def test_refuses_to_overwrite(tmp_path):
 
 def test_uint16_tiff_stack_round_trip(tmp_path):
     stack = (np.arange(3 * 10 * 12).reshape(3, 10, 12) * 50).astype(np.uint16)
-    tifffile.imwrite(tmp_path / "in.tif", stack, photometric="minisblack")
+    tifffile.imwrite(tmp_path / "in.tif", stack, photometric="minisblack", resolution=(2.0, 4.0),
+                     resolutionunit="CENTIMETER")
     main(["upscale", str(tmp_path / "in.tif"), str(tmp_path / "out.tif"), "--scale", "3", "--method", "bilinear"])
     with tifffile.TiffFile(tmp_path / "out.tif") as tif:
         out = tif.asarray()
         assert tif.pages[0].photometric == tifffile.PHOTOMETRIC.MINISBLACK  # a stack, not RGB
+        # The physical size is kept: three times the pixels per centimetre.
+        assert tif.pages[0].resolution == pytest.approx((6.0, 12.0))
+        assert tif.pages[0].resolutionunit == tifffile.RESUNIT.CENTIMETER
     assert out.shape == (3, 30, 36) and out.dtype == np.uint16
     np.testing.assert_array_equal(out[:, 1::3, 1::3], stack)  # bilinear keeps the old samples
 

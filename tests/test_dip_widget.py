@@ -108,3 +108,15 @@ def test_mask_choices_follow_the_viewer(make_napari_viewer, camera_small):
     widget.mask.value = labels
     widget.mask.value = shapes
     assert widget.mask.value is shapes
+
+
+def test_unusable_mask_layers_are_explained(make_napari_viewer, camera_small):
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(camera_small)
+    widget = _dock(viewer, image=layer, task="inpaint")
+    for mask_layer, words in [(viewer.add_labels(np.ones((10, 10), int)), "must match the image"),
+                              (viewer.add_shapes(), "has no shapes")]:
+        widget.mask.value = mask_layer
+        widget.run()
+        assert widget.worker is None and words in widget.status.value
+    assert len(viewer.layers) == 3

@@ -47,7 +47,7 @@ def test_interpolation_keeps_shape_dtype_and_range(case, method, scale):
 
 
 @settings(max_examples=40, deadline=None)
-@given(images(max_side=10), st.sampled_from([("espcn", 2), ("espcn", 3), ("espcn", 4), ("fsrcnn", 4)]))
+@given(images(max_side=10), st.sampled_from([("espcn", 2), ("espcn", 3), ("espcn", 4), ("fsrcnn", 4), ("edsr", 4)]))
 def test_learned_models_keep_shape_dtype_and_range(case, model):
     image, axis = case
     method, scale = model

@@ -150,7 +150,7 @@ def _process_one(source, target, args, description, make_steps, fraction):
     from tqdm import tqdm
 
     from . import __version__
-    from .io import read_image, write_image
+    from .io import TIFF_SUFFIXES, read_image, read_resolution, write_image
 
     if target.exists() and not args.overwrite:
         raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
@@ -165,10 +165,15 @@ def _process_one(source, target, args, description, make_steps, fraction):
                 result = done.value
                 break
             bar.update(round(100 * fraction(progress)) - bar.n)
+    tiff = target.suffix.lower() in TIFF_SUFFIXES
     provenance = {"napari_superres": __version__, "command": " ".join(sys.argv[1:]) or description,
                   "source": str(source)}
+    resolution = read_resolution(source) if tiff else None
+    if resolution:  # physical pixel size shrinks with the zoom: pixels per unit grow by it
+        zoom = result.shape[-2 if axis is None else -3] / image.shape[-2 if axis is None else -3]
+        resolution = (resolution[0] * zoom, resolution[1] * zoom, resolution[2])
     write_image(target, result, overwrite=args.overwrite, rgb=axis is not None and result.shape[axis] in (3, 4),
-                metadata=provenance if target.suffix.lower() in (".tif", ".tiff") else None)
+                metadata=provenance if tiff else None, resolution=resolution)
     print(f"{source} {image.shape} {image.dtype} -> {target} {result.shape} {result.dtype}")
 
 

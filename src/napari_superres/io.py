@@ -22,12 +22,26 @@ def read_image(path):
     return np.asarray(iio.imread(path))
 
 
-def write_image(path, image, *, overwrite=False, rgb=None, metadata=None):
+def read_resolution(path):
+    """``(x, y, unit)`` pixels per unit of a TIFF file, or None (other formats, or none stored)."""
+    if Path(path).suffix.lower() not in TIFF_SUFFIXES:
+        return None
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages[0]
+        if "XResolution" not in page.tags:
+            return None
+        return (*page.resolution, page.resolutionunit)
+
+
+def write_image(path, image, *, overwrite=False, rgb=None, metadata=None, resolution=None):
     """Write ``image`` to ``path`` atomically (temporary file, then rename).
 
     Refuses to replace an existing file unless ``overwrite``. ``rgb`` says whether
     the last axis holds colours (default: a 2D image with 3 or 4 channels); TIFF
     stacks are otherwise stored as grey pages, never reinterpreted as colour.
+    TIFF only: ``metadata`` (a JSON-able dict) and ``resolution`` ``(x, y, unit)``.
     """
     if rgb is None:
         rgb = image.ndim == 3 and image.shape[-1] in (3, 4)
@@ -41,7 +55,8 @@ def write_image(path, image, *, overwrite=False, rgb=None, metadata=None):
         if suffix in TIFF_SUFFIXES:
             import tifffile
 
-            tifffile.imwrite(tmp, image, photometric="rgb" if rgb else "minisblack", metadata=metadata)
+            extra = {"resolution": resolution[:2], "resolutionunit": resolution[2]} if resolution else {}
+            tifffile.imwrite(tmp, image, photometric="rgb" if rgb else "minisblack", metadata=metadata, **extra)
         else:
             import imageio.v3 as iio
 

@@ -106,7 +106,7 @@ def find_model(method, scale):
         scales = sorted(c.scale for c in cards.values() if c.architecture == method)
         if scales:
             raise ValueError(f"{method} has weights for scales {scales}, not x{scale}")
-        raise ValueError(f"unknown method {method!r}")
+        raise ValueError(f"unknown method {method!r}; available_methods() (or napari-superres methods) lists them")
     return matches[0]
 
 
