@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from napari_superres import fit_dip, imresize, psnr, upscale
+from napari_superres import denoise, estimate_noise, fit_dip, imresize, psnr, upscale
 
 U8 = np.arange(64, dtype=np.uint8).reshape(8, 8) * 3
 NAN = np.where(np.eye(8, dtype=bool), np.nan, 0.5)
@@ -69,6 +69,14 @@ CASES = [
     ("fit_dip", "bool image", lambda: fit_dip(U8 > 9), (TypeError, "convert it to uint8")),
     ("fit_dip", "SR x8 of a 60000² image", lambda: fit_dip(HUGE, "super-resolve", scale=8),
      (MemoryError, "GiB")),
+    ("denoise", "NaN in a float image", lambda: denoise(NAN), (ValueError, "NaN or infinite")),
+    ("denoise", "complex image", lambda: denoise(U8 + 1j), (TypeError, "convert it to uint8")),
+    ("denoise", "1x1 image", lambda: denoise(U8[:1, :1], "tv", sigma=3), lambda r: r.shape == (1, 1)),
+    ("denoise", "constant image (σ estimate 0)", lambda: denoise(np.full((8, 8), 7, np.uint16)),
+     lambda r: (r == 7).all()),
+    ("denoise", "negative σ", lambda: denoise(U8, "tv", sigma=-1), (ValueError, "sigma must be")),
+    ("denoise", "unknown method", lambda: denoise(U8, "bm3d"), (ValueError, "choose one of")),
+    ("estimate_noise", "empty array", lambda: estimate_noise(np.zeros((0, 4))), (ValueError, "empty")),
     ("imresize", "scale 0", lambda: imresize(U8, 0), (ValueError, "scale must be positive")),
     ("imresize", "3-D without channel_axis", lambda: imresize(np.zeros((2, 4, 4)), 2), (ValueError, "2D image")),
     ("psnr", "shapes differ", lambda: psnr(U8, U8[:4]), (ValueError, "shapes differ")),

@@ -4,6 +4,7 @@ The core (this package minus the ``_``-prefixed widget modules) is numpy in, num
 """
 
 from .device import available_devices, select_device
+from .denoise import denoise, estimate_noise, iter_denoise
 from .dip import fit_dip, iter_fit_dip
 from .metrics import psnr, sr_scores, ssim
 from .resize import imresize
@@ -14,8 +15,11 @@ __version__ = "0.1.0"
 __all__ = [
     "available_devices",
     "available_methods",
+    "denoise",
+    "estimate_noise",
     "fit_dip",
     "imresize",
+    "iter_denoise",
     "iter_fit_dip",
     "iter_upscale",
     "psnr",

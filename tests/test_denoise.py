@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from napari_superres import denoise, estimate_noise, psnr
+from napari_superres._denoise_widget import DenoiseWidget
+from napari_superres.denoise import METHODS
+
+
+@pytest.fixture(scope="module")
+def noisy_camera():
+    from skimage import data
+
+    clean = data.camera()[100:228, 150:278].astype(float)
+    noisy = clean + np.random.default_rng(0).normal(0, 20, clean.shape)
+    return clean, np.clip(np.round(noisy), 0, 255).astype(np.uint8)
+
+
+def test_noise_estimate_is_close(noisy_camera):
+    _, noisy = noisy_camera
+    assert 17 < estimate_noise(noisy) < 23
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_beats_the_noisy_input(noisy_camera, method):
+    clean, noisy = noisy_camera
+    out = denoise(noisy, method)
+    assert out.shape == noisy.shape and out.dtype == np.uint8
+    assert psnr(clean, out, data_range=255) > psnr(clean, noisy, data_range=255) + 2
+
+
+def test_uint16_stack_and_rgb_keep_layout(astronaut_small):
+    stack = np.stack([astronaut_small[..., 0], astronaut_small[..., 1]]).astype(np.uint16) * 200
+    out = denoise(stack, "tv", sigma=500)
+    assert out.shape == stack.shape and out.dtype == np.uint16
+    assert out.min() >= stack.min() and out.max() <= stack.max()
+    rgb = denoise(np.moveaxis(astronaut_small, -1, 0), "wavelet", channel_axis=0)
+    assert rgb.shape == (3, 64, 64)
+
+
+def test_sigma_zero_returns_the_input(camera_small):
+    np.testing.assert_array_equal(denoise(camera_small, "nlm", sigma=0), camera_small)
+
+
+def test_bad_arguments_are_refused(camera_small):
+    with pytest.raises(ValueError, match="choose one of"):
+        denoise(camera_small, "bm3d")
+    with pytest.raises(ValueError, match="sigma must be"):
+        denoise(camera_small, "tv", sigma=-1)
+    with pytest.raises(ValueError, match="NaN"):
+        denoise(np.full((8, 8), np.nan), "tv")
+
+
+def test_widget_estimates_sigma_and_adds_a_layer(make_napari_viewer, qtbot, noisy_camera):
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(noisy_camera[1], name="noisy", scale=(0.5, 0.5))
+    before = layer.data.copy()
+    widget = DenoiseWidget(viewer)
+    widget.image.value = layer
+    widget.estimate()
+    assert 17 < widget.sigma.value < 23 and "Estimated" in widget.status.value
+    widget.method.value = "tv"
+    widget.run()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    result = viewer.layers[-1]
+    assert result.name == "noisy (tv denoise)" and result.data.dtype == np.uint8
+    np.testing.assert_allclose(result.scale, [0.5, 0.5])
+    assert result.metadata["napari_superres"]["sigma"] == widget.sigma.value
+    np.testing.assert_array_equal(layer.data, before)
