@@ -10,7 +10,8 @@ Cases (all under the DIP folder of ``../shared/data/dev``):
 Every case runs its classical baseline (the noisy input, biharmonic inpainting,
 bicubic) and DIP with each network asked for. DIP runs the whole iteration budget
 while a :class:`VarianceStopper` watches, so that the table can show both the PSNR
-where early stopping would have stopped and the best PSNR anywhere on the path.
+where early stopping would have stopped (denoising; inpainting and SR run their whole
+budget by default) and the best PSNR anywhere on the path.
 
     python benchmarks/dip.py ../shared/data/dev/DIP --cases denoise-f16 --networks fast \
         --out benchmarks/results/dip.md --curves benchmarks/results/dip_curves.json
@@ -86,7 +87,10 @@ def run_dip(observed, clean, task, kwargs, network, iterations, learning_rate=0.
             curve[step.iteration] = psnr(clean, step.estimate, data_range=255)
             seconds_at[step.iteration] = time.perf_counter() - start
     total = time.perf_counter() - start
-    stop, chosen = replay_stop(stopper.history, DEFAULT_STOPPER.patience, DEFAULT_STOPPER.arm_fraction)
+    if TASK_DEFAULTS[task]["early_stopping"]:
+        stop, chosen = replay_stop(stopper.history, DEFAULT_STOPPER.patience, DEFAULT_STOPPER.arm_fraction)
+    else:  # the task runs its whole budget by default
+        stop, chosen = None, max(curve)
     best = max(curve, key=curve.get)
     return {
         "network": network, "iterations": iterations, "learning_rate": learning_rate, "seconds": total,

@@ -44,6 +44,7 @@ class DIPWidget(TaskWidget):
         self.mask.visible = task == "inpaint"
         self.scale.visible = task == "super-resolve"
         self.iterations.value = TASK_DEFAULTS[task]["iterations"]
+        self.early_stopping.value = TASK_DEFAULTS[task]["early_stopping"]
 
     def _job(self, layer):
         task, factor = self.task.value, (self.scale.value if self.task.value == "super-resolve" else 1)
@@ -68,6 +69,7 @@ class DIPWidget(TaskWidget):
         def on_result(result):
             self._add_result(layer, result, f"{layer.name} (DIP {task})",
                              {"task": f"dip-{task}", "method": "deep image prior", **settings}, factor)
+            self.progress.value = 100  # early stopping ends before the iteration budget
             self.status.value = f"Done: {result.shape}, {self._stopped_text}."
 
         self._stopped_text = "ran all iterations"

@@ -30,7 +30,8 @@ def _add_dip(sub):
     p.add_argument("--network", default="fast", choices=["fast", "paper"])
     p.add_argument("--iterations", type=int, default=None, help="upper bound (default: the task's)")
     p.add_argument("--learning-rate", type=float, default=0.01)
-    p.add_argument("--no-early-stopping", action="store_true", help="run every iteration")
+    p.add_argument("--no-early-stopping", action="store_true",
+                   help="run every iteration (denoise and jpeg stop early by default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--channel-axis", type=int, default=None,
                    help="axis of colour channels (default: last axis of an RGB/RGBA image)")
@@ -117,8 +118,8 @@ def _dip(args):
         kwargs["mask"] = read_image(args.mask)
     _process_file(args, f"DIP {args.task}", lambda image, axis: iter_fit_dip(
         image, args.task, channel_axis=axis, iterations=args.iterations, learning_rate=args.learning_rate,
-        network=args.network, early_stopping=not args.no_early_stopping, device=args.device, seed=args.seed,
-        preview_every=0, **kwargs), fraction=lambda step: step.fraction)
+        network=args.network, early_stopping=False if args.no_early_stopping else None, device=args.device,
+        seed=args.seed, preview_every=0, **kwargs), fraction=lambda step: step.fraction)
 
 
 IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp"}
@@ -226,7 +227,8 @@ def main(argv=None):
     p.add_argument("output", type=Path)
     p.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
-    handlers = {"upscale": _upscale, "dip": _dip, "train": _train, "export": _export, "methods": _methods, "sample": _sample}
+    handlers = {"upscale": _upscale, "dip": _dip, "train": _train, "export": _export, "methods": _methods,
+                "sample": _sample}
     try:
         handlers[args.command](args)
     except (ValueError, TypeError, MemoryError, OSError) as err:

@@ -29,13 +29,16 @@ NETWORKS = {
     "fast": {"down": (32,) * 5, "up": (32,) * 5, "skip": (4,) * 5, "input_channels": 32},
 }
 
-# Per task: iterations (an upper bound when early stopping is on) and the std of the
-# perturbation added to z at every step (the paper's regulariser).
+# Per task: iterations (an upper bound when early stopping is on), the std of the
+# perturbation added to z at every step (the paper's regulariser), and whether to stop
+# early: only noisy observations can be overfitted; inpainting and SR keep improving
+# (a 128² crop of barbara with 50 % of pixels dropped: stopped at 665, 28.65 dB; run
+# to 1000, 31.00 dB and rising).
 TASK_DEFAULTS = {
-    "denoise": {"iterations": 3000, "input_noise": 1 / 30},
-    "jpeg": {"iterations": 2400, "input_noise": 1 / 30},
-    "inpaint": {"iterations": 5000, "input_noise": 0.03},
-    "super-resolve": {"iterations": 2000, "input_noise": 0.03},
+    "denoise": {"iterations": 3000, "input_noise": 1 / 30, "early_stopping": True},
+    "jpeg": {"iterations": 2400, "input_noise": 1 / 30, "early_stopping": True},
+    "inpaint": {"iterations": 5000, "input_noise": 0.03, "early_stopping": False},
+    "super-resolve": {"iterations": 2000, "input_noise": 0.03, "early_stopping": False},
 }
 
 
@@ -144,7 +147,7 @@ def iter_fit_dip(
     iterations=None,
     learning_rate=0.01,
     network="fast",
-    early_stopping=True,
+    early_stopping=None,
     averaging=0.99,
     input_noise=None,
     downsampler="bicubic",
@@ -174,10 +177,11 @@ def iter_fit_dip(
     network : str or dict
         ``'fast'`` (default: the paper's hourglass with 32 channels a level),
         ``'paper'`` (128 channels a level) or a dict like the entries of ``NETWORKS``.
-    early_stopping : bool or VarianceStopper
+    early_stopping : bool or VarianceStopper, optional
         Stop each plane when the moving variance of the outputs stops falling
         (a :class:`VarianceStopper` to set its window and patience, or to read its
-        history afterwards).
+        history afterwards). Default: on for denoising and JPEG, off for
+        inpainting and SR, which do not overfit noise.
     averaging : float
         Keep an exponential moving average of the outputs with this weight (0: off).
     input_noise : float, optional
@@ -197,7 +201,8 @@ def iter_fit_dip(
     check_image(image, channel_axis, task)
     factor = _check_scale(scale) if task == "super-resolve" else 1
     settings = dict(TASK_DEFAULTS[task])
-    settings.update({k: v for k, v in {"iterations": iterations, "input_noise": input_noise}.items() if v is not None})
+    given = {"iterations": iterations, "input_noise": input_noise, "early_stopping": early_stopping}
+    settings.update({k: v for k, v in given.items() if v is not None})
     if settings["iterations"] < 1:
         raise ValueError(f"iterations must be ≥ 1, got {settings['iterations']}")
     if isinstance(network, str) and network not in NETWORKS:
@@ -209,7 +214,8 @@ def iter_fit_dip(
     planes, unstack = to_planes(image, channel_axis)
     masks = _plane_masks(mask, image, channel_axis, count) if task == "inpaint" else [None] * count
     fit = partial(_fit_plane, factor=factor, spec=spec, settings=settings, learning_rate=learning_rate,
-                  early_stopping=early_stopping, averaging=averaging, downsampler=downsampler, device=device)
+                  early_stopping=settings["early_stopping"], averaging=averaging, downsampler=downsampler,
+                  device=device)
     return _dip_steps(image, planes, unstack, masks, out_shape, settings["iterations"], fit, seed, preview_every)
 
 
