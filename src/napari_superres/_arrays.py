@@ -72,20 +72,33 @@ def to_planes(image, channel_axis):
     return planes, unstack
 
 
-def intensity_range(image):
-    """``(low, high)`` mapped to [0, 1] before processing."""
-    if image.dtype == np.uint8:
-        return 0.0, 255.0
-    low, high = float(np.min(image)), float(np.max(image))
-    if np.issubdtype(image.dtype, np.floating) and low >= 0 and high <= 1:
-        return 0.0, 1.0
-    return low, (high if high > low else low + 1.0)
+class UnitScale:
+    """The map between an image's values and the [0, 1] range every task works in.
 
+    uint8 maps 0-255, floats already in [0, 1] stay as they are, anything else maps
+    its own minimum and maximum. :meth:`restore` maps back, rounds and casts to the
+    image's dtype and, with ``clip``, keeps results inside the image's range of values.
+    """
 
-def restore_dtype(values, dtype, bounds):
-    if bounds is not None:
-        values = np.clip(values, *bounds)
-    if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        values = np.clip(np.round(values), info.min, info.max)
-    return values.astype(dtype)
+    def __init__(self, image, clip=True):
+        self.dtype = image.dtype
+        if image.dtype == np.uint8:
+            self.low, high = 0.0, 255.0
+        else:
+            self.low, high = float(np.min(image)), float(np.max(image))
+            if np.issubdtype(image.dtype, np.floating) and self.low >= 0 and high <= 1:
+                self.low, high = 0.0, 1.0
+        self.span = high - self.low if high > self.low else 1.0
+        self.bounds = (np.min(image), np.max(image)) if clip else None
+
+    def to_unit(self, values):
+        return (values.astype(np.float64) - self.low) / self.span
+
+    def restore(self, unit, clip=True):
+        values = unit * self.span + self.low
+        if clip and self.bounds is not None:
+            values = np.clip(values, *self.bounds)
+        if np.issubdtype(self.dtype, np.integer):
+            info = np.iinfo(self.dtype)
+            values = np.clip(np.round(values), info.min, info.max)
+        return values.astype(self.dtype)

@@ -1,6 +1,6 @@
 """Denoising of numpy images: classical baselines from scikit-image, one call for all.
 
-Every method works on the image scaled to [0, 1] (see :func:`intensity_range`) with
+Every method works on the image scaled to [0, 1] (see :class:`UnitScale`) with
 the noise level ``sigma`` given in the image's own units, or estimated from it.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import check_image, intensity_range, restore_dtype, run_to_end, to_planes
+from ._arrays import UnitScale, check_image, run_to_end, to_planes
 
 METHODS = ("nlm", "tv", "wavelet", "bilateral")
 
@@ -86,13 +86,12 @@ def iter_denoise(image, method="nlm", *, sigma=None, channel_axis=None):
 
 def _denoise_steps(image, method, sigma, channel_axis):
     planes, unstack = to_planes(image, channel_axis)
-    low, high = intensity_range(image)
-    bounds = (np.min(image), np.max(image))
+    values = UnitScale(image)
     out = np.empty_like(planes)
     for i, plane in enumerate(planes):
-        unit = (plane.astype(np.float64) - low) / (high - low)
-        result = _denoise_plane(unit, method, sigma / (high - low)) if sigma > 0 else unit
-        out[i] = restore_dtype(result * (high - low) + low, image.dtype, bounds)
+        unit = values.to_unit(plane)
+        result = _denoise_plane(unit, method, sigma / values.span) if sigma > 0 else unit
+        out[i] = values.restore(result)
         yield (i + 1) / len(planes)
     return unstack(out)
 

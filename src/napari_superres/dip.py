@@ -15,8 +15,7 @@ from functools import partial
 
 import numpy as np
 
-from ._arrays import (check_image, check_output_fits, intensity_range, plane_layout, restore_dtype, run_to_end,
-                      to_planes)
+from ._arrays import UnitScale, check_image, check_output_fits, plane_layout, run_to_end, to_planes
 
 TASKS = ("denoise", "inpaint", "super-resolve", "jpeg")
 
@@ -220,16 +219,14 @@ def iter_fit_dip(
 
 
 def _dip_steps(image, planes, unstack, masks, out_shape, iterations, fit_plane, seed, preview_every):
-    low, high = intensity_range(image)
-    bounds = (np.min(image), np.max(image))
+    values = UnitScale(image)
     out = np.empty(out_shape, image.dtype)
     for i, plane in enumerate(planes):
         if masks[i] is not None and not masks[i].any():  # nothing missing in this plane
             out[i] = plane
             yield DIPStep(iterations, iterations, i, len(planes), 0.0)
             continue
-        unit = (plane.astype(np.float64) - low) / (high - low)
-        fit = fit_plane(unit, masks[i], seed=seed + i)
+        fit = fit_plane(values.to_unit(plane), masks[i], seed=seed + i)
         while True:
             try:
                 iteration, loss, current = next(fit)
@@ -238,10 +235,10 @@ def _dip_steps(image, planes, unstack, masks, out_shape, iterations, fit_plane, 
                 break
             step = DIPStep(iteration, iterations, i, len(planes), loss)
             if preview_every and iteration % preview_every == 0:
-                out[i] = _keep_known(restore_dtype(current() * (high - low) + low, image.dtype, None), plane, masks[i])
+                out[i] = _keep_known(values.restore(current(), clip=False), plane, masks[i])
                 step.estimate = unstack(out.copy())
             yield step
-        out[i] = _keep_known(restore_dtype(result * (high - low) + low, image.dtype, bounds), plane, masks[i])
+        out[i] = _keep_known(values.restore(result), plane, masks[i])
         if stopped_at < iterations:
             yield DIPStep(stopped_at, iterations, i, len(planes), loss, unstack(out.copy()), stopped=True)
     return unstack(out)

@@ -8,8 +8,7 @@ from numbers import Real
 import numpy as np
 
 from .color import gray_to_luma, luma_to_gray, rgb_to_ycbcr, ycbcr_to_rgb
-from ._arrays import (check_image, check_output_fits, intensity_range, plane_layout, restore_dtype, run_to_end,
-                      to_planes)
+from ._arrays import UnitScale, check_image, check_output_fits, plane_layout, run_to_end, to_planes
 from .resize import INTERPOLATION_METHODS, imresize
 
 AUTO_TILE = 512
@@ -103,13 +102,11 @@ def iter_upscale(image, scale, method="bicubic", *, channel_axis=None, device=No
 
 def _upscale_steps(image, channel_axis, plane_fn, out_hw, clip):
     planes, unstack = to_planes(image, channel_axis)
-    low, high = intensity_range(image)
+    values = UnitScale(image, clip)
     out = np.empty((len(planes),) + out_hw + planes.shape[3:], dtype=image.dtype)
-    bounds = (np.min(image), np.max(image)) if clip else None
     for i, plane in enumerate(planes):
-        unit = (plane.astype(np.float64) - low) / (high - low)
-        result = yield from _progress_span(plane_fn(unit), i / len(planes), 1 / len(planes))
-        out[i] = restore_dtype(result * (high - low) + low, image.dtype, bounds)
+        result = yield from _progress_span(plane_fn(values.to_unit(plane)), i / len(planes), 1 / len(planes))
+        out[i] = values.restore(result)
     return unstack(out)
 
 
