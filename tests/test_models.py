@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from napari_superres import upscale
+from napari_superres import available_methods, upscale
 from napari_superres.models import ARCHITECTURES, find_model, list_models, load_model
 from napari_superres.models.registry import _load_cached
 from napari_superres.tiling import iter_tiled
@@ -119,6 +119,14 @@ def test_rgb_model_on_rgb_rgba_and_gray(tiny_rgb_model, astronaut_small, camera_
     assert upscale(camera_small, 2, method="tiny_rgb").shape == (128, 128)
 
 
+def test_a_card_can_name_its_own_method(tiny_rgb_model, tmp_path, astronaut_small):
+    card_path = tmp_path / "tiny_rgb.json"
+    card_path.write_text(json.dumps({**json.loads(card_path.read_text()), "method": "sharp"}))
+    assert available_methods()["sharp"] == [2] and "sharp" in available_methods()
+    assert find_model("sharp", 2).name == "tiny_rgb" and find_model("sharp", 2).architecture == "edsr"
+    assert upscale(astronaut_small, 2, method="sharp", channel_axis=-1).shape == (128, 128, 3)
+
+
 class _Booby:
     """Unpickling this would create a file: the proof that code ran."""
 
@@ -158,5 +166,5 @@ def test_a_pickle_posing_as_weights_never_runs(tmp_path, monkeypatch):
 
 
 def test_user_weights_load_the_same_safe_way(tmp_path, monkeypatch, camera_small):
-    card = _user_card(tmp_path, monkeypatch, find_model("espcn", 2).weights.read_bytes())
+    _user_card(tmp_path, monkeypatch, find_model("espcn", 2).weights.read_bytes())
     np.testing.assert_array_equal(upscale(camera_small, 2, "user_x2"), upscale(camera_small, 2, "espcn"))

@@ -81,7 +81,7 @@ def test_train_resume_and_export(image_folders, tmp_path, capsys):
     weights.mkdir()
     main(["export", str(run), "--weights-dir", str(weights), "--name", "tiny", "--data-description", "3 images"])
     card = ModelCard.from_json(weights / "tiny.json")
-    assert card.architecture == "fsrcnn" and card.scale == 2 and card.input == "y"
+    assert card.architecture == "fsrcnn" and card.scale == 2 and card.input == "y" and card.method == "tiny"
     assert card.info["training"]["losses"] == {"l1": 1, "hf": 0.5}
     model = card.build()
     assert model(torch.rand(1, 1, 8, 8)).shape == (1, 1, 16, 16)

@@ -42,6 +42,7 @@ class TrainConfig:
     lr: float = 1e-3
     min_lr: float = 1e-5
     losses: dict = field(default_factory=lambda: {"l1": 1.0})
+    discriminator_features: int = 64  # adversarial loss only; its cost grows with the square of this
     degradation: dict = field(default_factory=dict)  # keyword arguments of Degradation
     init: str | None = None  # safetensors weights to start from (matching shapes only)
     val_every: int = 1000
@@ -146,7 +147,7 @@ class Objective:
     ``adversarial`` (SRGAN discriminator, trained alongside).
     """
 
-    def __init__(self, weights, channels, lr):
+    def __init__(self, weights, channels, lr, discriminator_features=64):
         from .losses.pixel import high_frequency_loss, ms_ssim_l1_loss
 
         self.weights = dict(weights)
@@ -163,7 +164,7 @@ class Objective:
         if "adversarial" in self.weights:
             from .models.srresnet import SRGANDiscriminator
 
-            self.discriminator = SRGANDiscriminator(channels=channels)
+            self.discriminator = SRGANDiscriminator(channels=channels, features=discriminator_features)
             self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=(0.9, 0.999))
 
     def generator_loss(self, sr, hr):
@@ -226,7 +227,7 @@ def train(cfg: TrainConfig, log=print):
 
     model = ARCHITECTURES[cfg.architecture](scale=cfg.scale, channels=cfg.channels, **cfg.config)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    objective = Objective(cfg.losses, cfg.channels, cfg.lr)
+    objective = Objective(cfg.losses, cfg.channels, cfg.lr, cfg.discriminator_features)
     keep_latest = objective.discriminator is not None
     step, best = 0, -1.0
     ckpt_path = out / "checkpoint.pt"
@@ -325,6 +326,7 @@ def export_model(run_dir, weights_dir, *, name=None, data_description=""):
     card = {
         "name": name,
         "architecture": cfg["architecture"],
+        "method": name.rsplit("_x", 1)[0],
         "scale": cfg["scale"],
         "input": "y" if cfg.get("channels", 1) == 1 else "rgb",
         "config": cfg["config"],

@@ -7,8 +7,8 @@ from numbers import Real
 
 import numpy as np
 
-from .color import gray_to_luma, luma_to_gray, rgb_to_ycbcr, ycbcr_to_rgb
 from ._arrays import UnitScale, check_image, check_output_fits, plane_layout, run_to_end, to_planes
+from .color import gray_to_luma, luma_to_gray, rgb_to_ycbcr, ycbcr_to_rgb
 from .resize import INTERPOLATION_METHODS, imresize
 
 AUTO_TILE = 512
@@ -20,8 +20,7 @@ def available_methods():
 
     methods = {name: None for name in INTERPOLATION_METHODS}
     for card in list_models().values():
-        methods.setdefault(card.architecture, [])
-        methods[card.architecture] = sorted(set(methods[card.architecture]) | {card.scale})
+        methods[card.method] = sorted(set(methods.get(card.method, [])) | {card.scale})
     return methods
 
 

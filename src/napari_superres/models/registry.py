@@ -59,6 +59,9 @@ class ModelCard:
     sha256: str
     config: dict = field(default_factory=dict, compare=False, hash=False)
     input: str = "y"  # 'y': luma of YCbCr (BT.601); 'rgb': three channels
+    # What users pick: the architecture's name, unless the training makes another model of
+    # it (an EDSR fine-tuned with perceptual and adversarial losses is 'srgan').
+    method: str = ""
     info: dict = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
@@ -73,6 +76,7 @@ class ModelCard:
             sha256=data["sha256"],
             config=data.get("config", {}),
             input=data.get("input", "y"),
+            method=data.get("method") or data["architecture"],
             info=data,
         )
 
@@ -94,16 +98,16 @@ def list_models():
 
 
 def find_model(method, scale):
-    """The card for ``method`` (a card name or an architecture name) at ``scale``."""
+    """The card for ``method`` (a card name, or a method such as ``'edsr'``) at ``scale``."""
     cards = list_models()
     if method in cards:
         card = cards[method]
         if card.scale != scale:
             raise ValueError(f"model {method!r} upscales x{card.scale}, not x{scale}")
         return card
-    matches = [c for c in cards.values() if c.architecture == method and c.scale == scale]
+    matches = [c for c in cards.values() if c.method == method and c.scale == scale]
     if not matches:
-        scales = sorted(c.scale for c in cards.values() if c.architecture == method)
+        scales = sorted(c.scale for c in cards.values() if c.method == method)
         if scales:
             raise ValueError(f"{method} has weights for scales {scales}, not x{scale}")
         raise ValueError(f"unknown method {method!r}; available_methods() (or napari-superres methods) lists them")
