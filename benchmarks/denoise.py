@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_superres import denoise, psnr, ssim
-from napari_superres.denoise import METHODS
+from napari_superres.denoise import CLASSICAL
 from napari_superres.io import read_image
 
 # Set12 PSNR published in the DnCNN paper (Zhang et al. 2017, Table 3).
@@ -37,7 +37,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--sigmas", type=float, nargs="+", default=[15, 25, 50])
-    parser.add_argument("--methods", nargs="+", default=list(METHODS))
+    parser.add_argument("--methods", nargs="+", default=list(CLASSICAL))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()

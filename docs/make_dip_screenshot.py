@@ -10,10 +10,10 @@ import sys
 
 import napari
 import numpy as np
+from make_screenshot import screenshot_in_grid  # noqa: E402 (docs/ is on the path when run as a script)
 from qtpy.QtWidgets import QApplication
 from skimage import data
 
-from make_screenshot import screenshot_in_grid  # noqa: E402 (docs/ is on the path when run as a script)
 from napari_superres._dip_widget import DIPWidget
 
 ITERATIONS_BEFORE_SHOT = 400

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from napari_superres import psnr
-from napari_superres.dip import NETWORKS, DIPStep, VarianceStopper, fit_dip, iter_fit_dip
+from napari_superres._fitting import FitStep
+from napari_superres.dip import NETWORKS, VarianceStopper, fit_dip, iter_fit_dip
 from napari_superres.models.skip import SkipNet
 
 TINY = {"down": (8, 8, 8), "up": (8, 8, 8), "skip": (4, 4, 4), "input_channels": 8}
@@ -88,7 +89,7 @@ def test_same_seed_same_result(camera_small):
 def test_closing_the_generator_cancels(camera_small):
     steps = iter_fit_dip(camera_small, iterations=1000, network=TINY)
     first = next(steps)
-    assert isinstance(first, DIPStep) and first.iteration == 1
+    assert isinstance(first, FitStep) and first.iteration == 1
     steps.close()
     with pytest.raises(StopIteration):
         next(steps)

@@ -3,10 +3,12 @@
 The core (this package minus the ``_``-prefixed widget modules) is numpy in, numpy out and never imports Qt.
 """
 
-from .device import available_devices, select_device
 from .denoise import denoise, estimate_noise, iter_denoise
+from .device import available_devices, select_device
 from .dip import fit_dip, iter_fit_dip
+from .inpaint import inpaint, iter_inpaint, missing_mask
 from .metrics import psnr, sr_scores, ssim
+from .noise2void import fit_noise2void, iter_fit_noise2void
 from .resize import imresize
 from .upscale import available_methods, iter_upscale, upscale, upscaled_geometry
 
@@ -18,10 +20,15 @@ __all__ = [
     "denoise",
     "estimate_noise",
     "fit_dip",
+    "fit_noise2void",
     "imresize",
+    "inpaint",
     "iter_denoise",
     "iter_fit_dip",
+    "iter_fit_noise2void",
+    "iter_inpaint",
     "iter_upscale",
+    "missing_mask",
     "psnr",
     "select_device",
     "sr_scores",

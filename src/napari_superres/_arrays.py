@@ -102,3 +102,29 @@ class UnitScale:
             info = np.iinfo(self.dtype)
             values = np.clip(np.round(values), info.min, info.max)
         return values.astype(self.dtype)
+
+
+def plane_masks(mask, image, channel_axis, count):
+    """One boolean ``(H, W)`` mask per plane (True: missing) from an ``(H, W)`` or spatial-shape mask."""
+    if mask is None:
+        raise ValueError("inpaint needs a mask: True where pixels are missing")
+    mask = np.asarray(mask) != 0
+    spatial = image.shape if channel_axis is None else np.delete(image.shape, channel_axis)
+    if mask.shape == tuple(spatial[-2:]):
+        masks = [mask] * count
+    elif mask.shape == tuple(spatial):
+        masks = list(mask.reshape((-1,) + mask.shape[-2:]))
+    else:
+        raise ValueError(f"mask shape {mask.shape} matches neither the image's plane {tuple(spatial[-2:])} "
+                         f"nor its spatial shape {tuple(spatial)}")
+    if any(m.all() for m in masks):
+        raise ValueError("the mask covers every pixel of a plane: there is nothing to inpaint from; "
+                         "mark only the missing pixels")
+    return masks
+
+
+def keep_known(estimate, plane, mask):
+    """Inpainting returns known pixels exactly as they were (copied, not round-tripped)."""
+    if mask is None:
+        return estimate
+    return np.where(mask[..., None], estimate, plane)

@@ -1,16 +1,21 @@
-"""The Denoise dock widget: classical baselines side by side in the viewer, noise level estimated."""
+"""The Denoise dock widget: classical baselines and per-image fitting (Noise2Void, DIP) side by side."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from magicgui.widgets import ComboBox, FloatSpinBox, PushButton
+from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, PushButton, SpinBox
 
 from ._widget import TaskWidget
-from .denoise import METHODS, estimate_noise, iter_denoise
+from .denoise import CLASSICAL, FITTED, METHODS, estimate_noise, iter_denoise
 
 if TYPE_CHECKING:
     import napari
+
+# Iterations a fit starts with: Noise2Void trains one network for the whole stack,
+# DIP fits each plane and stops early by itself.
+DEFAULT_ITERATIONS = {"n2v": 1500, "dip": 3000}
+METHOD_NAMES = {"n2v": "Noise2Void", "dip": "DIP"}
 
 
 class DenoiseWidget(TaskWidget):
@@ -22,8 +27,24 @@ class DenoiseWidget(TaskWidget):
         self.method = ComboBox(label="method", choices=list(METHODS), value="nlm")
         self.sigma = FloatSpinBox(label="noise σ (0: estimate)", value=0.0, min=0.0, max=1e9, step=0.5)
         self.estimate_button = PushButton(text="Estimate σ")
-        super().__init__(viewer, [self.method, self.sigma, self.estimate_button])
+        self.iterations = SpinBox(label="iterations", value=1500, min=1, max=100_000, step=100)
+        self.volumetric = CheckBox(label="3D (train on volumes)", value=False)
+        self.preview_every = SpinBox(label="preview every", value=250, min=0, max=100_000)
+        super().__init__(viewer, [self.method, self.sigma, self.estimate_button, self.iterations,
+                                  self.volumetric, self.preview_every])
         self.estimate_button.changed.connect(self.estimate)
+        self.method.changed.connect(self._method_changed)
+        self._method_changed()
+
+    def _method_changed(self):
+        method = self.method.value
+        for field in (self.sigma, self.estimate_button):
+            field.visible = method in CLASSICAL
+        for field in (self.iterations, self.preview_every):
+            field.visible = method in FITTED
+        self.volumetric.visible = method == "n2v"
+        if method in FITTED:
+            self.iterations.value = DEFAULT_ITERATIONS[method]
 
     def _channel_axis(self, layer):
         return -1 if layer.rgb else None
@@ -39,6 +60,8 @@ class DenoiseWidget(TaskWidget):
 
     def _job(self, layer):
         method = self.method.value
+        if method in FITTED:
+            return self._fit_job(layer, method)
         sigma = self.sigma.value or estimate_noise(layer.data, channel_axis=self._channel_axis(layer))
 
         def on_result(result):
@@ -48,3 +71,20 @@ class DenoiseWidget(TaskWidget):
 
         kwargs = {"sigma": sigma, "channel_axis": self._channel_axis(layer)}
         return iter_denoise, (layer.data, method), kwargs, f"Denoising ({method}, σ = {sigma:.3g})", on_result
+
+    def _fit_job(self, layer, method):
+        options = {"iterations": self.iterations.value, "preview_every": self.preview_every.value,
+                   "device": self._device()}
+        if method == "n2v":
+            options["volumetric"] = self.volumetric.value
+        self._preview_of = (layer, METHOD_NAMES[method], 1)
+        self._stopped_text = "ran all iterations"
+
+        def on_result(result):
+            self._add_result(layer, result, f"{layer.name} ({method} denoise)",
+                             {"task": "denoise", "method": method, **options})
+            self.progress.value = 100
+            self.status.value = f"Done: {self._stopped_text}."
+
+        kwargs = {"channel_axis": self._channel_axis(layer), **options}
+        return iter_denoise, (layer.data, method), kwargs, f"Denoising ({METHOD_NAMES[method]})", on_result

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, SpinBox
-from napari.layers import Labels, Shapes
 
 from ._layers import layer_mask
 from ._widget import TaskWidget
@@ -32,12 +31,8 @@ class DIPWidget(TaskWidget):
         super().__init__(viewer, [self.task, self.mask, self.scale, self.network, self.iterations,
                                   self.learning_rate, self.early_stopping, self.preview_every])
         self.mask.choices = self._mask_layers  # needs the viewer, so after the base init
-        self.preview_layer = None
         self.task.changed.connect(self._task_changed)
         self._task_changed()
-
-    def _mask_layers(self, _widget=None):
-        return [(layer.name, layer) for layer in self._viewer.layers if isinstance(layer, (Labels, Shapes))]
 
     def _task_changed(self):
         task = self.task.value
@@ -63,7 +58,7 @@ class DIPWidget(TaskWidget):
             kwargs["mask"] = layer_mask(self.mask.value, layer)
         if task == "super-resolve":
             kwargs["scale"] = factor
-        self._source, self._factor = layer, factor
+        self._preview_of = (layer, "DIP", factor)
         settings = {k: v for k, v in kwargs.items() if k not in ("mask", "channel_axis")}
 
         def on_result(result):
@@ -74,25 +69,3 @@ class DIPWidget(TaskWidget):
 
         self._stopped_text = "ran all iterations"
         return iter_fit_dip, (layer.data, task), kwargs, f"Fitting DIP ({task})", on_result
-
-    def _on_yielded(self, step):
-        self.progress.value = round(100 * step.fraction)
-        if step.stopped:
-            self._stopped_text = f"stopped early at iteration {step.iteration}"
-        if step.estimate is not None:
-            self._show_preview(step.estimate)
-
-    def _show_preview(self, estimate):
-        if self.preview_layer is not None and self.preview_layer in self._viewer.layers:
-            self.preview_layer.data = estimate
-            return
-        layer = self._source
-        self.preview_layer = self._add_result(layer, estimate, f"{layer.name} (DIP preview)",
-                                              {"task": "dip-preview"}, self._factor)
-
-    def _finished(self):
-        if self.preview_layer is not None and self.preview_layer in self._viewer.layers:
-            self._viewer.layers.remove(self.preview_layer)
-        self.preview_layer = None
-        super()._finished()
-

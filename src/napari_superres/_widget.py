@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton, SpinBox
-from napari.layers import Image
+from napari.layers import Image, Labels, Shapes
 from napari.qt.threading import create_worker
 
+from ._fitting import FitStep
 from .device import available_devices
 from .tiling import TileSizeWarning
 from .upscale import available_methods, iter_upscale, upscaled_geometry
@@ -35,6 +36,9 @@ class TaskWidget(Container):
         super().__init__()
         self._viewer = viewer
         self.worker = None
+        self.preview_layer = None
+        self._preview_of = None  # (source layer, method name, scale factor) of the running fit
+        self._stopped_text = ""
         self.image = ComboBox(label="image", choices=self._image_layers)
         self.device = ComboBox(label="device", choices=["auto", *available_devices()])
         self.run_button = PushButton(text=self.run_text)
@@ -50,6 +54,10 @@ class TaskWidget(Container):
 
     def _image_layers(self, _widget=None):
         return [(layer.name, layer) for layer in self._viewer.layers if isinstance(layer, Image)]
+
+    def _mask_layers(self, _widget=None):
+        """Choices of a mask field: the Labels and Shapes layers of the viewer."""
+        return [(layer.name, layer) for layer in self._viewer.layers if isinstance(layer, (Labels, Shapes))]
 
     def _device(self):
         return None if self.device.value == "auto" else self.device.value
@@ -97,6 +105,9 @@ class TaskWidget(Container):
             self.worker.quit()
 
     def _finished(self):
+        if self.preview_layer is not None and self.preview_layer in self._viewer.layers:
+            self._viewer.layers.remove(self.preview_layer)
+        self.preview_layer = None
         self.worker = None
         self.cancel_button.enabled = False
         self.run_button.enabled = self._ready()
@@ -109,8 +120,25 @@ class TaskWidget(Container):
         """
         raise NotImplementedError
 
-    def _on_yielded(self, fraction):
-        self.progress.value = round(100 * fraction)
+    def _on_yielded(self, step):
+        """Progress from a fraction, or from a :class:`FitStep` that may carry a preview."""
+        if not isinstance(step, FitStep):
+            self.progress.value = round(100 * step)
+            return
+        self.progress.value = round(100 * step.fraction)
+        if step.stopped:
+            self._stopped_text = f"stopped early at iteration {step.iteration}"
+        if step.estimate is not None:
+            self._show_preview(step.estimate)
+
+    def _show_preview(self, estimate):
+        """Show the current estimate of a fit in one layer, replaced at each preview, removed at the end."""
+        if self.preview_layer is not None and self.preview_layer in self._viewer.layers:
+            self.preview_layer.data = estimate
+            return
+        layer, name, factor = self._preview_of
+        self.preview_layer = self._add_result(layer, estimate, f"{layer.name} ({name} preview)",
+                                              {"task": "preview"}, factor)
 
     def _on_warned(self, showwarning_args):
         message, category = showwarning_args[:2]

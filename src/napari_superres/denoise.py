@@ -1,7 +1,9 @@
-"""Denoising of numpy images: classical baselines from scikit-image, one call for all.
+"""Denoising of numpy images, one call for all methods.
 
-Every method works on the image scaled to [0, 1] (see :class:`UnitScale`) with
-the noise level ``sigma`` given in the image's own units, or estimated from it.
+Classical baselines from scikit-image work on the image scaled to [0, 1] (see
+:class:`UnitScale`) with the noise level ``sigma`` given in the image's own units,
+or estimated from it. The per-image fitting methods, Noise2Void and Deep Image
+Prior, need no noise level: they learn from the image itself.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import numpy as np
 
 from ._arrays import UnitScale, check_image, run_to_end, to_planes
 
-METHODS = ("nlm", "tv", "wavelet", "bilateral")
+CLASSICAL = ("nlm", "tv", "wavelet", "bilateral")
+FITTED = ("n2v", "dip")  # trained on the image itself: slow, yield FitSteps with previews
+METHODS = CLASSICAL + FITTED
 
 
 def estimate_noise(image, *, channel_axis=None):
@@ -35,7 +39,7 @@ def estimate_noise(image, *, channel_axis=None):
     return float(np.mean(sigmas))
 
 
-def denoise(image, method="nlm", *, sigma=None, channel_axis=None):
+def denoise(image, method="nlm", *, sigma=None, channel_axis=None, **options):
     """Remove noise from an image.
 
     Parameters
@@ -43,13 +47,18 @@ def denoise(image, method="nlm", *, sigma=None, channel_axis=None):
     image : ndarray
         ``(..., H, W)`` grayscale or with a colour axis (``channel_axis``); leading
         axes are denoised plane by plane. dtype and range are kept.
-    method : {'nlm', 'tv', 'wavelet', 'bilateral'}
-        Non-local means, total variation (Chambolle), wavelet BayesShrink, bilateral.
+    method : {'nlm', 'tv', 'wavelet', 'bilateral', 'n2v', 'dip'}
+        Non-local means, total variation (Chambolle), wavelet BayesShrink,
+        bilateral; Noise2Void self-supervised training on the image
+        (:func:`~napari_superres.noise2void.iter_fit_noise2void`, 2D or 3D); Deep
+        Image Prior with early stopping (:func:`~napari_superres.dip.iter_fit_dip`).
     sigma : float, optional
-        Noise standard deviation in the image's units; by default
-        :func:`estimate_noise` of the whole image.
+        Noise standard deviation in the image's units, for the classical methods;
+        by default :func:`estimate_noise` of the whole image.
     channel_axis : int, optional
         Axis of colour channels, denoised jointly.
+    **options
+        Settings of 'n2v' or 'dip' (iterations, device, seed, ...).
 
     Returns
     -------
@@ -65,16 +74,28 @@ def denoise(image, method="nlm", *, sigma=None, channel_axis=None):
     >>> denoise(noisy, "tv").dtype
     dtype('uint8')
     """
-    return run_to_end(iter_denoise(image, method, sigma=sigma, channel_axis=channel_axis))
+    return run_to_end(iter_denoise(image, method, sigma=sigma, channel_axis=channel_axis, **options))
 
 
-def iter_denoise(image, method="nlm", *, sigma=None, channel_axis=None):
+def iter_denoise(image, method="nlm", *, sigma=None, channel_axis=None, **options):
     """Step-by-step form of :func:`denoise`: a generator yielding progress, returning the result.
 
+    Classical methods yield the fraction of planes done; 'n2v' and 'dip' yield a
+    :class:`~napari_superres._fitting.FitStep` per iteration, with previews.
     The arguments are checked when this is called, before any work.
     """
     if method not in METHODS:
         raise ValueError(f"unknown denoising method {method!r}; choose one of {', '.join(METHODS)}")
+    if method == "n2v":
+        from .noise2void import iter_fit_noise2void
+
+        return iter_fit_noise2void(image, channel_axis=channel_axis, **options)
+    if method == "dip":
+        from .dip import iter_fit_dip
+
+        return iter_fit_dip(image, "denoise", channel_axis=channel_axis, **options)
+    if options:
+        raise TypeError(f"{method} takes no options {sorted(options)}; only n2v and dip do")
     image = np.asarray(image)
     check_image(image, channel_axis, "denoise")
     if sigma is None:

@@ -10,12 +10,21 @@ stop in time, which :class:`VarianceStopper` decides without ground truth.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 
-from ._arrays import UnitScale, check_image, check_output_fits, plane_layout, run_to_end, to_planes
+from ._arrays import (
+    UnitScale,
+    check_image,
+    check_output_fits,
+    keep_known,
+    plane_layout,
+    plane_masks,
+    run_to_end,
+    to_planes,
+)
+from ._fitting import FitStep
 
 TASKS = ("denoise", "inpaint", "super-resolve", "jpeg")
 
@@ -39,23 +48,6 @@ TASK_DEFAULTS = {
     "inpaint": {"iterations": 5000, "input_noise": 0.03, "early_stopping": False},
     "super-resolve": {"iterations": 2000, "input_noise": 0.03, "early_stopping": False},
 }
-
-
-@dataclass
-class DIPStep:
-    """What :func:`iter_fit_dip` yields after every iteration."""
-
-    iteration: int  # 1-based, within the current plane
-    iterations: int  # upper bound for this plane
-    plane: int  # index of the plane being fitted (nD stacks), 0-based
-    planes: int
-    loss: float
-    estimate: np.ndarray | None = None  # the whole result so far, every ``preview_every`` iterations
-    stopped: bool = False  # early stopping ended this plane; ``iteration`` is the one kept
-
-    @property
-    def fraction(self):
-        return (self.plane + self.iteration / self.iterations) / self.planes
 
 
 class VarianceStopper:
@@ -154,7 +146,7 @@ def iter_fit_dip(
     seed=0,
     preview_every=50,
 ):
-    """Step-by-step form of :func:`fit_dip`: a generator that yields a :class:`DIPStep` per iteration.
+    """Step-by-step form of :func:`fit_dip`: a generator that yields a :class:`FitStep` per iteration.
 
     The generator returns the result. The arguments are checked when this is
     called, before any work, so bad input fails here and not in a worker thread.
@@ -211,7 +203,7 @@ def iter_fit_dip(
     out_shape = (count, h * factor, w * factor, channels)
     check_output_fits(out_shape, image.dtype)
     planes, unstack = to_planes(image, channel_axis)
-    masks = _plane_masks(mask, image, channel_axis, count) if task == "inpaint" else [None] * count
+    masks = plane_masks(mask, image, channel_axis, count) if task == "inpaint" else [None] * count
     fit = partial(_fit_plane, factor=factor, spec=spec, settings=settings, learning_rate=learning_rate,
                   early_stopping=settings["early_stopping"], averaging=averaging, downsampler=downsampler,
                   device=device)
@@ -224,7 +216,7 @@ def _dip_steps(image, planes, unstack, masks, out_shape, iterations, fit_plane, 
     for i, plane in enumerate(planes):
         if masks[i] is not None and not masks[i].any():  # nothing missing in this plane
             out[i] = plane
-            yield DIPStep(iterations, iterations, i, len(planes), 0.0)
+            yield FitStep(iterations, iterations, i, len(planes), 0.0)
             continue
         fit = fit_plane(values.to_unit(plane), masks[i], seed=seed + i)
         while True:
@@ -233,14 +225,14 @@ def _dip_steps(image, planes, unstack, masks, out_shape, iterations, fit_plane, 
             except StopIteration as done:
                 result, stopped_at = done.value
                 break
-            step = DIPStep(iteration, iterations, i, len(planes), loss)
+            step = FitStep(iteration, iterations, i, len(planes), loss)
             if preview_every and iteration % preview_every == 0:
-                out[i] = _keep_known(values.restore(current(), clip=False), plane, masks[i])
+                out[i] = keep_known(values.restore(current(), clip=False), plane, masks[i])
                 step.estimate = unstack(out.copy())
             yield step
-        out[i] = _keep_known(values.restore(result), plane, masks[i])
+        out[i] = keep_known(values.restore(result), plane, masks[i])
         if stopped_at < iterations:
-            yield DIPStep(stopped_at, iterations, i, len(planes), loss, unstack(out.copy()), stopped=True)
+            yield FitStep(stopped_at, iterations, i, len(planes), loss, unstack(out.copy()), stopped=True)
     return unstack(out)
 
 
@@ -248,31 +240,6 @@ def _check_scale(scale):
     if scale is None or not float(scale).is_integer() or scale < 1:
         raise ValueError(f"super-resolve needs an integer scale ≥ 1, got {scale!r}")
     return int(scale)
-
-
-def _plane_masks(mask, image, channel_axis, count):
-    if mask is None:
-        raise ValueError("inpaint needs a mask: True where pixels are missing")
-    mask = np.asarray(mask) != 0
-    spatial = image.shape if channel_axis is None else np.delete(image.shape, channel_axis)
-    if mask.shape == tuple(spatial[-2:]):
-        masks = [mask] * count
-    elif mask.shape == tuple(spatial):
-        masks = list(mask.reshape((-1,) + mask.shape[-2:]))
-    else:
-        raise ValueError(f"mask shape {mask.shape} matches neither the image's plane {tuple(spatial[-2:])} "
-                         f"nor its spatial shape {tuple(spatial)}")
-    if any(m.all() for m in masks):
-        raise ValueError("the mask covers every pixel of a plane: there is nothing to inpaint from; "
-                         "mark only the missing pixels")
-    return masks
-
-
-def _keep_known(estimate, plane, mask):
-    """Inpainting returns known pixels exactly as they were (copied, not round-tripped)."""
-    if mask is None:
-        return estimate
-    return np.where(mask[..., None], estimate, plane)
 
 
 def _fit_plane(unit, mask, *, factor, spec, settings, learning_rate, early_stopping, averaging, downsampler,

@@ -19,7 +19,6 @@ wire-format reader below, so Caffe itself is not needed.
 from __future__ import annotations
 
 import os
-import struct
 from pathlib import Path
 
 import numpy as np

@@ -12,7 +12,6 @@ import torch
 from torch import nn
 
 
-
 def _conv(c_in, c_out, kernel, stride=1):
     return nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, padding_mode="reflect")
 

@@ -1,7 +1,9 @@
-"""A U-Net for super-resolution (Ronneberger et al. 2015, adapted): an encoder-decoder
-on the low-resolution grid with skip connections, resize-convolution on the way
-up, a sub-pixel upsampler and a global bicubic skip. The usual partner of a
-perceptual loss.
+"""U-Nets (Ronneberger et al. 2015, adapted): an encoder-decoder with skip connections.
+
+:class:`UNet` is the plain network, 2D or 3D, used by the self-supervised denoiser;
+:class:`UNetSR` puts it on the low-resolution grid of a super-resolution model,
+with a sub-pixel upsampler and a global bicubic skip, the usual partner of a
+perceptual loss. Upsampling is resize-convolution, never transposed convolution.
 """
 
 import torch
@@ -11,37 +13,70 @@ from torch import nn
 from .common import SubPixelUpsampler, bicubic_upsample
 
 
-def _double_conv(c_in, c_out):
+def _double_conv(conv, c_in, c_out):
     return nn.Sequential(
-        nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(inplace=True),
-        nn.Conv2d(c_out, c_out, 3, padding=1), nn.ReLU(inplace=True),
+        conv(c_in, c_out, 3, padding=1), nn.ReLU(inplace=True),
+        conv(c_out, c_out, 3, padding=1), nn.ReLU(inplace=True),
     )
 
 
-class UNetSR(nn.Module):
-    def __init__(self, scale, channels=1, features=32, depth=3):
+class UNet(nn.Module):
+    """U-Net on ``(N, C, H, W)`` (``dims=2``) or ``(N, C, D, H, W)`` (``dims=3``).
+
+    Pooling and upsampling act on H and W only, also in 3D: microscopy stacks are
+    often thin and coarse along Z, so Z keeps its size and is seen through the 3x3x3
+    convolutions. Any H and W work (padded to the pooling grid inside). With
+    ``out_channels=None`` the network ends at its top decoder's ``features`` maps.
+    """
+
+    def __init__(self, in_channels, out_channels=None, features=32, depth=2, dims=2):
         super().__init__()
-        self.scale, self.depth = scale, depth
+        if dims not in (2, 3):
+            raise ValueError(f"dims must be 2 or 3, got {dims}")
+        conv = nn.Conv2d if dims == 2 else nn.Conv3d
+        self.depth, self.dims = depth, dims
         widths = [features * 2**i for i in range(depth + 1)]
         self.encoders = nn.ModuleList(
-            [_double_conv(channels, widths[0])] + [_double_conv(widths[i], widths[i + 1]) for i in range(depth)]
+            [_double_conv(conv, in_channels, widths[0])]
+            + [_double_conv(conv, widths[i], widths[i + 1]) for i in range(depth)]
         )
-        self.ups = nn.ModuleList([nn.Conv2d(widths[i + 1], widths[i], 3, padding=1) for i in range(depth)])
-        self.decoders = nn.ModuleList([_double_conv(2 * widths[i], widths[i]) for i in range(depth)])
-        self.upsample = SubPixelUpsampler(scale, widths[0], channels)
+        self.ups = nn.ModuleList([conv(widths[i + 1], widths[i], 3, padding=1) for i in range(depth)])
+        self.decoders = nn.ModuleList([_double_conv(conv, 2 * widths[i], widths[i]) for i in range(depth)])
+        self.head = conv(widths[0], out_channels, 1) if out_channels else nn.Identity()
+        self.multiple = 2**depth
+
+    def _pool(self, y):
+        return F.avg_pool2d(y, 2) if self.dims == 2 else F.avg_pool3d(y, (1, 2, 2))
+
+    def _upsample(self, y):
+        if self.dims == 2:
+            return F.interpolate(y, scale_factor=2, mode="bilinear", align_corners=False)
+        return F.interpolate(y, scale_factor=(1, 2, 2), mode="trilinear", align_corners=False)
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        pad = (0, -w % self.multiple, 0, -h % self.multiple)
+        y = F.pad(x, pad + (0, 0) * (self.dims - 2), mode="replicate")
+        skips = []
+        for i, encoder in enumerate(self.encoders):
+            y = encoder(y if i == 0 else self._pool(y))
+            skips.append(y)
+        for i in reversed(range(self.depth)):
+            y = self.ups[i](self._upsample(y))
+            y = self.decoders[i](torch.cat([y, skips[i]], dim=1))
+        return self.head(y)[..., :h, :w]
+
+
+class UNetSR(nn.Module):
+    """Super-resolution U-Net: :class:`UNet` features, sub-pixel upsampler, bicubic skip."""
+
+    def __init__(self, scale, channels=1, features=32, depth=3):
+        super().__init__()
+        self.scale = scale
+        self.body = UNet(channels, None, features, depth)
+        self.upsample = SubPixelUpsampler(scale, features, channels)
         # Context grows with depth; a multiple of 2**depth keeps tiles on the pooling grid.
         self.halo = 8 * 2**depth
 
     def forward(self, x):
-        h, w = x.shape[-2:]
-        multiple = 2**self.depth
-        padded = F.pad(x, (0, -w % multiple, 0, -h % multiple), mode="replicate")
-        skips, y = [], padded
-        for i, encoder in enumerate(self.encoders):
-            y = encoder(y if i == 0 else F.avg_pool2d(y, 2))
-            skips.append(y)
-        for i in reversed(range(self.depth)):
-            y = self.ups[i](F.interpolate(y, scale_factor=2, mode="bilinear", align_corners=False))
-            y = self.decoders[i](torch.cat([y, skips[i]], dim=1))
-        out = self.upsample(y)[..., : h * self.scale, : w * self.scale]
-        return out + bicubic_upsample(x, self.scale)
+        return self.upsample(self.body(x)) + bicubic_upsample(x, self.scale)

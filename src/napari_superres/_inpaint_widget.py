@@ -1,0 +1,63 @@
+"""The Inpaint dock widget: missing pixels from a Labels/Shapes layer or from the image (NaN, a value)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from magicgui.widgets import ComboBox, LineEdit, SpinBox
+
+from ._layers import layer_mask
+from ._widget import TaskWidget
+from .dip import TASK_DEFAULTS
+from .inpaint import METHODS, iter_inpaint
+
+if TYPE_CHECKING:
+    import napari
+
+
+class InpaintWidget(TaskWidget):
+    """Fill the missing pixels of an Image layer into a new layer; known pixels are kept exactly."""
+
+    run_text = "Inpaint"
+
+    def __init__(self, viewer: napari.viewer.Viewer):
+        self.mask = ComboBox(label="mask (Labels/Shapes)", nullable=True)
+        self.missing_value = LineEdit(label="no mask: missing value", value="nan")
+        self.method = ComboBox(label="method", choices=list(METHODS), value="biharmonic")
+        self.iterations = SpinBox(label="iterations", value=TASK_DEFAULTS["inpaint"]["iterations"], min=1,
+                                  max=100_000, step=100)
+        self.preview_every = SpinBox(label="preview every", value=100, min=0, max=100_000)
+        super().__init__(viewer, [self.mask, self.missing_value, self.method, self.iterations, self.preview_every])
+        self.mask.choices = self._mask_layers  # needs the viewer, so after the base init
+        self.method.changed.connect(self._method_changed)
+        self._method_changed()
+
+    def _method_changed(self):
+        for field in (self.iterations, self.preview_every):
+            field.visible = self.method.value == "dip"
+
+    def _job(self, layer):
+        method = self.method.value
+        kwargs = {"channel_axis": -1 if layer.rgb else None}
+        if self.mask.value is not None:
+            kwargs["mask"] = layer_mask(self.mask.value, layer)
+            source = self.mask.value.name
+        else:
+            try:
+                kwargs["missing_value"] = float(self.missing_value.value)
+            except ValueError:
+                raise ValueError(f"the missing value must be a number or nan, got {self.missing_value.value!r}") from None
+            source = f"pixels equal to {self.missing_value.value}"
+        if method == "dip":
+            kwargs.update(iterations=self.iterations.value, preview_every=self.preview_every.value,
+                          device=self._device())
+            self._preview_of = (layer, "DIP", 1)
+        settings = {k: v for k, v in kwargs.items() if k not in ("mask", "channel_axis")}
+
+        def on_result(result):
+            self._add_result(layer, result, f"{layer.name} ({method} inpaint)",
+                             {"task": "inpaint", "method": method, "mask": source, **settings})
+            self.progress.value = 100
+            self.status.value = f"Done: filled the pixels of {source}."
+
+        return iter_inpaint, (layer.data,), {"method": method, **kwargs}, f"Inpainting ({method})", on_result

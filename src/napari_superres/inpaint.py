@@ -1,0 +1,145 @@
+"""Inpainting: fill the missing pixels of an image, keep every other pixel exactly as it was.
+
+The missing pixels come from a mask (True where missing, as in
+``skimage.restoration.inpaint_biharmonic``) or from the image itself: NaN, or a
+value that marks them (a sensor's dead-pixel code, 0 in a stitched mosaic).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._arrays import UnitScale, check_image, keep_known, plane_layout, plane_masks, run_to_end, to_planes
+
+METHODS = ("biharmonic", "dip")
+
+
+def missing_mask(image, value=np.nan, *, channel_axis=None):
+    """True where a pixel is missing: NaN (or equal to ``value``) in any of its channels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> missing_mask(np.array([[1.0, np.nan], [0.0, 2.0]])).tolist()
+    [[False, True], [False, False]]
+    >>> missing_mask(np.array([[1, 0], [0, 2]]), value=0).sum()
+    2
+    """
+    image = np.asarray(image)
+    if _is_nan(value):
+        missing = np.isnan(image) if np.issubdtype(image.dtype, np.floating) else np.zeros(image.shape, bool)
+    else:
+        missing = image == value
+    return missing.any(axis=channel_axis) if channel_axis is not None else missing
+
+
+def inpaint(image, mask=None, method="biharmonic", *, channel_axis=None, missing_value=np.nan, **options):
+    """Fill missing pixels; the others are returned exactly as they were.
+
+    Parameters
+    ----------
+    image : ndarray
+        ``(..., H, W)`` grayscale or with a colour axis (``channel_axis``); leading
+        axes are inpainted plane by plane. dtype and range are kept.
+    mask : ndarray of bool, optional
+        True (non-zero) where pixels are missing; shape ``(H, W)`` (every plane) or
+        the image's shape without the channel axis. By default the pixels equal
+        to ``missing_value`` (NaN) in any channel.
+    method : {'biharmonic', 'dip'}
+        Biharmonic interpolation (scikit-image; fast, smooth) or Deep Image Prior
+        (:func:`~napari_superres.dip.iter_fit_dip`; slow, restores texture).
+    channel_axis : int, optional
+        Axis of colour channels.
+    missing_value : float
+        What marks a missing pixel in the image when no mask is given.
+    **options
+        Settings of 'dip' (iterations, network, device, seed, preview_every...).
+
+    Returns
+    -------
+    ndarray
+        Same shape and dtype as ``image``, with no missing pixel left.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimage import data
+    >>> image = data.camera()[:64, :64].astype(float)
+    >>> image[20:30, 20:30] = np.nan
+    >>> filled = inpaint(image)
+    >>> bool(np.isfinite(filled).all())
+    True
+    """
+    return run_to_end(iter_inpaint(image, mask, method, channel_axis=channel_axis, missing_value=missing_value,
+                                   **options))
+
+
+def iter_inpaint(image, mask=None, method="biharmonic", *, channel_axis=None, missing_value=np.nan, **options):
+    """Step-by-step form of :func:`inpaint`: a generator yielding progress, returning the result.
+
+    'biharmonic' yields the fraction of planes done; 'dip' yields a
+    :class:`~napari_superres._fitting.FitStep` per iteration, with previews.
+    The arguments are checked when this is called, before any work.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown inpainting method {method!r}; choose one of {', '.join(METHODS)}")
+    image = np.asarray(image)
+    if channel_axis is not None and not -image.ndim <= channel_axis < image.ndim:
+        check_image(image, channel_axis, "inpaint")  # says what is wrong with the axis
+    if mask is None:
+        mask = missing_mask(image, missing_value, channel_axis=channel_axis)
+        if not mask.any():
+            marker = "NaN" if _is_nan(missing_value) else f"equal to {missing_value!r}"
+            raise ValueError(f"nothing to inpaint: no mask was given and no pixel is {marker}; "
+                             "give a mask (True where missing) or the value that marks missing pixels")
+    count = plane_layout(image, channel_axis)[0]
+    masks = plane_masks(mask, image, channel_axis, count)
+    filled = _fill(image, masks, channel_axis)
+    check_image(filled, channel_axis, "inpaint")
+    if method == "dip":
+        from .dip import iter_fit_dip
+
+        return iter_fit_dip(filled, "inpaint", mask=np.stack(masks).reshape(_spatial(image, channel_axis)),
+                            channel_axis=channel_axis, **options)
+    if options:
+        raise TypeError(f"biharmonic takes no options {sorted(options)}; only dip does")
+    return _biharmonic_steps(filled, masks, channel_axis)
+
+
+def _biharmonic_steps(image, masks, channel_axis):
+    from skimage.restoration import inpaint_biharmonic
+
+    planes, unstack = to_planes(image, channel_axis)
+    values = UnitScale(image)
+    out = planes.copy()
+    for i, plane in enumerate(planes):
+        if masks[i].any():
+            result = inpaint_biharmonic(values.to_unit(plane), masks[i], channel_axis=-1)
+            out[i] = keep_known(values.restore(result), plane, masks[i])
+        yield (i + 1) / len(planes)
+    return unstack(out)
+
+
+def _fill(image, masks, channel_axis):
+    """A copy with the missing pixels set to the mean of the known ones.
+
+    NaN or sentinel values under the mask would otherwise fail the input checks
+    and stretch the intensity range the result is mapped back to.
+    """
+    planes, unstack = to_planes(image, channel_axis)
+    missing = np.stack(masks)[..., None]
+    known = planes[~np.broadcast_to(missing, planes.shape)]
+    if not np.issubdtype(image.dtype, np.floating) or np.isfinite(known).all():
+        fill = known.mean() if known.size else 0
+    else:
+        fill = 0  # NaN among the known pixels too: the input check will refuse them
+    filled = np.where(missing, np.asarray(fill).astype(image.dtype), planes)
+    return unstack(filled)
+
+
+def _spatial(image, channel_axis):
+    return image.shape if channel_axis is None else tuple(np.delete(image.shape, channel_axis))
+
+
+def _is_nan(value):
+    return isinstance(value, float) and np.isnan(value)

@@ -1,0 +1,229 @@
+"""Self-supervised blind-spot denoising of one image or stack: Noise2Void (Krull, Buchholz, Jug 2019).
+
+No clean data and no weights are needed: a small U-Net is trained on the noisy
+image itself to predict each pixel from its neighbourhood. In every training patch
+a few pixels are replaced by a random neighbour and the loss is taken there only,
+so the network never sees the value it must predict (the blind spot). Noise that is
+independent from pixel to pixel cannot be predicted from the neighbours while the
+signal can, so the best the network can do is predict the signal: the
+J-invariance argument of Noise2Self (Batson & Royer 2019). This holds for any
+zero-mean pixel-wise noise: Gaussian, Poisson, their mix (fluorescence, EM, CT).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._arrays import UnitScale, check_image, check_output_fits, plane_layout, run_to_end, to_planes
+from ._fitting import FitStep
+
+# Replacement values come from this neighbourhood (radius 2: the 5x5 of the paper).
+NEIGHBOURHOOD = 2
+MIN_SIDE = 2 * NEIGHBOURHOOD + 1
+TILE, HALO = 512, 48  # prediction tile and context (the depth-2 U-Net sees about ±40 px)
+
+
+def fit_noise2void(image, **kwargs):
+    """Denoise an image or stack by Noise2Void training on itself (no clean data, no weights).
+
+    Parameters
+    ----------
+    image : ndarray
+        ``(..., H, W)`` grayscale or with a colour axis (``channel_axis``). One
+        network is trained for the whole stack, on patches drawn from every plane
+        (or every volume with ``volumetric=True``). dtype and range are kept.
+    **kwargs
+        See :func:`iter_fit_noise2void`.
+
+    Returns
+    -------
+    ndarray
+        The denoised image, same shape and dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimage import data
+    >>> noisy = data.camera()[:64, :64]
+    >>> fit_noise2void(noisy, iterations=5).shape
+    (64, 64)
+    """
+    return run_to_end(iter_fit_noise2void(image, **kwargs))
+
+
+def iter_fit_noise2void(
+    image,
+    *,
+    channel_axis=None,
+    volumetric=False,
+    iterations=1500,
+    batch_size=8,
+    patch_size=64,
+    patch_depth=8,
+    blind_fraction=0.02,
+    learning_rate=1e-3,
+    features=16,
+    depth=2,
+    device=None,
+    seed=0,
+    preview_every=250,
+):
+    """Step-by-step form of :func:`fit_noise2void`: a generator yielding a :class:`FitStep` per iteration.
+
+    The generator returns the result. The arguments are checked when this is
+    called, before any work. Stopping the iteration between two steps cancels.
+
+    Parameters
+    ----------
+    volumetric : bool
+        Treat the axis before ``(H, W)`` as Z and train a 3D network on
+        ``patch_depth x patch_size²`` patches: neighbouring slices then help.
+    iterations : int
+        Training steps; each sees ``batch_size`` random patches (flipped and
+        rotated) with ``blind_fraction`` of their pixels masked.
+    features, depth : int
+        Width of the U-Net's first level and its number of poolings.
+    device : str, optional
+        Torch device; by default CUDA, then MPS, then CPU.
+    seed : int
+        Same seed, same input and settings → same result on the same device.
+    preview_every : int
+        Attach the current result to a step every this many iterations (0: never).
+    """
+    image = np.asarray(image)
+    check_image(image, channel_axis, "denoise")
+    if iterations < 1:
+        raise ValueError(f"iterations must be ≥ 1, got {iterations}")
+    if not 0 < blind_fraction < 0.5:
+        raise ValueError(f"blind_fraction must be in (0, 0.5), got {blind_fraction}")
+    count, h, w, channels = plane_layout(image, channel_axis)
+    if min(h, w) < MIN_SIDE:
+        raise ValueError(f"Noise2Void needs planes of at least {MIN_SIDE}x{MIN_SIDE} pixels, got {h}x{w}")
+    spatial = image.ndim - (channel_axis is not None)
+    if volumetric and spatial < 3:
+        raise ValueError(f"volumetric needs a Z axis before (H, W), got shape {image.shape} "
+                         f"(channel_axis={channel_axis})")
+    check_output_fits((count, h, w, channels), image.dtype)
+    settings = dict(volumetric=volumetric, iterations=int(iterations), batch_size=batch_size,
+                    patch_size=patch_size, patch_depth=patch_depth, blind_fraction=blind_fraction,
+                    learning_rate=learning_rate, features=features, depth=depth, device=device, seed=seed,
+                    preview_every=preview_every)
+    return _n2v_steps(image, channel_axis, **settings)
+
+
+def _n2v_steps(image, channel_axis, *, volumetric, iterations, batch_size, patch_size, patch_depth,
+               blind_fraction, learning_rate, features, depth, device, seed, preview_every):
+    import torch
+
+    from .device import select_device
+    from .models.unet import UNet
+
+    device = select_device(device)
+    planes, unstack = to_planes(image, channel_axis)
+    n, h, w, c = planes.shape
+    spatial = image.shape if channel_axis is None else tuple(np.delete(image.shape, channel_axis))
+    z = spatial[-3] if volumetric else 1
+    values = UnitScale(image)
+    unit = values.to_unit(planes).reshape(n // z, z, h, w, c)
+    mean, std = unit.mean(axis=(0, 1, 2, 3)), unit.std(axis=(0, 1, 2, 3))
+    if not np.all(std > 0):  # a constant image has no noise to remove
+        yield FitStep(iterations, iterations, 0, 1, 0.0)
+        return image.copy()
+    normed = torch.from_numpy(((unit - mean) / std).astype(np.float32).transpose(0, 4, 1, 2, 3)).to(device)
+    if not volumetric:  # (N, C, 1, H, W) volumes → (N, C, H, W) planes
+        normed = normed[:, :, 0]
+
+    generator = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = UNet(c, c, features, depth, dims=3 if volumetric else 2).to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, iterations, eta_min=learning_rate / 20)
+    patch = (min(patch_depth, z),) * volumetric + (min(patch_size, h), min(patch_size, w))
+
+    def result():
+        unit_out = _predict(net, normed).cpu().numpy().astype(np.float64)
+        unit_out = unit_out.reshape((n // z, c) + (z,) * volumetric + (h, w))
+        unit_out = np.moveaxis(unit_out, 1, -1).reshape(n, h, w, c) * std + mean
+        return unstack(values.restore(unit_out))
+
+    for iteration in range(1, iterations + 1):
+        net.train()
+        batch = _random_patches(normed, patch, batch_size, generator).to(device)
+        masked, spots = _blind_spots(batch, blind_fraction, generator)
+        prediction = net(masked)
+        loss = _loss_at(prediction, batch, spots)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        step = FitStep(iteration, iterations, 0, 1, loss.item())
+        if preview_every and iteration % preview_every == 0 and iteration < iterations:
+            step.estimate = result()
+        yield step
+    return result()
+
+
+def _random_patches(data, patch, batch_size, generator):
+    """``batch_size`` random crops of ``data`` (N, C, *spatial), randomly flipped and turned in (H, W)."""
+    import torch
+
+    crops = []
+    for _ in range(batch_size):
+        index = int(torch.randint(len(data), (1,), generator=generator))
+        starts = [int(torch.randint(size - p + 1, (1,), generator=generator))
+                  for size, p in zip(data.shape[2:], patch)]
+        crop = data[(index, slice(None)) + tuple(slice(s, s + p) for s, p in zip(starts, patch))]
+        flips = [d for d, flip in zip((-2, -1), torch.rand(2, generator=generator) < 0.5) if flip]
+        crop = crop.flip(flips) if flips else crop
+        if patch[-1] == patch[-2]:
+            crop = crop.rot90(int(torch.randint(4, (1,), generator=generator)), dims=(-2, -1))
+        crops.append(crop)
+    return torch.stack(crops)
+
+
+def _blind_spots(batch, fraction, generator):
+    """Replace ``fraction`` of each patch's pixels by a random other pixel within ±2 in (H, W).
+
+    Returns the masked batch and the flat indices ``(B, k)`` of the replaced pixels.
+    All channels of a pixel are replaced together, from the same neighbour.
+    """
+    import torch
+
+    b, c, *spatial = batch.shape
+    h, w = spatial[-2:]
+    pixels = int(np.prod(spatial))
+    k = max(1, round(fraction * pixels))
+    spots = torch.randint(pixels, (b, k), generator=generator)
+    y, x = (spots // w) % h, spots % w
+    offsets = [(dy, dx) for dy in range(-NEIGHBOURHOOD, NEIGHBOURHOOD + 1)
+               for dx in range(-NEIGHBOURHOOD, NEIGHBOURHOOD + 1) if (dy, dx) != (0, 0)]
+    offsets = torch.tensor(offsets)[torch.randint(len(offsets), (b, k), generator=generator)]
+    dy, dx = offsets[..., 0], offsets[..., 1]
+    # A neighbour outside the patch is mirrored to the other side: never the pixel itself.
+    ny, nx = y + dy, x + dx
+    ny = torch.where((ny < 0) | (ny >= h), y - dy, ny)
+    nx = torch.where((nx < 0) | (nx >= w), x - dx, nx)
+    neighbours = spots + (ny - y) * w + (nx - x)
+    spots, neighbours = spots.to(batch.device), neighbours.to(batch.device)
+    flat = batch.reshape(b, c, pixels)
+    replaced = flat.gather(2, neighbours[:, None].expand(b, c, k))
+    masked = flat.clone().scatter_(2, spots[:, None].expand(b, c, k), replaced)
+    return masked.reshape(batch.shape), spots
+
+
+def _loss_at(prediction, target, spots):
+    b, c = target.shape[:2]
+    index = spots[:, None].expand(b, c, spots.shape[1])
+    return ((prediction.reshape(b, c, -1).gather(2, index) - target.reshape(b, c, -1).gather(2, index)) ** 2).mean()
+
+
+def _predict(net, data):
+    """The network applied to every plane or volume of ``data``, tile by tile."""
+    import torch
+
+    from .tiling import iter_tiled
+
+    net.eval()
+    with torch.no_grad():
+        return torch.cat([run_to_end(iter_tiled(net, data[i : i + 1], 1, TILE, HALO)) for i in range(len(data))])

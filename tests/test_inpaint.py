@@ -1,0 +1,105 @@
+import numpy as np
+import pytest
+
+from napari_superres import inpaint, missing_mask, psnr
+from napari_superres._inpaint_widget import InpaintWidget
+
+
+@pytest.fixture(scope="module")
+def dropped():
+    from skimage import data
+
+    clean = data.camera()[100:228, 150:278]
+    mask = np.random.default_rng(0).random(clean.shape) < 0.3
+    return clean, mask
+
+
+def test_biharmonic_fills_holes_and_keeps_known_pixels_exactly(dropped):
+    clean, mask = dropped
+    damaged = np.where(mask, 0, clean).astype(np.uint8)
+    out = inpaint(damaged, mask)
+    assert out.dtype == np.uint8 and out.shape == clean.shape
+    np.testing.assert_array_equal(out[~mask], clean[~mask])
+    assert psnr(clean, out, data_range=255) > psnr(clean, damaged, data_range=255) + 10
+
+
+def test_nan_pixels_are_the_mask_by_default(dropped):
+    clean, mask = dropped
+    image = np.where(mask, np.nan, clean / 255.0)
+    out = inpaint(image)
+    assert out.dtype == np.float64 and np.isfinite(out).all()
+    np.testing.assert_array_equal(out[~mask], image[~mask])
+    assert psnr(clean / 255.0, out, data_range=1.0) > 28
+
+
+def test_a_sentinel_value_marks_missing_pixels_in_uint16_rgb(astronaut_small):
+    image = astronaut_small.astype(np.uint16) * 100 + 1  # no genuine zero anywhere
+    image[10:20, 30:40] = 0  # every channel of the block is "dead"
+    out = inpaint(image, channel_axis=-1, missing_value=0)
+    assert out.dtype == np.uint16 and out.shape == image.shape
+    assert (out[10:20, 30:40] > 0).all()
+    np.testing.assert_array_equal(out[:10], image[:10])
+    assert missing_mask(image, 0, channel_axis=-1).sum() == 100
+
+
+def test_stack_with_a_mask_per_plane(camera_small):
+    stack = np.stack([camera_small, camera_small[::-1]])
+    mask = np.zeros(stack.shape, bool)
+    mask[1, 5:9, 5:9] = True  # only the second plane has a hole
+    out = inpaint(np.where(mask, 255, stack).astype(np.uint8), mask)
+    np.testing.assert_array_equal(out[0], stack[0])
+    assert np.abs(out[1, 5:9, 5:9].astype(int) - stack[1, 5:9, 5:9]).mean() < 30
+
+
+def test_dip_inpainting_runs_and_keeps_known_pixels(dropped):
+    clean, mask = dropped
+    out = inpaint(np.where(mask, 0, clean).astype(np.uint8), mask, "dip", iterations=5)
+    np.testing.assert_array_equal(out[~mask], clean[~mask])
+
+
+@pytest.mark.parametrize(
+    ("image", "kwargs", "error", "match"),
+    [
+        (np.ones((8, 8)), {}, ValueError, "nothing to inpaint"),
+        (np.ones((8, 8)), {"method": "magic", "mask": np.eye(8)}, ValueError, "choose one of"),
+        (np.ones((8, 8)), {"mask": np.ones((8, 8))}, ValueError, "every pixel"),
+        (np.ones((8, 8)), {"mask": np.eye(4)}, ValueError, "matches neither"),
+        (np.where(np.eye(8) > 0, np.nan, 1.0), {"mask": np.eye(8)[::-1]}, ValueError, "NaN"),
+        (np.ones((8, 8)), {"mask": np.eye(8), "iterations": 3}, TypeError, "only dip"),
+    ],
+)
+def test_bad_inputs_are_refused(image, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        inpaint(image, **kwargs)
+
+
+def test_widget_fills_a_labels_mask_into_a_new_layer(make_napari_viewer, qtbot, dropped):
+    clean, mask = dropped
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(np.where(mask, 0, clean).astype(np.uint8), name="holes", scale=(2.0, 2.0))
+    labels = viewer.add_labels(mask.astype(np.uint8), name="missing", scale=(2.0, 2.0))
+    widget = InpaintWidget(viewer)
+    widget.image.value, widget.mask.value = layer, labels
+    widget.run()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    result = viewer.layers[-1]
+    assert result.name == "holes (biharmonic inpaint)", widget.status.value
+    np.testing.assert_allclose(result.scale, [2.0, 2.0])
+    np.testing.assert_array_equal(result.data[~mask], clean[~mask])
+    assert result.metadata["napari_superres"]["mask"] == "missing"
+
+
+def test_widget_takes_nan_from_the_image_and_reports_bad_values(make_napari_viewer, qtbot, camera_small):
+    viewer = make_napari_viewer()
+    image = camera_small / 255.0
+    image[3:6, 3:6] = np.nan
+    layer = viewer.add_image(image, name="nan")
+    widget = InpaintWidget(viewer)
+    widget.image.value = layer
+    widget.missing_value.value = "dead"
+    widget.run()
+    assert widget.worker is None and "must be a number" in widget.status.value
+    widget.missing_value.value = "nan"
+    widget.run()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    assert np.isfinite(viewer.layers[-1].data).all()
