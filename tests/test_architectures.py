@@ -16,7 +16,9 @@ SMALL = {  # reduced widths so that the checks run fast; the structure is the sa
     "edsr": dict(features=8, blocks=2),
     "srresnet": dict(features=8, blocks=2),
     "unet": dict(features=8, depth=2),
+    "dncnn": dict(features=8, depth=5, unshuffle=2),
 }
+SR = sorted(set(ARCHITECTURES) - {"dncnn"})  # dncnn is a denoiser (scale 1)
 
 
 def _model(name, scale, channels=1):
@@ -25,7 +27,7 @@ def _model(name, scale, channels=1):
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
-@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("name", SR)
 def test_output_shape(name, scale):
     with torch.inference_mode():
         assert _model(name, scale, channels=3)(torch.rand(2, 3, 13, 10)).shape == (2, 3, 13 * scale, 10 * scale)
@@ -34,11 +36,12 @@ def test_output_shape(name, scale):
 # Pooling makes U-Net tiles exact only on its grid: checked separately below.
 @pytest.mark.parametrize("name", sorted(set(ARCHITECTURES) - {"unet"}))
 def test_halo_makes_tiling_seamless(name):
-    model = _model(name, 2)
+    scale = 1 if name == "dncnn" else 2
+    model = _model(name, scale)
     x = torch.rand(1, 1, 37, 41)
     with torch.inference_mode():
         whole = model(x)
-        tiled = run_to_end(iter_tiled(model, x, 2, 16, model.halo))
+        tiled = run_to_end(iter_tiled(model, x, scale, 16, model.halo))
     torch.testing.assert_close(tiled, whole, atol=1e-5, rtol=0)
 
 
@@ -51,9 +54,18 @@ def test_unet_tiles_on_its_pooling_grid_are_close():
     assert (tiled - whole).abs().max() < 1e-3
 
 
+def test_dncnn_keeps_the_size_and_refuses_a_scale():
+    with torch.inference_mode():
+        assert _model("dncnn", 1, channels=3)(torch.rand(2, 3, 13, 10)).shape == (2, 3, 13, 10)
+        half = ARCHITECTURES["dncnn"](channels=3, features=8, depth=4, unshuffle=2).eval()
+        assert half(torch.rand(2, 3, 13, 10)).shape == (2, 3, 13, 10)
+    with pytest.raises(ValueError, match="scale must be 1"):
+        _model("dncnn", 2)
+
+
 def test_no_transposed_convolutions():
     for name in ARCHITECTURES:
-        model = _model(name, 4)
+        model = _model(name, 1 if name == "dncnn" else 4)
         assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in model.modules()), name
 
 

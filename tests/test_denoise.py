@@ -66,3 +66,38 @@ def test_widget_estimates_sigma_and_adds_a_layer(make_napari_viewer, qtbot, nois
     np.testing.assert_allclose(result.scale, [0.5, 0.5])
     assert result.metadata["napari_superres"]["sigma"] == widget.sigma.value
     np.testing.assert_array_equal(layer.data, before)
+
+
+@pytest.fixture
+def tiny_denoiser(tmp_path, monkeypatch):
+    """A random-initialised luma DnCNN card (scale 1) in ``$NAPARI_SUPERRES_WEIGHTS``."""
+    import hashlib
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    from napari_superres.models import ARCHITECTURES
+
+    torch.manual_seed(0)
+    model = ARCHITECTURES["dncnn"](scale=1, channels=1, features=8, depth=3)
+    save_file(model.state_dict(), str(tmp_path / "tiny_dn.safetensors"))
+    card = {"name": "tiny_dn", "architecture": "dncnn", "method": "tinydn", "scale": 1, "input": "y",
+            "config": {"features": 8, "depth": 3}, "weights": "tiny_dn.safetensors",
+            "sha256": hashlib.sha256((tmp_path / "tiny_dn.safetensors").read_bytes()).hexdigest()}
+    (tmp_path / "tiny_dn.json").write_text(json.dumps(card))
+    monkeypatch.setenv("NAPARI_SUPERRES_WEIGHTS", str(tmp_path))
+    return "tinydn"
+
+
+def test_a_trained_denoiser_is_a_method_but_not_an_upscaler(tiny_denoiser, astronaut_small):
+    from napari_superres import available_denoisers, available_methods
+
+    assert tiny_denoiser in available_denoisers() and tiny_denoiser not in available_methods()
+    out = denoise(astronaut_small, tiny_denoiser, channel_axis=-1)
+    assert out.shape == astronaut_small.shape and out.dtype == np.uint8
+    # A luma denoiser cleans each colour channel as a gray image (the chroma is noisy too).
+    for c in range(3):
+        np.testing.assert_array_equal(out[..., c], denoise(astronaut_small[..., c], tiny_denoiser))
+    with pytest.raises(TypeError, match="only device and tile"):
+        denoise(astronaut_small, tiny_denoiser, iterations=3)

@@ -79,7 +79,7 @@ def test_too_small_planes_are_refused():
 
 
 def test_classical_options_are_refused_for_classical_methods(camera_small):
-    with pytest.raises(TypeError, match="only n2v and dip"):
+    with pytest.raises(TypeError, match="only the trained and fitted"):
         denoise(camera_small, "tv", iterations=10)
 
 

@@ -10,7 +10,7 @@ from napari_superres.cli import main
 from napari_superres.degrade import Degradation, bicubic_shrink
 from napari_superres.losses.pixel import high_frequency_loss, ms_ssim, ms_ssim_l1_loss
 from napari_superres.models import ModelCard
-from napari_superres.train import PatchSampler, TrainConfig, train
+from napari_superres.train import PatchSampler, TrainConfig, export_model, train
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +97,23 @@ def test_adversarial_rgb_training_runs(image_folders, tmp_path):
     assert best.exists()
     state = torch.load(tmp_path / "gan" / "checkpoint.pt", weights_only=True)
     assert "discriminator" in state["objective"]
+
+
+def test_a_scale_one_run_trains_a_blind_denoiser(image_folders, tmp_path):
+    cfg = TrainConfig(architecture="dncnn", scale=1, train_dirs=[str(image_folders / "train")],
+                      out_dir=str(tmp_path / "dn"), val_dirs=[str(image_folders / "val")],
+                      config=dict(features=16, depth=4), steps=60, batch_size=4, lr_patch=16, lr=3e-3,
+                      losses={"l2": 1.0}, val_every=30, degradation=dict(noise_sigma=(20, 30)))
+    train(cfg, log=lambda _: None)
+    log = [json.loads(line) for line in (tmp_path / "dn" / "log.jsonl").read_text().splitlines()]
+    noisy_psnr = 10 * np.log10(255**2 / 25**2)  # the validation input: σ = 25
+    assert log[-1]["val_psnr"] > noisy_psnr + 1
+    card = ModelCard.from_json(export_model(tmp_path / "dn", tmp_path, name="dn_gray"))
+    assert card.scale == 1 and "Gaussian noise" in card.info["training"]["pairs"]
+
+
+def test_a_denoiser_without_a_noise_range_is_refused(image_folders, tmp_path):
+    cfg = TrainConfig(architecture="dncnn", scale=1, train_dirs=[str(image_folders / "train")],
+                      out_dir=str(tmp_path / "dn"), steps=1)
+    with pytest.raises(ValueError, match="--noise"):
+        train(cfg, log=lambda _: None)

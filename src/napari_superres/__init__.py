@@ -3,7 +3,7 @@
 The core (this package minus the ``_``-prefixed widget modules) is numpy in, numpy out and never imports Qt.
 """
 
-from .denoise import denoise, estimate_noise, iter_denoise
+from .denoise import available_denoisers, denoise, estimate_noise, iter_denoise
 from .device import available_devices, select_device
 from .dip import fit_dip, iter_fit_dip
 from .inpaint import inpaint, iter_inpaint, missing_mask
@@ -15,6 +15,7 @@ from .upscale import available_methods, iter_upscale, upscale, upscaled_geometry
 __version__ = "0.1.0"
 
 __all__ = [
+    "available_denoisers",
     "available_devices",
     "available_methods",
     "denoise",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, PushButton, SpinBox
 
 from ._widget import TaskWidget
-from .denoise import CLASSICAL, FITTED, METHODS, estimate_noise, iter_denoise
+from .denoise import CLASSICAL, FITTED, available_denoisers, estimate_noise, iter_denoise
 
 if TYPE_CHECKING:
     import napari
@@ -24,7 +24,7 @@ class DenoiseWidget(TaskWidget):
     run_text = "Denoise"
 
     def __init__(self, viewer: napari.viewer.Viewer):
-        self.method = ComboBox(label="method", choices=list(METHODS), value="nlm")
+        self.method = ComboBox(label="method", choices=list(available_denoisers()), value="nlm")
         self.sigma = FloatSpinBox(label="noise σ (0: estimate)", value=0.0, min=0.0, max=1e9, step=0.5)
         self.estimate_button = PushButton(text="Estimate σ")
         self.iterations = SpinBox(label="iterations", value=1500, min=1, max=100_000, step=100)

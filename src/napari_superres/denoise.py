@@ -14,7 +14,17 @@ from ._arrays import UnitScale, check_image, run_to_end, to_planes
 
 CLASSICAL = ("nlm", "tv", "wavelet", "bilateral")
 FITTED = ("n2v", "dip")  # trained on the image itself: slow, yield FitSteps with previews
-METHODS = CLASSICAL + FITTED
+
+
+def available_denoisers():
+    """Method names: the classical ones, the trained blind denoisers found in the weights, the fitted ones.
+
+    A trained denoiser is a model card of scale 1 (e.g. ``dncnn``).
+    """
+    from .models import list_models
+
+    learned = sorted({card.method for card in list_models().values() if card.scale == 1})
+    return CLASSICAL + tuple(learned) + FITTED
 
 
 def estimate_noise(image, *, channel_axis=None):
@@ -47,9 +57,11 @@ def denoise(image, method="nlm", *, sigma=None, channel_axis=None, **options):
     image : ndarray
         ``(..., H, W)`` grayscale or with a colour axis (``channel_axis``); leading
         axes are denoised plane by plane. dtype and range are kept.
-    method : {'nlm', 'tv', 'wavelet', 'bilateral', 'n2v', 'dip'}
-        Non-local means, total variation (Chambolle), wavelet BayesShrink,
-        bilateral; Noise2Void self-supervised training on the image
+    method : str
+        One of :func:`available_denoisers`: non-local means ('nlm'), total
+        variation ('tv', Chambolle), wavelet BayesShrink ('wavelet'), 'bilateral';
+        a trained blind denoiser ('dncnn', when its weights are installed); 'n2v',
+        Noise2Void self-supervised training on the image
         (:func:`~napari_superres.noise2void.iter_fit_noise2void`, 2D or 3D); Deep
         Image Prior with early stopping (:func:`~napari_superres.dip.iter_fit_dip`).
     sigma : float, optional
@@ -58,7 +70,8 @@ def denoise(image, method="nlm", *, sigma=None, channel_axis=None, **options):
     channel_axis : int, optional
         Axis of colour channels, denoised jointly.
     **options
-        Settings of 'n2v' or 'dip' (iterations, device, seed, ...).
+        Settings of 'n2v' or 'dip' (iterations, device, seed, ...), or of a trained
+        denoiser (device, tile).
 
     Returns
     -------
@@ -84,8 +97,9 @@ def iter_denoise(image, method="nlm", *, sigma=None, channel_axis=None, **option
     :class:`~napari_superres._fitting.FitStep` per iteration, with previews.
     The arguments are checked when this is called, before any work.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown denoising method {method!r}; choose one of {', '.join(METHODS)}")
+    methods = available_denoisers()
+    if method not in methods:
+        raise ValueError(f"unknown denoising method {method!r}; choose one of {', '.join(methods)}")
     if method == "n2v":
         from .noise2void import iter_fit_noise2void
 
@@ -94,8 +108,16 @@ def iter_denoise(image, method="nlm", *, sigma=None, channel_axis=None, **option
         from .dip import iter_fit_dip
 
         return iter_fit_dip(image, "denoise", channel_axis=channel_axis, **options)
+    if method not in CLASSICAL:
+        # A trained denoiser is a scale-1 model: the SR code path runs it (tiles, devices, dtypes).
+        from .upscale import iter_upscale
+
+        unknown = set(options) - {"device", "tile"}
+        if unknown:
+            raise TypeError(f"{method} takes only device and tile, not {sorted(unknown)}")
+        return iter_upscale(image, 1, method, channel_axis=channel_axis, **options)
     if options:
-        raise TypeError(f"{method} takes no options {sorted(options)}; only n2v and dip do")
+        raise TypeError(f"{method} takes no options {sorted(options)}; only the trained and fitted methods do")
     image = np.asarray(image)
     check_image(image, channel_axis, "denoise")
     if sigma is None:

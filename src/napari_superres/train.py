@@ -95,6 +95,14 @@ class PatchSampler:
 
     def sample(self):
         """``(lr, hr)`` float tensors in [0, 1]: luma ``(N, 1, h, w)`` or RGB ``(N, 3, h, w)``."""
+        hr = self.crops()
+        lr = self.degradation(hr, self.scale, self.rng)
+        if self.channels == 1:
+            return luma(lr), luma(hr)
+        return lr / 255, hr / 255
+
+    def crops(self):
+        """A batch of random HR crops ``(N, 3, H, W)``, float in 0-255, randomly flipped and turned."""
         hr_size = self.lr_patch * self.scale
         crops = []
         for idx in self.rng.choice(len(self.images), self.batch_size, p=self.p):
@@ -106,17 +114,50 @@ class PatchSampler:
             if self.rng.random() < 0.5:
                 crop = crop[:, ::-1]
             crops.append(crop)
-        hr = torch.from_numpy(np.ascontiguousarray(np.stack(crops))).permute(0, 3, 1, 2).float()
-        lr = self.degradation(hr, self.scale, self.rng)
-        if self.channels == 1:
-            return luma(lr), luma(hr)
-        return lr / 255, hr / 255
+        return torch.from_numpy(np.ascontiguousarray(np.stack(crops))).permute(0, 3, 1, 2).float()
+
+
+class NoisySampler(PatchSampler):
+    """Denoiser training pairs: clean crops and the same with Gaussian noise of a random σ.
+
+    σ (grey levels of 0-255) is drawn per crop from ``sigma_range``; the noise is
+    added in floating point and not clipped (the DnCNN protocol), in the model's own
+    space: to the luma for 1-channel models, so that σ is the gray image's σ.
+    """
+
+    def __init__(self, images, patch, batch_size, sigma_range, seed=0, channels=1):
+        super().__init__(images, 1, patch, batch_size, seed, channels=channels)
+        self.sigma_range = sigma_range
+
+    def sample(self):
+        hr = self.crops()
+        clean = luma(hr) if self.channels == 1 else hr / 255
+        sigmas = self.rng.uniform(*self.sigma_range, size=(len(clean), 1, 1, 1)) / 255
+        noise = torch.from_numpy(self.rng.standard_normal(clean.shape) * sigmas).float()
+        return clean + noise, clean
 
 
 def _lr_at(cfg, step):
     # Cosine decay from lr to min_lr over the run.
     t = min(step / max(cfg.steps, 1), 1.0)
     return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * t))
+
+
+@torch.no_grad()
+def validate_denoiser(model, images, channels=1, sigma=25.0, crop=256, seed=0):
+    """Mean PSNR of central ``crop``² crops denoised from Gaussian noise ``sigma`` (fixed seed)."""
+    model.eval()
+    scores = []
+    for k, image in enumerate(images):
+        top, left = max(0, (image.shape[0] - crop) // 2), max(0, (image.shape[1] - crop) // 2)
+        hr = torch.from_numpy(np.ascontiguousarray(image[top : top + crop, left : left + crop]))
+        hr = hr.permute(2, 0, 1)[None].float()
+        clean = luma(hr) if channels == 1 else hr / 255
+        rng = np.random.default_rng([seed, k])
+        noisy = clean + torch.from_numpy(rng.normal(0, sigma / 255, clean.shape)).float()
+        scores.append(psnr(clean.numpy() * 255, model(noisy).numpy() * 255, data_range=255))
+    model.train()
+    return float(np.mean(scores))
 
 
 @torch.no_grad()
@@ -222,8 +263,20 @@ def train(cfg: TrainConfig, log=print):
     train_images = [load_hr(p, cfg.jpeg_downscale, cfg.max_side) for p in list_images(cfg.train_dirs)]
     val_images = [load_hr(p, cfg.jpeg_downscale, cfg.max_side) for p in list_images(cfg.val_dirs)]
     log(f"{len(train_images)} training images, {len(val_images)} validation images")
-    sampler = PatchSampler(train_images, cfg.scale, cfg.lr_patch, cfg.batch_size, cfg.seed,
-                           Degradation(**cfg.degradation), cfg.channels)
+    if cfg.scale == 1:  # a denoiser: noisy → clean
+        sigmas = tuple(cfg.degradation.get("noise_sigma") or (0.0, 0.0))
+        if sigmas[1] <= 0:
+            raise ValueError("a scale-1 model is a denoiser: give the noise range to train for (--noise 0:55)")
+        sampler = NoisySampler(train_images, cfg.lr_patch, cfg.batch_size, sigmas, cfg.seed, cfg.channels)
+
+        def check(model):
+            return validate_denoiser(model, val_images, cfg.channels)
+    else:
+        sampler = PatchSampler(train_images, cfg.scale, cfg.lr_patch, cfg.batch_size, cfg.seed,
+                               Degradation(**cfg.degradation), cfg.channels)
+
+        def check(model):
+            return validate(model, val_images, cfg.scale, cfg.channels)
 
     model = ARCHITECTURES[cfg.architecture](scale=cfg.scale, channels=cfg.channels, **cfg.config)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -274,7 +327,7 @@ def train(cfg: TrainConfig, log=print):
         step += 1
         running += loss.item()
         if step % cfg.val_every == 0 or step == cfg.steps:
-            score = validate(model, val_images, cfg.scale, cfg.channels) if val_images else float("nan")
+            score = check(model) if val_images else float("nan")
             record = {
                 "step": step,
                 "loss": running / cfg.val_every,
@@ -302,6 +355,14 @@ def export_weights(model, path, step):
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(tensors, str(path))
     path.with_suffix(".step").write_text(str(step))
+
+
+def _pairs_description(cfg):
+    space = "luma models see BT.601 Y" if cfg.get("channels", 1) == 1 else "RGB"
+    if cfg["scale"] == 1:
+        low, high = cfg["degradation"]["noise_sigma"]
+        return f"clean crops + Gaussian noise, σ uniform in [{low:g}, {high:g}] grey levels, unclipped; {space}"
+    return f"MATLAB bicubic (antialiased, uint8 rounding); {space}"
 
 
 def export_model(run_dir, weights_dir, *, name=None, data_description=""):
@@ -335,7 +396,7 @@ def export_model(run_dir, weights_dir, *, name=None, data_description=""):
         "parameters": int(sum(t.numel() for t in tensors.values())),
         "training": {
             "data": data_description,
-            "pairs": "MATLAB bicubic (antialiased, uint8 rounding); luma models see BT.601 Y",
+            "pairs": _pairs_description(cfg),
             "steps": best_step,
             "steps_planned": cfg["steps"],
             "batch_size": cfg["batch_size"],

@@ -20,7 +20,8 @@ def available_methods():
 
     methods = {name: None for name in INTERPOLATION_METHODS}
     for card in list_models().values():
-        methods[card.method] = sorted(set(methods.get(card.method, [])) | {card.scale})
+        if card.scale > 1:  # scale-1 cards are denoisers
+            methods[card.method] = sorted(set(methods.get(card.method, [])) | {card.scale})
     return methods
 
 
@@ -158,9 +159,13 @@ def _learned_plane_function(card, device, tile):
             return (yield from enhance(np.dstack([gray] * 3))).mean(axis=-1)
         return luma_to_gray((yield from enhance(gray_to_luma(gray)[..., None]))[..., 0])
 
+    # Luma SR models enhance Y and interpolate the chroma; a luma denoiser (scale 1)
+    # would leave the chroma noisy, so it cleans every channel as a gray image.
+    luma_denoiser = card.scale == 1 and card.input != "rgb"
+
     def process(unit):
         channels = unit.shape[-1]
-        if channels in (3, 4):  # RGB, plus alpha interpolated
+        if channels in (3, 4) and not luma_denoiser:  # RGB, plus alpha interpolated
             rgb = yield from enhance_rgb(unit[..., :3])
             return np.dstack([rgb, imresize(unit[..., 3:], card.scale, channel_axis=-1)]) if channels == 4 else rgb
         planes = []

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from .dncnn import DnCNN
 from .edsr import EDSR
 from .espcn import ESPCN
 from .fsrcnn import FSRCNN
@@ -34,6 +35,7 @@ ARCHITECTURES = {
     "edsr": EDSR,
     "srresnet": SRResNet,
     "unet": UNetSR,
+    "dncnn": DnCNN,  # a denoiser: its cards have scale 1
 }
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
