@@ -84,7 +84,7 @@ def test_manifest_is_valid_and_imports():
     manifest = PluginManifest.from_distribution("napari-superres")
     manifest.validate_imports()
     assert [w.display_name for w in manifest.contributions.widgets] == ["Super-resolution", "Deep Image Prior",
-                                                                          "Denoise"]
+                                                                          "Denoise", "Inpaint"]
     assert manifest.contributions.sample_data[0].key == "astronaut_lowres"
 
 
@@ -129,3 +129,26 @@ def test_batch_over_a_folder_continues_past_a_bad_file(tmp_path, capsys, camera_
         assert tif.asarray().dtype == np.uint16
         assert tif.shaped_metadata[0]["napari_superres"]  # provenance: version, command, source
     assert not (dst / "b.png").exists()
+
+
+def test_denoise_a_uint16_tiff_stack_with_noise2void(tmp_path, camera_small):
+    src, out = tmp_path / "stack.tif", tmp_path / "clean.tif"
+    rng = np.random.default_rng(0)
+    stack = (np.stack([camera_small] * 4).astype(np.float64) * 100 + rng.normal(0, 1000, (4, 64, 64)))
+    tifffile.imwrite(src, np.clip(stack, 0, 65535).astype(np.uint16))
+    main(["denoise", str(src), str(out), "--method", "n2v", "--iterations", "5", "--volumetric"])
+    result = read_image(out)
+    assert result.shape == (4, 64, 64) and result.dtype == np.uint16
+    main(["denoise", str(src), str(tmp_path / "tv.tif"), "--method", "tv", "--sigma", "1000"])
+    assert read_image(tmp_path / "tv.tif").std() < read_image(src).std()
+
+
+def test_inpaint_fills_nan_pixels_of_a_float_tiff(tmp_path, camera_small):
+    src, out = tmp_path / "holes.tif", tmp_path / "filled.tif"
+    image = camera_small.astype(np.float32)
+    image[10:20, 10:20] = np.nan
+    tifffile.imwrite(src, image)
+    main(["inpaint", str(src), str(out)])
+    result = read_image(out)
+    assert result.dtype == np.float32 and np.isfinite(result).all()
+    np.testing.assert_array_equal(result[30:], image[30:])

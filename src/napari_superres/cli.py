@@ -7,23 +7,46 @@ import sys
 from pathlib import Path
 
 
-def _add_upscale(sub):
-    p = sub.add_parser("upscale", help="upscale an image file, or every image of a folder into a folder")
+def _file_parser(sub, name, help):
+    """A sub-command that reads INPUT (a file or a folder) and writes OUTPUT, with the shared options."""
+    p = sub.add_parser(name, help=help)
     p.add_argument("input", type=Path)
     p.add_argument("output", type=Path)
-    p.add_argument("--scale", type=float, default=4, help="zoom factor (default 4)")
-    p.add_argument("--method", default="bicubic", help="interpolation or model name (see 'methods')")
     p.add_argument("--channel-axis", type=int, default=None,
                    help="axis of colour channels (default: last axis of an RGB/RGBA image)")
-    p.add_argument("--tile", type=int, default=None, help="tile size in input pixels (default: automatic)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    return p
+
+
+def _add_upscale(sub):
+    p = _file_parser(sub, "upscale", "upscale an image file, or every image of a folder into a folder")
+    p.add_argument("--scale", type=float, default=4, help="zoom factor (default 4)")
+    p.add_argument("--method", default="bicubic", help="interpolation or model name (see 'methods')")
+    p.add_argument("--tile", type=int, default=None, help="tile size in input pixels (default: automatic)")
+
+
+def _add_denoise(sub):
+    p = _file_parser(sub, "denoise", "denoise an image file, or every image of a folder into a folder")
+    p.add_argument("--method", default="nlm", help="nlm, tv, wavelet, bilateral, a trained denoiser, n2v or dip")
+    p.add_argument("--sigma", type=float, default=None, help="classical methods: noise σ (default: estimated)")
+    p.add_argument("--iterations", type=int, default=None, help="n2v and dip: training steps")
+    p.add_argument("--volumetric", action="store_true", help="n2v: train on 3D volumes (Z before Y, X)")
+    p.add_argument("--seed", type=int, default=0, help="n2v and dip")
+
+
+def _add_inpaint(sub):
+    p = _file_parser(sub, "inpaint", "fill missing pixels of an image file (known pixels are kept exactly)")
+    p.add_argument("--mask", type=Path, default=None, help="image, non-zero where pixels are missing")
+    p.add_argument("--missing-value", type=float, default=float("nan"),
+                   help="without --mask: the value that marks missing pixels (default NaN)")
+    p.add_argument("--method", default="biharmonic", choices=["biharmonic", "dip"])
+    p.add_argument("--iterations", type=int, default=None, help="dip: iterations")
+    p.add_argument("--seed", type=int, default=0, help="dip")
 
 
 def _add_dip(sub):
-    p = sub.add_parser("dip", help="restore an image file with Deep Image Prior (no training data)")
-    p.add_argument("input", type=Path)
-    p.add_argument("output", type=Path)
+    p = _file_parser(sub, "dip", "restore an image file with Deep Image Prior (no training data)")
     p.add_argument("--task", default="denoise", choices=["denoise", "inpaint", "super-resolve", "jpeg"])
     p.add_argument("--mask", type=Path, default=None, help="inpaint: image, non-zero where pixels are missing")
     p.add_argument("--scale", type=int, default=4, help="super-resolve: zoom factor (default 4)")
@@ -33,10 +56,6 @@ def _add_dip(sub):
     p.add_argument("--no-early-stopping", action="store_true",
                    help="run every iteration (denoise and jpeg stop early by default)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--channel-axis", type=int, default=None,
-                   help="axis of colour channels (default: last axis of an RGB/RGBA image)")
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
-    p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
 
 
 def _number(text):
@@ -121,7 +140,40 @@ def _dip(args):
     _process_file(args, f"DIP {args.task}", lambda image, axis: iter_fit_dip(
         image, args.task, channel_axis=axis, iterations=args.iterations, learning_rate=args.learning_rate,
         network=args.network, early_stopping=False if args.no_early_stopping else None, device=args.device,
-        seed=args.seed, preview_every=0, **kwargs), fraction=lambda step: step.fraction)
+        seed=args.seed, preview_every=0, **kwargs), fraction=_step_fraction)
+
+
+def _step_fraction(step):
+    return getattr(step, "fraction", step)  # a FitStep, or a plain fraction
+
+
+def _denoise(args):
+    from .denoise import CLASSICAL, iter_denoise
+
+    if args.method in CLASSICAL:
+        options = {"sigma": args.sigma}
+    elif args.method in ("n2v", "dip"):
+        options = {"seed": args.seed, "device": args.device, "preview_every": 0}
+        options.update({"iterations": args.iterations} if args.iterations else {})
+        options.update({"volumetric": True} if args.volumetric else {})
+    else:  # a trained denoiser
+        options = {"device": args.device}
+    _process_file(args, f"{args.method} denoise", lambda image, axis: iter_denoise(
+        image, args.method, channel_axis=axis, **options), fraction=_step_fraction)
+
+
+def _inpaint(args):
+    from .inpaint import iter_inpaint
+    from .io import read_image
+
+    options = {}
+    if args.method == "dip":
+        options = {"seed": args.seed, "device": args.device, "preview_every": 0}
+        options.update({"iterations": args.iterations} if args.iterations else {})
+    mask = read_image(args.mask) if args.mask else None
+    _process_file(args, f"{args.method} inpaint", lambda image, axis: iter_inpaint(
+        image, mask, args.method, channel_axis=axis, missing_value=args.missing_value, **options),
+        fraction=_step_fraction)
 
 
 IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp"}
@@ -222,6 +274,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="napari-superres", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_upscale(sub)
+    _add_denoise(sub)
+    _add_inpaint(sub)
     _add_dip(sub)
     _add_train(sub)
     _add_export(sub)
@@ -230,7 +284,7 @@ def main(argv=None):
     p.add_argument("output", type=Path)
     p.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
-    handlers = {"upscale": _upscale, "dip": _dip, "train": _train, "export": _export, "methods": _methods,
+    handlers = {"upscale": _upscale, "denoise": _denoise, "inpaint": _inpaint, "dip": _dip, "train": _train, "export": _export, "methods": _methods,
                 "sample": _sample}
     try:
         handlers[args.command](args)
