@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _report import emit_table
 
 from napari_superres import denoise, psnr, ssim
 from napari_superres.denoise import CLASSICAL
@@ -61,11 +62,7 @@ def main():
             rows.append(f"| {sigma:g} | {method} | {np.mean([p for p, _ in scores]):.2f} | "
                         f"{np.mean([s for _, s in scores]):.4f} | {seconds / pixels * 1e6:.2f} | {reference} |")
             print(rows[-1], flush=True)
-    table = "\n".join(rows)
-    print(table)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(table + "\n")
+    emit_table(rows, args.out)
 
 
 if __name__ == "__main__":

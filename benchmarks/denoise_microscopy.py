@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _report import emit_table
 from scipy import ndimage
 
 from napari_superres import denoise, estimate_noise, psnr, ssim
@@ -128,11 +129,7 @@ def main():
             rows.append(f"| {case} {'x'.join(map(str, shape))} | {method} | {p:.2f} | {s:.4f} | "
                         f"{seconds / noisy.size * 1e6:.2f} |")
             print(rows[-1], flush=True)
-    table = "\n".join(rows)
-    print(table)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(table + "\n")
+    emit_table(rows, args.out)
 
 
 def _ssim(truth, image, span):

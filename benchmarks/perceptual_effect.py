@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _report import emit_table
 from scipy import ndimage
 
 from napari_superres import sr_scores, upscale
@@ -87,11 +88,7 @@ def main():
             lines.append(f"| {dataset.name} | {method} | {p:.2f} | {s:.4f} | {trained:.4f} | {unseen:.4f} | "
                          f"{energy:.3f} |")
             print(lines[-1], flush=True)
-    table = "\n".join(lines)
-    print(table)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(table + "\n")
+    emit_table(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _report import emit_table
 
 from napari_superres import available_methods, sr_scores, upscale
 from napari_superres.io import read_image
@@ -31,6 +32,27 @@ PUBLISHED = {
     ("Set14", 3): {"bicubic": 27.55, "VDSR": 29.77},
     ("Set14", 4): {"bicubic": 26.00, "VDSR": 28.01},
 }
+
+# Published Y-channel PSNR (Set5, Set14) of the architecture each method follows, at the
+# paper's size and training: FSRCNN (Dong et al. 2016), ESPCN (Shi et al. 2016, ImageNet
+# training), EDSR-baseline (Lim et al. 2017), SRGAN (Ledig et al. 2017: the GAN model, not SRResNet).
+PUBLISHED_MODELS = {
+    ("fsrcnn", 2): ("FSRCNN", 37.00, 32.63), ("fsrcnn", 3): ("FSRCNN", 33.16, 29.43),
+    ("fsrcnn", 4): ("FSRCNN", 30.71, 27.59),
+    ("espcn", 3): ("ESPCN", 33.13, 29.49), ("espcn", 4): ("ESPCN", 30.90, 27.73),
+    ("edsr", 2): ("EDSR-baseline", 37.99, 33.57), ("edsr", 3): ("EDSR-baseline", 34.37, 30.28),
+    ("edsr", 4): ("EDSR-baseline", 32.09, 28.58),
+    ("srgan", 4): ("SRGAN", 29.40, 26.02),
+}
+
+
+def published_model(method, scale, dataset):
+    """``'EDSR-baseline 32.09'``: the paper's figure for this method's architecture, if any."""
+    entry = PUBLISHED_MODELS.get((method, scale))
+    if entry is None or dataset not in ("Set5", "Set14"):
+        return ""
+    name, set5, set14 = entry
+    return f"{name} {set5 if dataset == 'Set5' else set14:.2f}"
 
 
 def opencv_upscaler(models_dir, name, scale):
@@ -78,8 +100,8 @@ def main():
 
     methods = available_methods()
     names = args.methods or list(methods)
-    rows = ["| dataset | scale | method | PSNR (Y) | SSIM (Y) | s / MP | published bicubic / VDSR |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| dataset | scale | method | PSNR (Y) | SSIM (Y) | s / MP | published bicubic / VDSR | "
+            "published, same architecture |", "|---|---|---|---|---|---|---|---|"]
     for dataset in args.datasets:
         for scale in args.scales:
             published = PUBLISHED.get((dataset.name, scale), {})
@@ -90,7 +112,9 @@ def main():
                 candidates.append((f"OpenCV {peer} (peer)", peer, opencv_upscaler(args.opencv_models, peer, scale)))
             for label, method, upscaler in candidates:
                 psnr, ssim, speed = evaluate(dataset, method, scale, upscaler)
-                rows.append(f"| {dataset.name} | x{scale} | {label} | {psnr:.2f} | {ssim:.4f} | {speed:.3f} | {reference} |")
+                paper = published_model(method, scale, dataset.name) if methods.get(label) else ""
+                rows.append(f"| {dataset.name} | x{scale} | {label} | {psnr:.2f} | {ssim:.4f} | {speed:.3f} | "
+                            f"{reference} | {paper} |")
                 print(rows[-1], flush=True)
                 if args.update_cards and methods.get(label) is not None:
                     card_path = find_model(method, scale).weights.with_suffix(".json")
@@ -100,11 +124,7 @@ def main():
                         "protocol": f"MATLAB bicubic LR, Y channel BT.601, shave {scale}",
                     }
                     card_path.write_text(json.dumps(card, indent=2) + "\n")
-    table = "\n".join(rows) + "\n"
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(table)
-    print(table)
+    emit_table(rows, args.out)
 
 
 if __name__ == "__main__":

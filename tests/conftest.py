@@ -17,3 +17,11 @@ def camera_small():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def noisy_camera():
+    """A 128x128 crop of camera and the same with Gaussian noise of σ = 20, rounded to uint8."""
+    clean = data.camera()[100:228, 150:278].astype(float)
+    noisy = clean + np.random.default_rng(0).normal(0, 20, clean.shape)
+    return clean, np.clip(np.round(noisy), 0, 255).astype(np.uint8)

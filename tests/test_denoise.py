@@ -6,15 +6,6 @@ from napari_superres._denoise_widget import DenoiseWidget
 from napari_superres.denoise import CLASSICAL
 
 
-@pytest.fixture(scope="module")
-def noisy_camera():
-    from skimage import data
-
-    clean = data.camera()[100:228, 150:278].astype(float)
-    noisy = clean + np.random.default_rng(0).normal(0, 20, clean.shape)
-    return clean, np.clip(np.round(noisy), 0, 255).astype(np.uint8)
-
-
 def test_noise_estimate_is_close(noisy_camera):
     _, noisy = noisy_camera
     assert 17 < estimate_noise(noisy) < 23

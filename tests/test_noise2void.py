@@ -12,15 +12,6 @@ from napari_superres.noise2void import NEIGHBOURHOOD, _blind_spots, fit_noise2vo
 FAST = {"iterations": 200, "batch_size": 4, "patch_size": 32, "preview_every": 0}
 
 
-@pytest.fixture(scope="module")
-def noisy_camera():
-    from skimage import data
-
-    clean = data.camera()[100:228, 150:278].astype(float)
-    noisy = clean + np.random.default_rng(0).normal(0, 20, clean.shape)
-    return clean, np.clip(np.round(noisy), 0, 255).astype(np.uint8)
-
-
 def test_learns_to_denoise_from_the_noisy_image_alone(noisy_camera):
     clean, noisy = noisy_camera
     out = denoise(noisy, "n2v", **FAST)
