@@ -88,7 +88,7 @@ def run_dip(observed, clean, task, kwargs, network, iterations, learning_rate=0.
             seconds_at[step.iteration] = time.perf_counter() - start
     total = time.perf_counter() - start
     if TASK_DEFAULTS[task]["early_stopping"]:
-        stop, chosen = replay_stop(stopper.history, DEFAULT_STOPPER.patience, DEFAULT_STOPPER.arm_fraction)
+        stop, chosen = DEFAULT_STOPPER.replay(stopper.history)
     else:  # the task runs its whole budget by default
         stop, chosen = None, max(curve)
     best = max(curve, key=curve.get)
@@ -100,18 +100,6 @@ def run_dip(observed, clean, task, kwargs, network, iterations, learning_rate=0.
         "stopped_psnr": curve.get(chosen), "seconds_to_stop": seconds_at.get(stop, total),
         "curve": [(i, curve[i], dict(stopper.history).get(i)) for i in sorted(curve)],
     }
-
-
-def replay_stop(history, patience, arm_fraction):
-    """Where :class:`VarianceStopper` with these settings stops, and the iteration it keeps."""
-    best_variance, peak, chosen = float("inf"), 0.0, None
-    for iteration, variance in history:
-        peak = max(peak, variance)
-        if variance < arm_fraction * peak and variance < best_variance:
-            best_variance, chosen = variance, iteration
-        if chosen is not None and iteration - chosen >= patience:
-            return iteration, chosen
-    return None, chosen  # never stopped: the last minimum (the run's end is used)
 
 
 def main():

@@ -108,8 +108,26 @@ def test_variance_stopper_stops_after_the_minimum():
             break
     # The window ending at t spans t-45..t, so its variance is least a little after 200.
     assert 200 <= stopper.best_iteration <= 260
-    assert stopped_at == stopper.best_iteration + 100
+    assert stopped_at == 3 * stopper.best_iteration  # waits twice as long as the minimum took (> patience)
     assert stopper.best_estimate == stopper.best_iteration
+    assert VarianceStopper(window=10, stride=5, patience=100).replay(stopper.history) == (
+        stopped_at, stopper.best_iteration)
+
+
+def test_variance_stopper_waits_through_a_pause():
+    # Settling until 250, a bump (the network moves on to new structures), settling further until 700.
+    rng = np.random.default_rng(0)
+    stopper = VarianceStopper(window=10, stride=5, patience=100)
+    for iteration in range(1, 3001):
+        if iteration < 250:
+            jitter = 1 - iteration / 300
+        elif iteration < 400:
+            jitter = 0.17 + 0.05 * np.sin(np.pi * (iteration - 250) / 150)
+        else:
+            jitter = max(0.17 - (iteration - 400) / 3000, 0.07) + max(0, iteration - 700) / 300
+        if stopper.update(iteration, torch.from_numpy(rng.normal(0, jitter, (1, 1, 8, 8))), lambda: iteration):
+            break
+    assert 690 <= stopper.best_iteration <= 760
 
 
 def test_denoising_beats_the_noisy_input(camera_small, rng):
