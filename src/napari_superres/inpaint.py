@@ -22,7 +22,7 @@ def missing_mask(image, value=np.nan, *, channel_axis=None):
     >>> import numpy as np
     >>> missing_mask(np.array([[1.0, np.nan], [0.0, 2.0]])).tolist()
     [[False, True], [False, False]]
-    >>> missing_mask(np.array([[1, 0], [0, 2]]), value=0).sum()
+    >>> int(missing_mask(np.array([[1, 0], [0, 2]]), value=0).sum())
     2
     """
     image = np.asarray(image)
