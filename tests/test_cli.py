@@ -127,8 +127,20 @@ def test_batch_over_a_folder_continues_past_a_bad_file(tmp_path, capsys, camera_
     assert read_image(dst / "a.png").shape == (128, 128)
     with tifffile.TiffFile(dst / "c.tif") as tif:
         assert tif.asarray().dtype == np.uint16
-        assert tif.shaped_metadata[0]["napari_superres"]  # provenance: version, command, source
+        record = tif.shaped_metadata[0]
+        assert record["napari_superres"] and record["source"].endswith("c.tif") and record["scale"] == 2
+        assert record["task"] == "upscale" and record["method"] == "bicubic" and "model" not in record
     assert not (dst / "b.png").exists()
+
+
+def test_a_learned_model_writes_its_weights_hash_into_the_tiff(tmp_path, camera_small):
+    from napari_superres.models import find_model
+
+    tifffile.imwrite(tmp_path / "in.tif", camera_small)
+    main(["upscale", str(tmp_path / "in.tif"), str(tmp_path / "out.tif"), "--scale", "2", "--method", "edsr"])
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        record = tif.shaped_metadata[0]
+    assert record["model"]["weights_sha256"] == find_model("edsr", 2).sha256 and record["device"] == "cpu"
 
 
 def test_denoise_a_uint16_tiff_stack_with_noise2void(tmp_path, camera_small):

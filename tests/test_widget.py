@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from napari_superres._widget import UpscaleWidget
+from napari_superres.models import find_model
 
 
 @pytest.fixture
@@ -45,6 +46,12 @@ def test_widget_adds_aligned_layer(viewer_with_sample, qtbot, method):
     np.testing.assert_allclose(result.data_to_world([1.5, 1.5]), layer.data_to_world([0, 0]))
     assert widget.progress.value == 100
     np.testing.assert_array_equal(layer.data, before)
+    record = result.metadata["napari_superres"]
+    assert record["method"] == method and record["scale"] == 4 and record["napari_superres"]
+    if method == "espcn":  # a learned model names its weights and the device it ran on
+        assert record["model"]["weights_sha256"] == find_model("espcn", 4).sha256 and record["device"] == "cpu"
+    else:
+        assert "model" not in record
 
 
 def test_widget_on_a_grayscale_stack(make_napari_viewer, qtbot, camera_small):

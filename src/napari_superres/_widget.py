@@ -15,6 +15,7 @@ from napari.qt.threading import create_worker
 
 from ._fitting import FitStep
 from .device import available_devices
+from .provenance import provenance
 from .tiling import TileSizeWarning
 from .upscale import available_methods, iter_upscale, upscaled_geometry
 
@@ -138,7 +139,7 @@ class TaskWidget(Container):
             return
         layer, name, factor = self._preview_of
         self.preview_layer = self._add_result(layer, estimate, f"{layer.name} ({name} preview)",
-                                              {"task": "preview"}, factor)
+                                              {"task": "preview", "method": name}, factor)
 
     def _on_warned(self, showwarning_args):
         message, category = showwarning_args[:2]
@@ -146,16 +147,23 @@ class TaskWidget(Container):
             self.status.value = f"{message}..."
 
     def _add_result(self, layer, data, name, metadata, factor=1):
-        """Add ``data`` as a new image layer overlaying ``layer`` (upscaled ``factor`` times)."""
+        """Add ``data`` as a new image layer overlaying ``layer`` (upscaled ``factor`` times).
+
+        Its metadata say how it was made (:func:`~napari_superres.provenance.provenance`):
+        ``metadata`` holds ``task`` and ``method`` and the run's settings.
+        """
         scale, translate = upscaled_geometry(layer.scale[-2:], layer.translate[-2:], factor)
         kwargs = {} if layer.rgb else {"colormap": layer.colormap, "contrast_limits": layer.contrast_limits}
+        settings = {k: v for k, v in metadata.items() if k not in ("task", "method", "scale", "device")}
+        record = provenance(metadata["task"], metadata.get("method"), scale=factor, device=self._device(),
+                            **settings)
         return self._viewer.add_image(
             data,
             name=name,
             scale=[*layer.scale[:-2], *scale],
             translate=[*layer.translate[:-2], *translate],
             rgb=layer.rgb,
-            metadata={"napari_superres": {**metadata, "source": layer.name}},
+            metadata={"napari_superres": {**metadata, **record, "source": layer.name}},
             **kwargs,
         )
 

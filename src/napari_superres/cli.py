@@ -125,7 +125,8 @@ def _upscale(args):
 
     scale = int(args.scale) if float(args.scale).is_integer() else args.scale
     _process_file(args, f"{args.method} x{scale}", lambda image, axis: iter_upscale(
-        image, scale, method=args.method, channel_axis=axis, device=args.device, tile=args.tile))
+        image, scale, method=args.method, channel_axis=axis, device=args.device, tile=args.tile),
+        record=_record("upscale", args.method, scale=scale, device=args.device, tile=args.tile))
 
 
 def _dip(args):
@@ -137,10 +138,12 @@ def _dip(args):
         if args.mask is None:
             sys.exit("error: inpaint needs --mask (an image, non-zero where pixels are missing)")
         kwargs["mask"] = read_image(args.mask)
+    record = _record(f"dip-{args.task}", "deep image prior", scale=kwargs.get("scale", 1), device=args.device,
+                     iterations=args.iterations, network=args.network, seed=args.seed)
     _process_file(args, f"DIP {args.task}", lambda image, axis: iter_fit_dip(
         image, args.task, channel_axis=axis, iterations=args.iterations, learning_rate=args.learning_rate,
         network=args.network, early_stopping=False if args.no_early_stopping else None, device=args.device,
-        seed=args.seed, preview_every=0, **kwargs), fraction=_step_fraction)
+        seed=args.seed, preview_every=0, **kwargs), fraction=_step_fraction, record=record)
 
 
 def _step_fraction(step):
@@ -159,7 +162,8 @@ def _denoise(args):
     else:  # a trained denoiser
         options = {"device": args.device}
     _process_file(args, f"{args.method} denoise", lambda image, axis: iter_denoise(
-        image, args.method, channel_axis=axis, **options), fraction=_step_fraction)
+        image, args.method, channel_axis=axis, **options), fraction=_step_fraction,
+        record=_record("denoise", args.method, **options))
 
 
 def _inpaint(args):
@@ -173,16 +177,22 @@ def _inpaint(args):
     mask = read_image(args.mask) if args.mask else None
     _process_file(args, f"{args.method} inpaint", lambda image, axis: iter_inpaint(
         image, mask, args.method, channel_axis=axis, missing_value=args.missing_value, **options),
-        fraction=_step_fraction)
+        fraction=_step_fraction, record=_record("inpaint", args.method, **options))
 
 
 IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp"}
 
 
-def _process_file(args, description, make_steps, fraction=float):
+def _record(task, method, **settings):
+    from .provenance import provenance
+
+    return provenance(task, method, **{k: v for k, v in settings.items() if k != "preview_every"})
+
+
+def _process_file(args, description, make_steps, fraction=float, record=None):
     """Run one file, or every image of a folder into an output folder, continuing past bad files."""
     if not args.input.is_dir():
-        _process_one(args.input, args.output, args, description, make_steps, fraction)
+        _process_one(args.input, args.output, args, description, make_steps, fraction, record)
         return
     if args.output.exists() and not args.output.is_dir():
         sys.exit(f"error: {args.input} is a folder, so OUTPUT must be a folder too, not the file {args.output}")
@@ -191,7 +201,7 @@ def _process_file(args, description, make_steps, fraction=float):
     failures = []
     for path in inputs:
         try:
-            _process_one(path, args.output / path.name, args, description, make_steps, fraction)
+            _process_one(path, args.output / path.name, args, description, make_steps, fraction, record)
         except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch; all are reported
             failures.append((path, err))
             print(f"failed: {path}: {err}", file=sys.stderr)
@@ -200,7 +210,7 @@ def _process_file(args, description, make_steps, fraction=float):
         sys.exit("error: these files failed:\n" + "\n".join(f"  {path}: {err}" for path, err in failures))
 
 
-def _process_one(source, target, args, description, make_steps, fraction):
+def _process_one(source, target, args, description, make_steps, fraction, record=None):
     """Read ``source``, run the progress generator with a bar, write ``target`` atomically."""
     from tqdm import tqdm
 
@@ -221,8 +231,8 @@ def _process_one(source, target, args, description, make_steps, fraction):
                 break
             bar.update(round(100 * fraction(progress)) - bar.n)
     tiff = target.suffix.lower() in TIFF_SUFFIXES
-    provenance = {"napari_superres": __version__, "command": " ".join(sys.argv[1:]) or description,
-                  "source": str(source)}
+    provenance = {"napari_superres": __version__, **(record or {}),
+                  "command": " ".join(sys.argv[1:]) or description, "source": str(source)}
     resolution = read_resolution(source) if tiff else None
     if resolution:  # physical pixel size shrinks with the zoom: pixels per unit grow by it
         zoom = result.shape[-2 if axis is None else -3] / image.shape[-2 if axis is None else -3]
