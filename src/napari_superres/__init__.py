@@ -9,6 +9,7 @@ from .dip import fit_dip, iter_fit_dip
 from .inpaint import inpaint, iter_inpaint, missing_mask
 from .metrics import psnr, sr_scores, ssim
 from .noise2void import fit_noise2void, iter_fit_noise2void
+from .provenance import provenance
 from .resize import imresize
 from .upscale import available_methods, iter_upscale, upscale, upscaled_geometry
 
@@ -30,6 +31,7 @@ __all__ = [
     "iter_inpaint",
     "iter_upscale",
     "missing_mask",
+    "provenance",
     "psnr",
     "select_device",
     "sr_scores",
