@@ -37,6 +37,11 @@ def check_image(image, channel_axis, task="process"):
                              "or fill NaN holes with inpainting")
 
 
+def spatial_shape(image, channel_axis):
+    """The shape of ``image`` without its channel axis."""
+    return image.shape if channel_axis is None else tuple(np.delete(image.shape, channel_axis))
+
+
 def plane_layout(image, channel_axis):
     """``(planes, H, W, channels)``: the shape :func:`to_planes` gives, without touching the data."""
     shape = list(image.shape)
@@ -109,7 +114,7 @@ def plane_masks(mask, image, channel_axis, count):
     if mask is None:
         raise ValueError("inpaint needs a mask: True where pixels are missing")
     mask = np.asarray(mask) != 0
-    spatial = image.shape if channel_axis is None else np.delete(image.shape, channel_axis)
+    spatial = spatial_shape(image, channel_axis)
     if mask.shape == tuple(spatial[-2:]):
         masks = [mask] * count
     elif mask.shape == tuple(spatial):

@@ -39,6 +39,7 @@ class TaskWidget(Container):
         self.worker = None
         self.preview_layer = None
         self._preview_of = None  # (source layer, method name, scale factor) of the running fit
+        self._run_device = None  # the device field when the run started: what the result is labelled with
         self._stopped_text = ""
         self.image = ComboBox(label="image", choices=self._image_layers)
         self.device = ComboBox(label="device", choices=["auto", *available_devices()])
@@ -81,6 +82,7 @@ class TaskWidget(Container):
         if layer.multiscale:
             self.status.value = "Multiscale layers are not supported yet; use the full-resolution level."
             return
+        self._run_device = self._device()
         try:
             function, args, kwargs, description, on_result = self._job(layer)
             steps = function(*args, **kwargs)  # checks the input here, before a worker starts
@@ -138,8 +140,8 @@ class TaskWidget(Container):
             self.preview_layer.data = estimate
             return
         layer, name, factor = self._preview_of
-        self.preview_layer = self._add_result(layer, estimate, f"{layer.name} ({name} preview)",
-                                              {"task": "preview", "method": name}, factor)
+        self.preview_layer = self._add_layer(layer, estimate, f"{layer.name} ({name} preview)",
+                                             {"task": "preview", "method": name}, factor)
 
     def _on_warned(self, showwarning_args):
         message, category = showwarning_args[:2]
@@ -147,23 +149,27 @@ class TaskWidget(Container):
             self.status.value = f"{message}..."
 
     def _add_result(self, layer, data, name, metadata, factor=1):
-        """Add ``data`` as a new image layer overlaying ``layer`` (upscaled ``factor`` times).
+        """Add a run's result as a new layer whose metadata say how it was made.
 
-        Its metadata say how it was made (:func:`~napari_superres.provenance.provenance`):
-        ``metadata`` holds ``task`` and ``method`` and the run's settings.
+        ``metadata`` holds ``task``, ``method`` and the run's settings; the record of
+        :func:`~napari_superres.provenance.provenance` is added to them.
         """
+        settings = {k: v for k, v in metadata.items() if k not in ("task", "method", "scale", "device")}
+        record = provenance(metadata["task"], metadata.get("method"), scale=factor, device=self._run_device,
+                            **settings)
+        return self._add_layer(layer, data, name, {**metadata, **record}, factor)
+
+    def _add_layer(self, layer, data, name, metadata, factor=1):
+        """Add ``data`` as a new image layer overlaying ``layer`` (upscaled ``factor`` times)."""
         scale, translate = upscaled_geometry(layer.scale[-2:], layer.translate[-2:], factor)
         kwargs = {} if layer.rgb else {"colormap": layer.colormap, "contrast_limits": layer.contrast_limits}
-        settings = {k: v for k, v in metadata.items() if k not in ("task", "method", "scale", "device")}
-        record = provenance(metadata["task"], metadata.get("method"), scale=factor, device=self._device(),
-                            **settings)
         return self._viewer.add_image(
             data,
             name=name,
             scale=[*layer.scale[:-2], *scale],
             translate=[*layer.translate[:-2], *translate],
             rgb=layer.rgb,
-            metadata={"napari_superres": {**metadata, **record, "source": layer.name}},
+            metadata={"napari_superres": {**metadata, "source": layer.name}},
             **kwargs,
         )
 

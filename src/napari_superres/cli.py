@@ -125,7 +125,7 @@ def _upscale(args):
 
     scale = int(args.scale) if float(args.scale).is_integer() else args.scale
     _process_file(args, f"{args.method} x{scale}", lambda image, axis: iter_upscale(
-        image, scale, method=args.method, channel_axis=axis, device=args.device, tile=args.tile),
+        image, scale, method=args.method, channel_axis=axis, device=args.device, tile=args.tile), fraction=float,
         record=_record("upscale", args.method, scale=scale, device=args.device, tile=args.tile))
 
 
@@ -150,14 +150,19 @@ def _step_fraction(step):
     return getattr(step, "fraction", step)  # a FitStep, or a plain fraction
 
 
+def _fit_options(args):
+    """Options of a per-image fit (Noise2Void, DIP) from the command line."""
+    options = {"seed": args.seed, "device": args.device, "preview_every": 0}
+    return {**options, "iterations": args.iterations} if args.iterations else options
+
+
 def _denoise(args):
-    from .denoise import CLASSICAL, iter_denoise
+    from .denoise import CLASSICAL, FITTED, iter_denoise
 
     if args.method in CLASSICAL:
         options = {"sigma": args.sigma}
-    elif args.method in ("n2v", "dip"):
-        options = {"seed": args.seed, "device": args.device, "preview_every": 0}
-        options.update({"iterations": args.iterations} if args.iterations else {})
+    elif args.method in FITTED:
+        options = _fit_options(args)
         options.update({"volumetric": True} if args.volumetric else {})
     else:  # a trained denoiser
         options = {"device": args.device}
@@ -170,10 +175,7 @@ def _inpaint(args):
     from .inpaint import iter_inpaint
     from .io import read_image
 
-    options = {}
-    if args.method == "dip":
-        options = {"seed": args.seed, "device": args.device, "preview_every": 0}
-        options.update({"iterations": args.iterations} if args.iterations else {})
+    options = _fit_options(args) if args.method == "dip" else {}
     mask = read_image(args.mask) if args.mask else None
     _process_file(args, f"{args.method} inpaint", lambda image, axis: iter_inpaint(
         image, mask, args.method, channel_axis=axis, missing_value=args.missing_value, **options),
@@ -189,7 +191,7 @@ def _record(task, method, **settings):
     return provenance(task, method, **{k: v for k, v in settings.items() if k != "preview_every"})
 
 
-def _process_file(args, description, make_steps, fraction=float, record=None):
+def _process_file(args, description, make_steps, fraction, record):
     """Run one file, or every image of a folder into an output folder, continuing past bad files."""
     if not args.input.is_dir():
         _process_one(args.input, args.output, args, description, make_steps, fraction, record)
@@ -210,11 +212,10 @@ def _process_file(args, description, make_steps, fraction=float, record=None):
         sys.exit("error: these files failed:\n" + "\n".join(f"  {path}: {err}" for path, err in failures))
 
 
-def _process_one(source, target, args, description, make_steps, fraction, record=None):
+def _process_one(source, target, args, description, make_steps, fraction, record):
     """Read ``source``, run the progress generator with a bar, write ``target`` atomically."""
     from tqdm import tqdm
 
-    from . import __version__
     from .io import TIFF_SUFFIXES, read_image, read_resolution, write_image
 
     if target.exists() and not args.overwrite:
@@ -231,8 +232,7 @@ def _process_one(source, target, args, description, make_steps, fraction, record
                 break
             bar.update(round(100 * fraction(progress)) - bar.n)
     tiff = target.suffix.lower() in TIFF_SUFFIXES
-    provenance = {"napari_superres": __version__, **(record or {}),
-                  "command": " ".join(sys.argv[1:]) or description, "source": str(source)}
+    provenance = {**record, "command": " ".join(sys.argv[1:]) or description, "source": str(source)}
     resolution = read_resolution(source) if tiff else None
     if resolution:  # physical pixel size shrinks with the zoom: pixels per unit grow by it
         zoom = result.shape[-2 if axis is None else -3] / image.shape[-2 if axis is None else -3]

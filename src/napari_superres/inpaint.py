@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import UnitScale, check_image, keep_known, plane_layout, plane_masks, run_to_end, to_planes
+from ._arrays import (
+    UnitScale,
+    check_image,
+    keep_known,
+    plane_layout,
+    plane_masks,
+    run_to_end,
+    spatial_shape,
+    to_planes,
+)
 
 METHODS = ("biharmonic", "dip")
 
@@ -99,7 +108,7 @@ def iter_inpaint(image, mask=None, method="biharmonic", *, channel_axis=None, mi
     if method == "dip":
         from .dip import iter_fit_dip
 
-        return iter_fit_dip(filled, "inpaint", mask=np.stack(masks).reshape(_spatial(image, channel_axis)),
+        return iter_fit_dip(filled, "inpaint", mask=np.stack(masks).reshape(spatial_shape(image, channel_axis)),
                             channel_axis=channel_axis, **options)
     if options:
         raise TypeError(f"biharmonic takes no options {sorted(options)}; only dip does")
@@ -135,10 +144,6 @@ def _fill(image, masks, channel_axis):
         fill = 0  # NaN among the known pixels too: the input check will refuse them
     filled = np.where(missing, np.asarray(fill).astype(image.dtype), planes)
     return unstack(filled)
-
-
-def _spatial(image, channel_axis):
-    return image.shape if channel_axis is None else tuple(np.delete(image.shape, channel_axis))
 
 
 def _is_nan(value):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import UnitScale, check_image, check_output_fits, plane_layout, run_to_end, to_planes
+from ._arrays import UnitScale, check_image, check_output_fits, plane_layout, run_to_end, spatial_shape, to_planes
 from ._fitting import FitStep
 
 # Replacement values come from this neighbourhood (radius 2: the 5x5 of the paper).
@@ -99,8 +99,7 @@ def iter_fit_noise2void(
     count, h, w, channels = plane_layout(image, channel_axis)
     if min(h, w) < MIN_SIDE:
         raise ValueError(f"Noise2Void needs planes of at least {MIN_SIDE}x{MIN_SIDE} pixels, got {h}x{w}")
-    spatial = image.ndim - (channel_axis is not None)
-    if volumetric and spatial < 3:
+    if volumetric and len(spatial_shape(image, channel_axis)) < 3:
         raise ValueError(f"volumetric needs a Z axis before (H, W), got shape {image.shape} "
                          f"(channel_axis={channel_axis})")
     check_output_fits((count, h, w, channels), image.dtype)
@@ -121,8 +120,7 @@ def _n2v_steps(image, channel_axis, *, volumetric, iterations, batch_size, patch
     device = select_device(device)
     planes, unstack = to_planes(image, channel_axis)
     n, h, w, c = planes.shape
-    spatial = image.shape if channel_axis is None else tuple(np.delete(image.shape, channel_axis))
-    z = spatial[-3] if volumetric else 1
+    z = spatial_shape(image, channel_axis)[-3] if volumetric else 1
     values = UnitScale(image)
     unit = values.to_unit(planes).reshape(n // z, z, h, w, c)
     mean, std = unit.mean(axis=(0, 1, 2, 3)), unit.std(axis=(0, 1, 2, 3))

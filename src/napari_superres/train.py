@@ -81,6 +81,11 @@ def luma(rgb):
     return (16.0 + torch.einsum("...chw,c->...hw", rgb, w)).unsqueeze(-3) / 255.0
 
 
+def model_space(rgb, channels):
+    """What a model sees of an RGB batch in 0-255: its luma (1 channel) or the RGB itself, in [0, 1]."""
+    return luma(rgb) if channels == 1 else rgb / 255
+
+
 class PatchSampler:
     """Random HR crops with flips and 90° rotations, degraded into LR inputs."""
 
@@ -97,9 +102,7 @@ class PatchSampler:
         """``(lr, hr)`` float tensors in [0, 1]: luma ``(N, 1, h, w)`` or RGB ``(N, 3, h, w)``."""
         hr = self.crops()
         lr = self.degradation(hr, self.scale, self.rng)
-        if self.channels == 1:
-            return luma(lr), luma(hr)
-        return lr / 255, hr / 255
+        return model_space(lr, self.channels), model_space(hr, self.channels)
 
     def crops(self):
         """A batch of random HR crops ``(N, 3, H, W)``, float in 0-255, randomly flipped and turned."""
@@ -130,8 +133,7 @@ class NoisySampler(PatchSampler):
         self.sigma_range = sigma_range
 
     def sample(self):
-        hr = self.crops()
-        clean = luma(hr) if self.channels == 1 else hr / 255
+        clean = model_space(self.crops(), self.channels)
         sigmas = self.rng.uniform(*self.sigma_range, size=(len(clean), 1, 1, 1)) / 255
         noise = torch.from_numpy(self.rng.standard_normal(clean.shape) * sigmas).float()
         return clean + noise, clean
@@ -151,8 +153,7 @@ def validate_denoiser(model, images, channels=1, sigma=25.0, crop=256, seed=0):
     for k, image in enumerate(images):
         top, left = max(0, (image.shape[0] - crop) // 2), max(0, (image.shape[1] - crop) // 2)
         hr = torch.from_numpy(np.ascontiguousarray(image[top : top + crop, left : left + crop]))
-        hr = hr.permute(2, 0, 1)[None].float()
-        clean = luma(hr) if channels == 1 else hr / 255
+        clean = model_space(hr.permute(2, 0, 1)[None].float(), channels)
         rng = np.random.default_rng([seed, k])
         noisy = clean + torch.from_numpy(rng.normal(0, sigma / 255, clean.shape)).float()
         scores.append(psnr(clean.numpy() * 255, model(noisy).numpy() * 255, data_range=255))
