@@ -1,10 +1,10 @@
 """Inpainting examples: input with its holes, the mask, and each method's result with PSNR.
 
-    python docs/make_inpaint_figure.py ../shared/data/dev/DIP docs/inpaint_examples.png --methods biharmonic
+    python docs/make_inpaint_figure.py docs/inpaint_examples.png --methods biharmonic
 
-Rows: the Deep Image Prior paper's kate (text overlay mask) and library (large holes), and barbara
-with 50 % of its pixels dropped at random (seed 0). The images stay outside the repository; only the
-figure is committed.
+Rows, all from images that ship with scikit-image (nothing from ../shared gets into the figure):
+astronaut under a text overlay (the Deep Image Prior paper's kind of mask), coffee with thick
+scribbles removed (large holes), camera with 50 % of its pixels dropped at random (seed 0).
 """
 
 import argparse
@@ -13,18 +13,37 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+from skimage import data
 
 import napari_superres as sr
-from napari_superres.io import read_image
 
 
-def cases(folder):
-    for name in ("kate", "library"):
-        clean = read_image(folder / "inpainting" / f"{name}.png")[..., :3]
-        yield name, clean, read_image(folder / "inpainting" / f"{name}_mask.png") < 128
-    clean = read_image(folder / "restoration" / "barbara.png")
-    clean = np.dstack([clean] * 3) if clean.ndim == 2 else clean[..., :3]
-    yield "barbara, 50 % dropped", clean, np.random.default_rng(0).random(clean.shape[:2]) < 0.5
+def text_mask(shape):
+    canvas = Image.new("L", shape[::-1], 0)
+    pen = ImageDraw.Draw(canvas)
+    for i, line in enumerate(["restoration without training data", "the network is the prior",
+                              "known pixels stay exactly as they were", "missing ones are filled"]):
+        pen.text((10, 40 + 110 * i), line, fill=255, font_size=28)
+    return np.asarray(canvas) > 0
+
+
+def scribble_mask(shape, seed=0):
+    rng = np.random.default_rng(seed)
+    canvas = Image.new("L", shape[::-1], 0)
+    pen = ImageDraw.Draw(canvas)
+    for _ in range(8):
+        points = [tuple(p) for p in rng.uniform(0, 1, (4, 2)) * shape[::-1]]
+        pen.line(points, fill=255, width=int(rng.integers(8, 20)))
+    return np.asarray(canvas) > 0
+
+
+def cases():
+    astronaut = data.astronaut()
+    yield "astronaut, text overlay", astronaut, text_mask(astronaut.shape[:2])
+    coffee = data.coffee()
+    yield "coffee, scribbles", coffee, scribble_mask(coffee.shape[:2])
+    camera = np.dstack([data.camera()] * 3)
+    yield "camera, 50 % dropped", camera, np.random.default_rng(0).random(camera.shape[:2]) < 0.5
 
 
 def row(name, clean, missing, methods, options):
@@ -61,13 +80,12 @@ def _thumbnail(image, size):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("folder", type=Path, help="the DIP folder of ../shared/data/dev")
     parser.add_argument("out", type=Path)
     parser.add_argument("--methods", nargs="+", default=["biharmonic"])
     parser.add_argument("--dip-iterations", type=int, default=5000)
     args = parser.parse_args()
     options = {"dip": {"iterations": args.dip_iterations, "preview_every": 0}}
-    draw([row(name, clean, missing, args.methods, options) for name, clean, missing in cases(args.folder)],
+    draw([row(name, clean, missing, args.methods, options) for name, clean, missing in cases()],
          args.out)
 
 
