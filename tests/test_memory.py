@@ -59,7 +59,7 @@ def espcn_with_little_memory(monkeypatch):
 
 def test_upscale_falls_back_to_smaller_tiles(espcn_with_little_memory, astronaut_small):
     expected = upscale(astronaut_small, 2, "espcn", channel_axis=-1, tile=32)
-    with pytest.warns(TileSizeWarning, match="retrying with 32-pixel tiles"):
+    with pytest.warns(TileSizeWarning, match="retrying with 36-pixel tiles"):
         out = upscale(astronaut_small, 2, "espcn", channel_axis=-1, tile=64)
     np.testing.assert_array_equal(out, expected)
 
@@ -76,5 +76,5 @@ def test_widget_tells_the_user(espcn_with_little_memory, make_napari_viewer, qtb
     widget.run()
     widget.worker.warned.connect(lambda args: messages.append(widget.status.value))
     qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
-    assert any("retrying with 32-pixel tiles" in m for m in messages), messages
+    assert any("retrying with 36-pixel tiles" in m for m in messages), messages
     assert viewer.layers[-1].data.shape == (128, 128, 3)

@@ -109,3 +109,25 @@ def test_layer_choices_follow_the_viewer(make_napari_viewer, camera_small):
     assert widget.image.value is layer
     viewer.add_labels(np.zeros((4, 4), int))
     assert [name for name, _ in widget._image_layers()] == ["cam"]
+
+
+def test_widget_makes_voxels_isotropic_along_z(make_napari_viewer, qtbot, camera_small):
+    viewer = make_napari_viewer()
+    stack = np.stack([camera_small, camera_small // 2, camera_small[::-1]]).astype(np.uint16) * 100
+    layer = viewer.add_image(stack, scale=(4.0, 1.0, 1.0), translate=(10.0, 0.0, 0.0))
+    widget = _dock(viewer)
+    widget.image.value = layer
+    widget.method.value = "espcn"
+    widget.axes.value = "Z"
+    assert not widget.run_button.enabled and "interpolation" in widget.status.value
+    widget.method.value = "bicubic"
+    widget.scale.value = 4
+    assert widget.run_button.enabled, widget.status.value
+    widget.run()
+    _wait_idle(qtbot, widget)
+    result = viewer.layers[-1]
+    assert result.data.shape == (12,) + camera_small.shape and result.data.dtype == np.uint16, widget.status.value
+    np.testing.assert_allclose(result.scale, [1.0, 1.0, 1.0])
+    # Four new slices tile each old one: their mean position is the old slice's centre.
+    np.testing.assert_allclose(result.data_to_world([1.5, 0, 0]), layer.data_to_world([0, 0, 0]))
+    assert tuple(result.metadata["napari_superres"]["scale"]) == (4, 1, 1)

@@ -30,7 +30,7 @@ def check_image(image, channel_axis, task="process"):
         raise ValueError(f"need at least two spatial axes, got shape {image.shape} (channel_axis={channel_axis})")
     if image.size == 0:
         raise ValueError(f"the image is empty (shape {image.shape})")
-    if np.issubdtype(image.dtype, np.floating):
+    if np.issubdtype(image.dtype, np.floating) and isinstance(image, np.ndarray):  # not a pass over lazy data
         bad = np.count_nonzero(~np.isfinite(image))
         if bad:
             raise ValueError(f"the image has {bad} NaN or infinite values; replace them first (np.nan_to_num), "
@@ -86,15 +86,18 @@ class UnitScale:
     """
 
     def __init__(self, image, clip=True):
+        from .lazy import min_max
+
         self.dtype = image.dtype
+        minimum, maximum = min_max(image)
         if image.dtype == np.uint8:
             self.low, high = 0.0, 255.0
         else:
-            self.low, high = float(np.min(image)), float(np.max(image))
+            self.low, high = float(minimum), float(maximum)
             if np.issubdtype(image.dtype, np.floating) and self.low >= 0 and high <= 1:
                 self.low, high = 0.0, 1.0
         self.span = high - self.low if high > self.low else 1.0
-        self.bounds = (np.min(image), np.max(image)) if clip else None
+        self.bounds = (minimum, maximum) if clip else None
 
     def to_unit(self, values):
         return (values.astype(np.float64) - self.low) / self.span

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, PushButton, SpinBox
 
-from ._widget import TaskWidget
+from ._widget import LAZY_NOTE, TaskWidget
 from .denoise import CLASSICAL, FITTED, available_denoisers, estimate_noise, iter_denoise
+from .lazy import is_lazy
 
 if TYPE_CHECKING:
     import napari
@@ -67,7 +68,7 @@ class DenoiseWidget(TaskWidget):
         def on_result(result):
             self._add_result(layer, result, f"{layer.name} ({method} denoise)",
                              {"task": "denoise", "method": method, "sigma": sigma})
-            self.status.value = f"Done with σ = {sigma:.3g}."
+            self.status.value = f"Done with σ = {sigma:.3g}{LAZY_NOTE if is_lazy(result) else ''}."
 
         kwargs = {"sigma": sigma, "channel_axis": self._channel_axis(layer)}
         return iter_denoise, (layer.data, method), kwargs, f"Denoising ({method}, σ = {sigma:.3g})", on_result

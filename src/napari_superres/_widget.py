@@ -9,18 +9,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton, SpinBox
 from napari.layers import Image, Labels, Shapes
 from napari.qt.threading import create_worker
 
 from ._fitting import FitStep
 from .device import available_devices
+from .lazy import is_lazy
 from .provenance import provenance
 from .tiling import TileSizeWarning
-from .upscale import available_methods, iter_upscale, upscaled_geometry
+from .upscale import available_methods, iter_upscale, upscale_axes, upscaled_geometry
 
 if TYPE_CHECKING:
     import napari
+
+# What the user sees when the input layer holds dask or zarr data: the result is a graph, not pixels yet.
+LAZY_NOTE = ", computed block by block as you browse it (lazy: the input is dask or zarr)"
 
 
 def _relay(steps):
@@ -92,6 +97,7 @@ class TaskWidget(Container):
         worker = create_worker(_relay, steps)
         worker.yielded.connect(self._on_yielded)
         worker.returned.connect(on_result)
+        worker.returned.connect(lambda _: setattr(self.progress, "value", 100))
         worker.errored.connect(lambda err: setattr(self.status, "value", f"Failed: {err}"))
         worker.warned.connect(self._on_warned)
         worker.aborted.connect(lambda: setattr(self.status, "value", "Cancelled."))
@@ -160,15 +166,21 @@ class TaskWidget(Container):
         return self._add_layer(layer, data, name, {**metadata, **record}, factor)
 
     def _add_layer(self, layer, data, name, metadata, factor=1):
-        """Add ``data`` as a new image layer overlaying ``layer`` (upscaled ``factor`` times)."""
-        scale, translate = upscaled_geometry(layer.scale[-2:], layer.translate[-2:], factor)
+        """Add ``data`` as a new image layer overlaying ``layer``.
+
+        ``factor``: how many times the two last axes were enlarged, or one factor per axis of the layer.
+        """
+        factors = [1] * (layer.ndim - 2) + [factor] * 2 if np.ndim(factor) == 0 else list(factor)
+        scale, translate = upscaled_geometry(layer.scale, layer.translate, np.asarray(factors, dtype=float))
         kwargs = {} if layer.rgb else {"colormap": layer.colormap, "contrast_limits": layer.contrast_limits}
         return self._viewer.add_image(
             data,
             name=name,
-            scale=[*layer.scale[:-2], *scale],
-            translate=[*layer.translate[:-2], *translate],
+            scale=scale,
+            translate=translate,
             rgb=layer.rgb,
+            units=layer.units,
+            axis_labels=layer.axis_labels,
             metadata={"napari_superres": {**metadata, "source": layer.name}},
             **kwargs,
         )
@@ -183,29 +195,68 @@ class UpscaleWidget(TaskWidget):
         self._methods = available_methods()
         self.method = ComboBox(label="method", choices=list(self._methods), value="bicubic")
         self.scale = SpinBox(label="scale", value=4, min=2, max=8)
+        self.axes = ComboBox(label="axes", choices=list(AXES_CHOICES), value="Y, X")
         self.tile = SpinBox(label="tile (px)", value=512, min=32, max=8192, step=32)
-        super().__init__(viewer, [self.method, self.scale, self.tile])
+        super().__init__(viewer, [self.method, self.scale, self.axes, self.tile])
+        self.axes.changed.connect(self._check_choices)
+        self.image.changed.connect(self._check_choices)
         self.method.changed.connect(self._check_choices)
         self.scale.changed.connect(self._check_choices)
         self._check_choices()
 
     def _ready(self):
+        return not self._problem()
+
+    def _problem(self):
+        """Why the current choices cannot run, or ''."""
         scales = self._methods[self.method.value]
-        return scales is None or self.scale.value in scales
+        if scales is not None and self.scale.value not in scales:
+            return f"{self.method.value} is trained for x{', x'.join(map(str, scales))}"
+        if self.axes.value != "Y, X" and scales is not None:
+            return f"{self.method.value} enlarges (Y, X) planes; along Z, use an interpolation"
+        layer = self.image.value
+        if layer is not None and layer.ndim < len(AXES_CHOICES[self.axes.value]):
+            return f"{layer.name} has no Z axis"
+        return ""
 
     def _check_choices(self):
         super()._check_choices()
-        scales = self._methods[self.method.value]
-        self.status.value = "" if self._ready() else (
-            f"{self.method.value} is trained for x{', x'.join(map(str, scales))}")
+        self.status.value = self._problem()
 
     def _job(self, layer):
         method, factor = self.method.value, self.scale.value
+        if self.axes.value != "Y, X":
+            return self._axes_job(layer, method, factor)
         kwargs = {"channel_axis": -1 if layer.rgb else None, "device": self._device(), "tile": self.tile.value}
 
         def on_result(result):
             self._add_result(layer, result, f"{layer.name} ({method} x{factor})",
                              {"task": "upscale", "method": method, "scale": factor}, factor)
-            self.status.value = f"Done: {result.shape}."
+            self.status.value = f"Done: {result.shape}{LAZY_NOTE if is_lazy(result) else ''}."
 
         return iter_upscale, (layer.data, factor, method), kwargs, f"Running {method} x{factor}", on_result
+
+    def _axes_job(self, layer, method, factor):
+        """Enlarge Z (and Y, X) of a stack by interpolation: voxels made isotropic."""
+        picked = AXES_CHOICES[self.axes.value]
+        factors = [factor if axis - layer.ndim in picked else 1 for axis in range(layer.ndim)]
+        axes = self.axes.value
+
+        def on_result(result):
+            self._add_result(layer, result, f"{layer.name} ({method} x{factor} {axes})",
+                             {"task": "upscale", "method": method, "scale": tuple(factors)}, factors)
+            self.status.value = f"Done: {result.shape}."
+
+        return (_run_once, (upscale_axes, np.asarray(layer.data), factors, method),
+                {"channel_axis": -1 if layer.rgb else None}, f"Running {method} x{factor} along {axes}", on_result)
+
+
+# Axes the SR widget can enlarge, counted from the last spatial axis.
+AXES_CHOICES = {"Y, X": (-2, -1), "Z": (-3,), "Z, Y, X": (-3, -2, -1)}
+
+
+def _run_once(function, *args, **kwargs):
+    """A one-step job as a progress generator (for a core function that is not one)."""
+    result = function(*args, **kwargs)
+    yield 1.0
+    return result

@@ -16,6 +16,8 @@ def _file_parser(sub, name, help):
                    help="axis of colour channels (default: last axis of an RGB/RGBA image)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    p.add_argument("--scheduler", default=None,
+                   help="address of a dask.distributed scheduler that computes zarr results (default: this machine)")
     return p
 
 
@@ -182,7 +184,7 @@ def _inpaint(args):
         fraction=_step_fraction, record=_record("inpaint", args.method, **options))
 
 
-IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp"}
+IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp", ".zarr"}
 
 
 def _record(task, method, **settings):
@@ -193,7 +195,13 @@ def _record(task, method, **settings):
 
 def _process_file(args, description, make_steps, fraction, record):
     """Run one file, or every image of a folder into an output folder, continuing past bad files."""
-    if not args.input.is_dir():
+    if getattr(args, "scheduler", None):
+        from distributed import Client
+
+        with Client(args.scheduler):  # dask computes zarr results on the cluster from here on
+            unscheduled = argparse.Namespace(**{**vars(args), "scheduler": None})
+            return _process_file(unscheduled, description, make_steps, fraction, record)
+    if not args.input.is_dir() or args.input.suffix.lower() == ".zarr":
         _process_one(args.input, args.output, args, description, make_steps, fraction, record)
         return
     if args.output.exists() and not args.output.is_dir():
@@ -216,7 +224,8 @@ def _process_one(source, target, args, description, make_steps, fraction, record
     """Read ``source``, run the progress generator with a bar, write ``target`` atomically."""
     from tqdm import tqdm
 
-    from .io import TIFF_SUFFIXES, read_image, read_resolution, write_image
+    from .io import TIFF_SUFFIXES, ZARR_SUFFIX, read_image, read_resolution, write_image
+    from .lazy import is_lazy
 
     if target.exists() and not args.overwrite:
         raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
@@ -231,14 +240,17 @@ def _process_one(source, target, args, description, make_steps, fraction, record
                 result = done.value
                 break
             bar.update(round(100 * fraction(progress)) - bar.n)
+    if is_lazy(result) and target.suffix.lower() != ZARR_SUFFIX:
+        raise ValueError(f"a zarr input gives a lazy result: write it to a .zarr store, not {target.name}")
     tiff = target.suffix.lower() in TIFF_SUFFIXES
+    keeps_metadata = tiff or target.suffix.lower() == ZARR_SUFFIX
     provenance = {**record, "command": " ".join(sys.argv[1:]) or description, "source": str(source)}
     resolution = read_resolution(source) if tiff else None
     if resolution:  # physical pixel size shrinks with the zoom: pixels per unit grow by it
         zoom = result.shape[-2 if axis is None else -3] / image.shape[-2 if axis is None else -3]
         resolution = (resolution[0] * zoom, resolution[1] * zoom, resolution[2])
     write_image(target, result, overwrite=args.overwrite, rgb=axis is not None and result.shape[axis] in (3, 4),
-                metadata=provenance if tiff else None, resolution=resolution)
+                metadata=provenance if keeps_metadata else None, resolution=resolution)
     print(f"{source} {image.shape} {image.dtype} -> {target} {result.shape} {result.dtype}")
 
 

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import UnitScale, check_image, run_to_end, to_planes
+from ._arrays import UnitScale, check_image, plane_layout, run_to_end, to_planes
+from .lazy import is_lazy, iter_map_planes
 
 CLASSICAL = ("nlm", "tv", "wavelet", "bilateral")
+# Context each output pixel of a classical method depends on (search window plus
+# patch radius; the bilateral window); TV and BayesShrink are global: whole planes.
+CLASSICAL_HALO = {"nlm": 6 + 2, "bilateral": 5, "tv": None, "wavelet": None}
+CLASSICAL_BLOCK = 1024
 FITTED = ("n2v", "dip")  # trained on the image itself: slow, yield FitSteps with previews
 
 
@@ -31,7 +36,8 @@ def estimate_noise(image, *, channel_axis=None):
     """Standard deviation of Gaussian noise in ``image``, in the image's units.
 
     The wavelet-based robust estimator of Donoho and Johnstone
-    (``skimage.restoration.estimate_sigma``), averaged over channels and planes.
+    (``skimage.restoration.estimate_sigma``), averaged over channels and planes
+    (for a dask or zarr array, over its first plane).
 
     Examples
     --------
@@ -42,6 +48,8 @@ def estimate_noise(image, *, channel_axis=None):
     """
     from skimage.restoration import estimate_sigma
 
+    if is_lazy(image):  # a dask or zarr stack: its first plane, not a pass over all the data
+        image, channel_axis = _first_plane(image, channel_axis), -1
     image = np.asarray(image)
     check_image(image, channel_axis, "estimate the noise of")
     planes, _ = to_planes(image, channel_axis)
@@ -118,25 +126,37 @@ def iter_denoise(image, method="nlm", *, sigma=None, channel_axis=None, **option
         return iter_upscale(image, 1, method, channel_axis=channel_axis, **options)
     if options:
         raise TypeError(f"{method} takes no options {sorted(options)}; only the trained and fitted methods do")
-    image = np.asarray(image)
+    image = image if is_lazy(image) else np.asarray(image)
     check_image(image, channel_axis, "denoise")
     if sigma is None:
         sigma = estimate_noise(image, channel_axis=channel_axis)
     if not np.isfinite(sigma) or sigma < 0:
         raise ValueError(f"sigma must be a noise level ≥ 0 in the image's units, got {sigma!r}")
-    return _denoise_steps(image, method, float(sigma), channel_axis)
+    halo = CLASSICAL_HALO[method]
+    _, h, w, _ = plane_layout(image, channel_axis)
+    block = CLASSICAL_BLOCK if halo is not None else max(h, w)
+    return _denoise_steps(image, method, float(sigma), scale=1, halo=halo or 0, channel_axis=channel_axis,
+                          block=block)
 
 
-def _denoise_steps(image, method, sigma, channel_axis):
-    planes, unstack = to_planes(image, channel_axis)
+def _denoise_steps(image, method, sigma, **blocks):
     values = UnitScale(image)
-    out = np.empty_like(planes)
-    for i, plane in enumerate(planes):
+    unit_sigma = sigma / values.span
+
+    def process(plane):
         unit = values.to_unit(plane)
-        result = _denoise_plane(unit, method, sigma / values.span) if sigma > 0 else unit
-        out[i] = values.restore(result)
-        yield (i + 1) / len(planes)
-    return unstack(out)
+        return values.restore(_denoise_plane(unit, method, unit_sigma) if unit_sigma > 0 else unit)
+
+    return (yield from iter_map_planes(process, image, **blocks))
+
+
+def _first_plane(image, channel_axis):
+    """The first plane of a lazy stack as an ``(H, W, C)`` numpy array (for a noise estimate)."""
+    import dask.array as da
+
+    stacked = da.asarray(image)
+    stacked = stacked[..., None] if channel_axis is None else da.moveaxis(stacked, channel_axis, -1)
+    return stacked[(0,) * (stacked.ndim - 3)].compute()
 
 
 def _denoise_plane(unit, method, sigma):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import platform
 
+import numpy as np
+
 
 def provenance(task, method, *, scale=1, device=None, **settings):
     """A JSON-able record of how a result was made, for layer metadata and file metadata.
@@ -22,8 +24,8 @@ def provenance(task, method, *, scale=1, device=None, **settings):
 
     record = {"task": task, "method": method, "settings": settings, "napari_superres": __version__,
               "python": platform.python_version()}
-    if scale != 1:
-        record["scale"] = scale
+    if np.any(np.asarray(scale) != 1):
+        record["scale"] = scale if np.ndim(scale) == 0 else [float(f) for f in scale]
     card = _model_card(method, scale)
     uses_torch = card is not None or method in ("n2v", "dip", "deep image prior")
     if card is not None:
@@ -41,7 +43,7 @@ def provenance(task, method, *, scale=1, device=None, **settings):
 def _model_card(method, scale):
     from .models import find_model
 
-    if not isinstance(scale, int) and not float(scale).is_integer():
+    if np.ndim(scale) or not float(scale).is_integer():  # per-axis factors: interpolation only
         return None
     try:
         return find_model(method, int(scale))

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-__all__ = ["imresize", "resize_matrix", "INTERPOLATION_METHODS"]
+__all__ = ["imresize", "resize_axis", "resize_matrix", "INTERPOLATION_METHODS"]
 
 
 def _box(x):
@@ -77,7 +77,8 @@ def _contributions(in_len, out_len, scale, method, antialiasing, padding):
     return weights[:, used], indices[:, used]
 
 
-def _resize_axis(array, axis, out_len, scale, method, antialiasing, padding):
+def resize_axis(array, axis, out_len, scale, method="bicubic", antialiasing=True, padding="replicate"):
+    """Resize one axis of a float array to ``out_len`` like :func:`imresize` (float64 out, no rounding)."""
     weights, indices = _contributions(
         array.shape[axis], out_len, scale, method, antialiasing, padding
     )
@@ -160,7 +161,7 @@ def imresize(
     out = image.astype(np.float64)
     # Shrink along the axis with the stronger reduction first, as MATLAB does.
     for k in np.argsort(scales, kind="stable"):
-        out = _resize_axis(out, spatial[k], out_shape[k], scales[k], method, antialiasing, padding)
+        out = resize_axis(out, spatial[k], out_shape[k], scales[k], method, antialiasing, padding)
         if integer and round_intermediate:
             out = _round_to(out, image.dtype).astype(np.float64)
     if integer:

@@ -7,11 +7,15 @@ from numbers import Real
 
 import numpy as np
 
-from ._arrays import UnitScale, check_image, check_output_fits, plane_layout, run_to_end, to_planes
+from ._arrays import UnitScale, check_image, check_output_fits, plane_layout, run_to_end
 from .color import gray_to_luma, luma_to_gray, rgb_to_ycbcr, ycbcr_to_rgb
-from .resize import INTERPOLATION_METHODS, imresize
+from .lazy import is_lazy, iter_map_planes
+from .resize import INTERPOLATION_METHODS, imresize, resize_axis
 
+# Side of the blocks processed at a time, in input pixels: x4 of a 512² RGB block is a
+# 200 MB float64 working copy, a few of them while the block is resized or converted.
 AUTO_TILE = 512
+INTERPOLATION_HALO = 3  # Lanczos-3 reaches 3 input pixels; bicubic 2
 
 
 def available_methods():
@@ -41,6 +45,87 @@ def upscaled_geometry(scale, translate, factor):
     return scale / factor, translate + scale * (1 / factor - 1) / 2
 
 
+def upscale_axes(image, factors, method="bicubic", *, channel_axis=None, clip=True, block=64):
+    """Enlarge the spatial axes of an image each by its own factor, e.g. Z only for isotropic voxels.
+
+    Parameters
+    ----------
+    image : ndarray
+        Any number of spatial axes, plus an optional colour axis (``channel_axis``).
+    factors : sequence of float
+        One zoom factor ≥ 1 per spatial axis (the axes of ``image`` without the
+        channel axis), 1 for an axis left as it is.
+    method : str
+        An interpolation (``'nearest'``, ``'bilinear'``, ``'bicubic'``,
+        ``'lanczos'``), applied separably along each enlarged axis. A learned
+        model, which enlarges planes, takes two axes with the same integer factor
+        (its planes are then those two axes).
+    clip : bool
+        Keep the result inside the input's range of values.
+    block : int
+        Rows of an axis left as it is processed at a time (memory: one block's
+        float64 working copy).
+
+    Returns
+    -------
+    ndarray
+        Same dtype; each spatial axis ``ceil(n * factor)`` long.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stack = np.zeros((5, 64, 64), np.uint16)  # Z steps 4x coarser than the pixels
+    >>> upscale_axes(stack, (4, 1, 1)).shape
+    (20, 64, 64)
+    """
+    image = np.asarray(image)
+    check_image(image, channel_axis, "upscale")
+    spatial = [a for a in range(image.ndim) if channel_axis is None or a != channel_axis % image.ndim]
+    factors = [float(f) for f in factors]
+    if len(factors) != len(spatial) or min(factors) < 1:
+        raise ValueError(f"give one factor ≥ 1 per spatial axis ({len(spatial)} for shape {image.shape}, "
+                         f"channel_axis={channel_axis}), got {tuple(factors)}")
+    enlarged = [a for a, f in zip(spatial, factors) if f != 1]
+    if method not in INTERPOLATION_METHODS:
+        return _upscale_plane_axes(image, factors, spatial, enlarged, method, channel_axis, clip)
+    out_shape = list(image.shape)
+    for axis, factor in zip(spatial, factors):
+        out_shape[axis] = math.ceil(image.shape[axis] * factor)
+    check_output_fits((1,) + tuple(out_shape), image.dtype)
+    out = np.empty(out_shape, image.dtype)
+    kept = [a for a in range(image.ndim) if a not in enlarged]
+    slab_axis = max(kept, key=lambda a: image.shape[a]) if kept else None
+    values = UnitScale(image, clip)
+    starts = range(0, image.shape[slab_axis], block) if slab_axis is not None else [0]
+    for start in starts:
+        where = [slice(None)] * image.ndim
+        if slab_axis is not None:
+            where[slab_axis] = slice(start, start + block)
+        unit = values.to_unit(image[tuple(where)])
+        for axis in enlarged:
+            factor = factors[spatial.index(axis)]
+            unit = resize_axis(unit, axis, out_shape[axis], factor, method)
+        out[tuple(where)] = values.restore(unit)
+    return out
+
+
+def _upscale_plane_axes(image, factors, spatial, enlarged, method, channel_axis, clip):
+    """A learned model on the planes of the two enlarged axes (same integer factor)."""
+    pair = [factors[spatial.index(a)] for a in enlarged]
+    if len(enlarged) != 2 or pair[0] != pair[1]:
+        raise ValueError(f"{method} enlarges planes: give the same factor to exactly two axes, or use an "
+                         f"interpolation ({', '.join(INTERPOLATION_METHODS)}) for {tuple(factors)}")
+    colour = channel_axis is not None
+    if colour:  # colours last: the spatial axes keep their order before it
+        image = np.moveaxis(image, channel_axis, -1)
+    enlarged = [spatial.index(a) for a in enlarged]
+    last = (-3, -2) if colour else (-2, -1)
+    result = upscale(np.moveaxis(image, enlarged, last), pair[0], method, channel_axis=-1 if colour else None,
+                     clip=clip)
+    result = np.moveaxis(result, last, enlarged)
+    return np.moveaxis(result, -1, channel_axis) if colour else result
+
+
 def upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, tile=None, clip=True):
     """Enlarge the two last spatial axes of an image.
 
@@ -62,15 +147,17 @@ def upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, t
     device : str, optional
         Torch device for learned models; by default CUDA, then MPS, then CPU.
     tile : int, optional
-        Tile size in input pixels for learned models (bounded memory, no seams).
-        By default images larger than 512 pixels a side are tiled.
+        Side, in input pixels, of the blocks processed one at a time (bounded
+        memory, no seams: each block is cut with the context its pixels need).
+        By default 512.
     clip : bool
         Clip the result to the input's range of values, as scikit-image does.
 
     Returns
     -------
     ndarray
-        Same dtype as ``image``, spatial axes ``ceil(n * scale)`` long.
+        Same dtype as ``image``, spatial axes ``ceil(n * scale)`` long. For a
+        dask or zarr ``image`` a dask array, computed block by block on demand.
 
     Examples
     --------
@@ -89,28 +176,31 @@ def iter_upscale(image, scale, method="bicubic", *, channel_axis=None, device=No
 
     The arguments are checked when this is called, before any work, so bad input
     fails here and not in a worker thread. Stopping the iteration between two
-    yields (at most one tile of work) cancels the job and leaves nothing behind.
+    yields (at most one block of work) cancels the job and leaves nothing behind.
+    A dask or zarr input returns its lazy result at once (see :mod:`napari_superres.lazy`).
     """
-    image = np.asarray(image)
+    image = image if is_lazy(image) else np.asarray(image)
     check_image(image, channel_axis, "upscale")
-    plane_fn = _plane_function(method, scale, device, tile)
+    plane_fn, halo, block = _plane_function(method, scale, device, tile)
     count, h, w, channels = plane_layout(image, channel_axis)
-    out_hw = (math.ceil(h * scale), math.ceil(w * scale))
-    check_output_fits((count,) + out_hw + (channels,), image.dtype)
-    return _upscale_steps(image, channel_axis, plane_fn, out_hw, clip)
+    if not is_lazy(image):
+        check_output_fits((count, math.ceil(h * scale), math.ceil(w * scale), channels), image.dtype)
+    if not float(scale).is_integer():
+        block = max(h, w)  # one block a plane: output blocks must have whole-pixel sides
+    return _upscale_steps(image, plane_fn, clip, scale=scale, halo=halo, channel_axis=channel_axis, block=block)
 
 
-def _upscale_steps(image, channel_axis, plane_fn, out_hw, clip):
-    planes, unstack = to_planes(image, channel_axis)
-    values = UnitScale(image, clip)
-    out = np.empty((len(planes),) + out_hw + planes.shape[3:], dtype=image.dtype)
-    for i, plane in enumerate(planes):
-        result = yield from _progress_span(plane_fn(values.to_unit(plane)), i / len(planes), 1 / len(planes))
-        out[i] = values.restore(result)
-    return unstack(out)
+def _upscale_steps(image, plane_fn, clip, **blocks):
+    values = UnitScale(image, clip)  # here, in the worker: on lazy data it is a pass over the data
+
+    def process(plane):
+        return values.restore(run_to_end(plane_fn(values.to_unit(plane))))
+
+    return (yield from iter_map_planes(process, image, **blocks))
 
 
 def _plane_function(method, scale, device, tile):
+    """``(function of a unit plane, halo, block side)`` for a method."""
     if not isinstance(scale, Real) or not scale >= 1:
         raise ValueError(f"scale must be a number ≥ 1 (to shrink, use imresize), got {scale!r}")
     if method in INTERPOLATION_METHODS:
@@ -119,7 +209,7 @@ def _plane_function(method, scale, device, tile):
             yield 1.0
             return result
 
-        return interpolate
+        return interpolate, INTERPOLATION_HALO, tile or AUTO_TILE
     from .models import find_model
 
     if not float(scale).is_integer():
@@ -128,7 +218,7 @@ def _plane_function(method, scale, device, tile):
     return _learned_plane_function(card, device, AUTO_TILE if tile is None else tile)
 
 
-def _learned_plane_function(card, device, tile):
+def _learned_plane_function(card, device, block):
     import torch
 
     from .device import select_device
@@ -143,7 +233,8 @@ def _learned_plane_function(card, device, tile):
         x = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1), dtype=np.float32))[None]
         with torch.inference_mode():
             x = x.to(device).contiguous(memory_format=torch.channels_last)
-            out = yield from iter_tiled_adaptive(model, x, card.scale, tile, model.halo)
+            # A block comes with its halo: one tile, unless it runs out of memory.
+            out = yield from iter_tiled_adaptive(model, x, card.scale, block + 2 * model.halo, model.halo)
         return out[0].float().cpu().numpy().transpose(1, 2, 0).astype(np.float64)
 
     def enhance_rgb(rgb):
@@ -173,7 +264,7 @@ def _learned_plane_function(card, device, tile):
             planes.append((yield from _progress_span(enhance_gray(unit[..., c]), c / channels, 1 / channels)))
         return np.stack(planes, axis=-1)
 
-    return process
+    return process, model.halo, block
 
 
 def _progress_span(steps, start, span):

@@ -1,0 +1,133 @@
+"""Block-wise processing with dask: images larger than memory, bounded memory for large ones.
+
+A task that is local (each output pixel depends on input pixels at most ``halo``
+away: SR models, interpolation, trained and local classical denoisers) is
+expressed as a ``dask.array.map_overlap`` graph: every block is cut with ``halo``
+pixels of real context from its neighbours, processed on its own and trimmed back,
+so the stitched result equals the one-pass result. The same graph serves three
+callers:
+
+- dask or zarr input: the result is returned lazily, computed block by block when
+  napari draws it or when it is stored (to zarr, by the CLI), on any dask scheduler,
+  a ``dask.distributed`` cluster included;
+- numpy input: :func:`iter_blocks` computes the blocks one at a time into a numpy
+  result, so that memory holds the result plus one block's working copy, and a
+  job can report progress and be cancelled between blocks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._arrays import run_to_end, to_planes
+
+
+def is_lazy(image):
+    """Whether ``image`` is a dask or zarr array (or another array not held in memory by numpy)."""
+    return not isinstance(image, np.ndarray) and hasattr(image, "shape") and hasattr(image, "dtype") and (
+        hasattr(image, "dask") or type(image).__module__.split(".")[0] == "zarr")
+
+
+def min_max(image):
+    """``(min, max)`` of an array in one pass, lazily computed for dask and zarr arrays."""
+    if is_lazy(image):
+        import dask
+        import dask.array as da
+
+        x = da.asarray(image)
+        low, high = dask.compute(x.min(), x.max())
+        return np.asarray(low)[()], np.asarray(high)[()]
+    return np.min(image), np.max(image)
+
+
+def map_planes(process, image, *, scale, halo, channel_axis=None, block=512, dtype=None):
+    """Apply ``process`` to ``image`` block by block, lazily, with ``halo`` pixels of overlap.
+
+    Parameters
+    ----------
+    process : callable
+        Takes an ``(H, W, C)`` plane (a block of one, with its halo) and returns the
+        ``(H * scale, W * scale, C)`` result in the image's dtype.
+    image : array-like
+        numpy, dask or zarr; ``(..., H, W)`` with an optional channel axis.
+    scale : int
+        Integer factor between output and input sides.
+    halo : int
+        Context each output pixel needs, in input pixels.
+    block : int
+        Side of the blocks in input pixels (without the halo).
+
+    Returns
+    -------
+    dask.array.Array
+        ``image``'s layout with the two spatial axes ``scale`` times longer.
+    """
+    import dask.array as da
+
+    if is_lazy(image):
+        x = da.asarray(image)
+        x = x[..., None] if channel_axis is None else da.moveaxis(x, channel_axis, -1)
+    else:
+        x = image[..., None] if channel_axis is None else np.moveaxis(image, channel_axis, -1)
+    lead = len(x.shape) - 3
+    chunks = (1,) * lead + tuple(_split(n, block, halo) for n in x.shape[lead:lead + 2]) + (-1,)
+    x = x.rechunk(chunks) if is_lazy(x) else da.from_array(x, chunks=chunks)
+    if not float(scale).is_integer() and max(x.numblocks[lead:lead + 2]) > 1:
+        raise ValueError(f"blocks need an integer scale, got {scale}; use one block per plane")
+    out_chunks = x.chunks[:lead] + tuple(tuple(math.ceil(n * scale) for n in c)
+                                         for c in x.chunks[lead:lead + 2]) + x.chunks[-1:]
+    depth = {axis: halo if x.numblocks[axis] > 1 else 0 for axis in (lead, lead + 1)}
+
+    def run(piece, block_info=None):
+        location = block_info[0]["chunk-location"]
+        counts = block_info[0]["num-chunks"]
+        planes, unstack = to_planes(piece, -1)
+        result = unstack(np.stack([process(plane) for plane in planes]))
+        trim = [slice(None)] * lead
+        for axis in (lead, lead + 1):  # halos exist only between blocks (boundary="none")
+            before = depth[axis] * scale if location[axis] > 0 else 0
+            after = depth[axis] * scale if location[axis] < counts[axis] - 1 else 0
+            trim.append(slice(before, result.shape[axis] - after))
+        return result[tuple(trim)]
+
+    out = da.map_overlap(run, x, depth=depth, boundary="none", trim=False, chunks=out_chunks,
+                         dtype=dtype or x.dtype, meta=np.empty((0,) * x.ndim, dtype or x.dtype))
+    return out[..., 0] if channel_axis is None else da.moveaxis(out, -1, channel_axis)
+
+
+def _split(length, block, halo):
+    """Block sides along an axis: ``block`` each, the last one merged into its neighbour when shorter than the halo."""
+    sides = [block] * (length // block) + ([length % block] if length % block else [])
+    if len(sides) > 1 and sides[-1] < halo:
+        sides[-2:] = [sides[-2] + sides[-1]]
+    return tuple(sides)
+
+
+def iter_map_planes(process, image, **options):
+    """:func:`map_planes` as a task generator: the dask array at once for lazy input, else numpy block by block."""
+    result = map_planes(process, image, **options)
+    if is_lazy(image):
+        return result
+    return (yield from iter_blocks(result))
+
+
+def iter_blocks(lazy, out=None):
+    """Compute a dask array block by block into ``out`` (numpy), yielding the fraction done.
+
+    A generator that returns ``out``; one block is in memory at a time (beside ``out``).
+    """
+    if out is None:
+        out = np.empty(lazy.shape, lazy.dtype)
+    total = math.prod(lazy.numblocks)
+    for done, index in enumerate(np.ndindex(*lazy.numblocks), start=1):
+        where = tuple(slice(sum(c[:i]), sum(c[:i + 1])) for c, i in zip(lazy.chunks, index))
+        out[where] = lazy.blocks[index].compute(scheduler="synchronous")
+        yield done / total
+    return out
+
+
+def compute(lazy):
+    """A dask array's value as numpy, block by block (see :func:`iter_blocks`)."""
+    return run_to_end(iter_blocks(lazy))

@@ -1,0 +1,123 @@
+"""Dask and zarr input: lazy results, block by block, equal to the in-memory ones; a distributed cluster runs them."""
+
+import dask.array as da
+import numpy as np
+import pytest
+from skimage import data
+
+from napari_superres import denoise, upscale
+from napari_superres.lazy import compute, is_lazy, map_planes
+
+
+@pytest.fixture(scope="module")
+def stack():
+    """A (T, H, W, C) uint8 stack whose last block is narrower than a model's halo (merged into its neighbour)."""
+    rgb = data.astronaut()[100:170, 150:253]
+    return np.stack([rgb, rgb[::-1], rgb[:, ::-1]])
+
+
+@pytest.mark.parametrize("method", ["bicubic", "lanczos", "espcn"])
+def test_lazy_upscale_equals_the_in_memory_result(stack, method):
+    expected = upscale(stack, 2, method, channel_axis=-1)
+    lazy = upscale(da.from_array(stack, chunks=(1, 35, 50, 3)), 2, method, channel_axis=-1, tile=34)
+    assert is_lazy(lazy) and lazy.numblocks[1:3] == (2, 3)  # 34 + 36 rows, 34 + 34 + 35 columns
+    np.testing.assert_array_equal(lazy.compute(), expected)
+
+
+def test_blocks_leave_no_seams_in_memory(stack):
+    whole = upscale(stack[0], 2, "espcn", channel_axis=-1, tile=1024)
+    blocks = upscale(stack[0], 2, "espcn", channel_axis=-1, tile=24)  # 3 x 4 blocks, each with its halo
+    np.testing.assert_array_equal(blocks, whole)
+
+
+def test_lazy_gray_uint16_denoising_keeps_dtype_and_matches(stack):
+    gray = (stack[..., 0].astype(np.uint16) * 200 + 1000)
+    lazy = denoise(da.from_array(gray, chunks=(1, 64, 64)), "nlm", sigma=800)
+    assert lazy.dtype == np.uint16 and is_lazy(lazy)
+    np.testing.assert_array_equal(lazy.compute(), denoise(gray, "nlm", sigma=800))
+
+
+def test_global_methods_run_one_block_a_plane(stack):
+    lazy = denoise(da.from_array(stack[..., 0], chunks=(1, 16, 16)), "tv", sigma=10)
+    assert lazy.numblocks == (3, 1, 1)
+    np.testing.assert_array_equal(lazy.compute(), denoise(stack[..., 0], "tv", sigma=10))
+
+
+def test_zarr_input(stack, tmp_path):
+    zarr = pytest.importorskip("zarr")
+    stored = zarr.create_array(tmp_path / "in.zarr", shape=stack.shape, chunks=(1, 64, 64, 3), dtype=stack.dtype)
+    stored[:] = stack
+    lazy = upscale(zarr.open_array(tmp_path / "in.zarr", mode="r"), 2, "bilinear", channel_axis=-1)
+    assert is_lazy(lazy)
+    lazy.to_zarr(str(tmp_path / "out.zarr"))
+    np.testing.assert_array_equal(zarr.open_array(tmp_path / "out.zarr")[:],
+                                  upscale(stack, 2, "bilinear", channel_axis=-1))
+
+
+def test_block_by_block_compute_reports_progress():
+    image = np.arange(40 * 30, dtype=np.float32).reshape(40, 30)
+    lazy = map_planes(lambda plane: plane * 2, image, scale=1, halo=2, block=10)
+    steps = []
+    out = np.empty(lazy.shape, lazy.dtype)
+    from napari_superres.lazy import iter_blocks
+
+    generator = iter_blocks(lazy, out)
+    try:
+        while True:
+            steps.append(next(generator))
+    except StopIteration:
+        pass
+    assert steps[-1] == 1 and len(steps) == 12
+    np.testing.assert_array_equal(out, image * 2)
+    np.testing.assert_array_equal(compute(lazy), image * 2)
+
+
+@pytest.mark.timeout(240)
+def test_distributed_cluster_runs_the_same_graph(stack):
+    distributed = pytest.importorskip("distributed")
+    expected = upscale(stack, 2, "espcn", channel_axis=-1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            lazy = upscale(da.from_array(stack, chunks=(1, 35, 50, 3)), 2, "espcn", channel_axis=-1, tile=32)
+            result = client.compute(lazy).result()
+            workers = {w for w, keys in client.has_what().items()}
+    assert len(workers) == 2
+    np.testing.assert_array_equal(result, expected)
+
+
+def test_widget_on_a_dask_stack_adds_a_lazy_layer(make_napari_viewer, qtbot, stack):
+    from napari_superres._widget import UpscaleWidget
+
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(da.from_array(stack[..., 0], chunks=(1, 70, 103)), scale=(4.0, 1.0, 1.0),
+                             units=("s", "µm", "µm"), axis_labels=("t", "y", "x"))
+    widget = UpscaleWidget(viewer)
+    widget.image.value = layer
+    widget.method.value = "bicubic"
+    widget.scale.value = 2
+    widget.run()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    result = viewer.layers[-1]
+    assert is_lazy(result.data) and result.data.shape == (3, 140, 206), widget.status.value
+    assert "lazy" in widget.status.value and widget.progress.value == 100
+    assert tuple(map(str, result.units)) == tuple(map(str, layer.units)) and result.axis_labels == ("t", "y", "x")
+    np.testing.assert_allclose(result.scale, [4.0, 0.5, 0.5])
+    np.testing.assert_array_equal(np.asarray(result.data[1]), upscale(stack[1, ..., 0], 2, "bicubic"))
+
+
+def test_cli_zarr_to_zarr_on_a_distributed_cluster(stack, tmp_path):
+    zarr = pytest.importorskip("zarr")
+    distributed = pytest.importorskip("distributed")
+    from napari_superres.cli import main
+
+    zarr.create_array(tmp_path / "in.zarr", shape=stack.shape, chunks=(1, 70, 103, 3), dtype=stack.dtype)[:] = stack
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        main(["upscale", str(tmp_path / "in.zarr"), str(tmp_path / "out.zarr"), "--scale", "2", "--method", "espcn",
+              "--channel-axis", "-1", "--tile", "48", "--scheduler", cluster.scheduler_address])
+    out = zarr.open_array(tmp_path / "out.zarr", mode="r")
+    np.testing.assert_array_equal(out[:], upscale(stack, 2, "espcn", channel_axis=-1))
+    record = out.attrs["napari_superres"]
+    assert record["task"] == "upscale" and record["method"] == "espcn" and record["source"].endswith("in.zarr")
+    with pytest.raises(SystemExit, match="write it to a .zarr store"):
+        main(["upscale", str(tmp_path / "in.zarr"), str(tmp_path / "out.tif"), "--channel-axis", "-1"])
