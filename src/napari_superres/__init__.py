@@ -7,11 +7,12 @@ from .denoise import available_denoisers, denoise, estimate_noise, iter_denoise
 from .device import available_devices, select_device
 from .dip import fit_dip, iter_fit_dip
 from .inpaint import inpaint, iter_inpaint, missing_mask
-from .metrics import psnr, sr_scores, ssim
+from .metrics import psnr, sr_scores, ssim, temporal_flicker
 from .noise2void import fit_noise2void, iter_fit_noise2void
 from .provenance import provenance
 from .resize import imresize
 from .upscale import available_methods, iter_upscale, upscale, upscaled_geometry
+from .video_prior import fit_video_prior, iter_fit_video_prior
 
 __version__ = "0.1.0"
 
@@ -23,11 +24,13 @@ __all__ = [
     "estimate_noise",
     "fit_dip",
     "fit_noise2void",
+    "fit_video_prior",
     "imresize",
     "inpaint",
     "iter_denoise",
     "iter_fit_dip",
     "iter_fit_noise2void",
+    "iter_fit_video_prior",
     "iter_inpaint",
     "iter_upscale",
     "missing_mask",
@@ -36,6 +39,7 @@ __all__ = [
     "select_device",
     "sr_scores",
     "ssim",
+    "temporal_flicker",
     "upscale",
     "upscaled_geometry",
 ]

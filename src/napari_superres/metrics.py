@@ -103,3 +103,36 @@ def sr_scores(hr, sr, scale, *, channel_axis=None):
     rgb = channel_axis is not None
     kwargs = dict(crop_border=scale, y_channel=rgb, channel_axis=channel_axis)
     return psnr(hr, sr, **kwargs), ssim(hr, sr, **kwargs)
+
+
+def temporal_flicker(stack, *, static=None, channel_axis=None):
+    """Mean absolute difference between consecutive frames, over the pixels that should not change.
+
+    Parameters
+    ----------
+    stack : ndarray
+        ``(T, H, W)`` or ``(T, H, W, C)`` with ``channel_axis``.
+    static : ndarray of bool, optional
+        ``(H, W)``: the pixels where the scene does not move (all by default), so
+        that every difference left there is flicker.
+    channel_axis : int, optional
+        Colour axis; differences are averaged over channels.
+
+    Returns
+    -------
+    float
+        In the stack's units.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> temporal_flicker(np.array([[[0.0]], [[1.0]], [[0.5]]]))
+    0.75
+    """
+    stack = np.asarray(stack, dtype=np.float64)
+    if channel_axis is not None:
+        stack = np.moveaxis(stack, channel_axis, -1).mean(axis=-1)
+    difference = np.abs(np.diff(stack, axis=0))
+    if static is not None:
+        difference = difference[:, np.asarray(static, bool)]
+    return float(difference.mean())
