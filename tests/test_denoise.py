@@ -60,25 +60,9 @@ def test_widget_estimates_sigma_and_adds_a_layer(make_napari_viewer, qtbot, nois
 
 
 @pytest.fixture
-def tiny_denoiser(tmp_path, monkeypatch):
-    """A random-initialised luma DnCNN card (scale 1) in ``$NAPARI_SUPERRES_WEIGHTS``."""
-    import hashlib
-    import json
-
-    import torch
-    from safetensors.torch import save_file
-
-    from napari_superres.models import ARCHITECTURES
-
-    torch.manual_seed(0)
-    model = ARCHITECTURES["dncnn"](scale=1, channels=1, features=8, depth=3)
-    save_file(model.state_dict(), str(tmp_path / "tiny_dn.safetensors"))
-    card = {"name": "tiny_dn", "architecture": "dncnn", "method": "tinydn", "scale": 1, "input": "y",
-            "config": {"features": 8, "depth": 3}, "weights": "tiny_dn.safetensors",
-            "sha256": hashlib.sha256((tmp_path / "tiny_dn.safetensors").read_bytes()).hexdigest()}
-    (tmp_path / "tiny_dn.json").write_text(json.dumps(card))
-    monkeypatch.setenv("NAPARI_SUPERRES_WEIGHTS", str(tmp_path))
-    return "tinydn"
+def tiny_denoiser(register_untrained):
+    """A random-initialised luma DnCNN card (scale 1)."""
+    return register_untrained("dncnn", "tinydn", {"features": 8, "depth": 3})
 
 
 def test_a_trained_denoiser_is_a_method_but_not_an_upscaler(tiny_denoiser, astronaut_small):

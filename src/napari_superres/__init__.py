@@ -3,6 +3,7 @@
 The core (this package minus the ``_``-prefixed widget modules) is numpy in, numpy out and never imports Qt.
 """
 
+from .colorize import available_colorizers, colorize, iter_colorize
 from .denoise import available_denoisers, denoise, estimate_noise, iter_denoise
 from .device import available_devices, select_device
 from .dip import fit_dip, iter_fit_dip
@@ -11,12 +12,15 @@ from .metrics import psnr, sr_scores, ssim, temporal_flicker
 from .noise2void import fit_noise2void, iter_fit_noise2void
 from .provenance import provenance
 from .resize import imresize
-from .upscale import available_methods, iter_upscale, upscale, upscaled_geometry
+from .upscale import available_methods, iter_upscale, upscale, upscale_axes, upscaled_geometry
 from .video_prior import fit_video_prior, iter_fit_video_prior
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "available_colorizers",
+    "colorize",
+    "iter_colorize",
     "available_denoisers",
     "available_devices",
     "available_methods",
@@ -41,5 +45,6 @@ __all__ = [
     "ssim",
     "temporal_flicker",
     "upscale",
+    "upscale_axes",
     "upscaled_geometry",
 ]

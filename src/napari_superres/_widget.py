@@ -154,7 +154,7 @@ class TaskWidget(Container):
         if issubclass(category, TileSizeWarning):  # the user should know why it got slower
             self.status.value = f"{message}..."
 
-    def _add_result(self, layer, data, name, metadata, factor=1):
+    def _add_result(self, layer, data, name, metadata, factor=1, rgb=None):
         """Add a run's result as a new layer whose metadata say how it was made.
 
         ``metadata`` holds ``task``, ``method`` and the run's settings; the record of
@@ -163,22 +163,24 @@ class TaskWidget(Container):
         settings = {k: v for k, v in metadata.items() if k not in ("task", "method", "scale", "device")}
         record = provenance(metadata["task"], metadata.get("method"), scale=factor, device=self._run_device,
                             **settings)
-        return self._add_layer(layer, data, name, {**metadata, **record}, factor)
+        return self._add_layer(layer, data, name, {**metadata, **record}, factor, rgb)
 
-    def _add_layer(self, layer, data, name, metadata, factor=1):
+    def _add_layer(self, layer, data, name, metadata, factor=1, rgb=None):
         """Add ``data`` as a new image layer overlaying ``layer``.
 
         ``factor``: how many times the two last axes were enlarged, or one factor per axis of the layer.
+        ``rgb``: whether ``data`` holds colours (default: as ``layer``).
         """
+        rgb = layer.rgb if rgb is None else rgb
         factors = [1] * (layer.ndim - 2) + [factor] * 2 if np.ndim(factor) == 0 else list(factor)
         scale, translate = upscaled_geometry(layer.scale, layer.translate, np.asarray(factors, dtype=float))
-        kwargs = {} if layer.rgb else {"colormap": layer.colormap, "contrast_limits": layer.contrast_limits}
+        kwargs = {} if rgb else {"colormap": layer.colormap, "contrast_limits": layer.contrast_limits}
         return self._viewer.add_image(
             data,
             name=name,
             scale=scale,
             translate=translate,
-            rgb=layer.rgb,
+            rgb=rgb,
             units=layer.units,
             axis_labels=layer.axis_labels,
             metadata={"napari_superres": {**metadata, "source": layer.name}},

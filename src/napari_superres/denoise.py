@@ -28,7 +28,7 @@ def available_denoisers():
     """
     from .models import list_models
 
-    learned = sorted({card.method for card in list_models().values() if card.scale == 1})
+    learned = sorted({card.method for card in list_models().values() if card.task == "denoise"})
     return CLASSICAL + tuple(learned) + FITTED
 
 

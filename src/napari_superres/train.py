@@ -139,6 +139,109 @@ class NoisySampler(PatchSampler):
         return clean + noise, clean
 
 
+class ColorSampler(PatchSampler):
+    """Colorization batches: network input (L and random user hints) and ab targets.
+
+    Hints as in Zhang et al. 2017: half the crops have none (automatic
+    colorization); the others a geometric number of hints (p = 1/8, at most 32),
+    each a square of 1 to 5 pixels at a uniform random place holding the mean ab of
+    the true colours there. Also counts the ab bins of the training images for the
+    class-rebalancing weights.
+    """
+
+    def __init__(self, images, patch, batch_size, seed=0, prior_crops=2000):
+        super().__init__(images, 1, patch, batch_size, seed)
+        from .colorize import ab_bins, rebalancing_weights
+
+        self.bins = torch.from_numpy(ab_bins()).float()
+        counts = np.zeros(len(self.bins))
+        prior_rng = np.random.default_rng(seed + 1)  # the prior does not move the training sequence
+        for index in prior_rng.choice(len(self.images), prior_crops, p=self.p):
+            image = self.images[index]
+            y, x = (prior_rng.integers(0, n - 32 + 1) for n in image.shape[:2])
+            ab = torch.from_numpy(_lab(image[y:y + 32, x:x + 32] / 255)[..., 1:].reshape(-1, 2)).float()
+            counts += np.bincount(torch.cdist(ab, self.bins).argmin(1).numpy(), minlength=len(self.bins))
+        self.class_weights = torch.from_numpy(rebalancing_weights(counts, ab_bins())).float()
+
+    def sample(self):
+        from .colorize import network_input
+
+        rgb = self.crops() / 255
+        lab = torch.from_numpy(_lab(rgb.permute(0, 2, 3, 1).numpy())).float().permute(0, 3, 1, 2)
+        lightness, ab = lab[:, :1], lab[:, 1:]
+        hint_ab, hint_mask = torch.zeros_like(ab), torch.zeros_like(lightness)
+        for i in range(len(rgb)):
+            if self.rng.random() < 0.5:
+                continue
+            for _ in range(min(int(self.rng.geometric(1 / 8)), 32)):
+                size = int(self.rng.integers(1, 6))
+                y, x = (int(self.rng.integers(0, n - size + 1)) for n in ab.shape[-2:])
+                window = (i, slice(None), slice(y, y + size), slice(x, x + size))
+                hint_ab[window] = ab[window].mean(dim=(-2, -1), keepdim=True)
+                hint_mask[window] = 1
+        target = F.avg_pool2d(ab, 4)  # the network predicts at a quarter of the resolution
+        return network_input(lightness, hint_ab, hint_mask), target
+
+
+def _lab(rgb):
+    """CIE Lab of RGB in [0, 1]."""
+    from skimage.color import rgb2lab
+
+    return rgb2lab(np.asarray(rgb, dtype=np.float64))
+
+
+class ColorObjective:
+    """Zhang et al.'s loss: cross-entropy against soft-encoded ab, each pixel weighted by its colour's rarity."""
+
+    discriminator = None
+
+    def __init__(self, class_weights):
+        from .colorize import ab_bins
+
+        self.class_weights = class_weights
+        self.bins = torch.from_numpy(ab_bins()).float()
+
+    def generator_loss(self, logits, target_ab):
+        from .colorize import soft_encode
+
+        soft, nearest = soft_encode(target_ab, self.bins)
+        per_pixel = -(soft * F.log_softmax(logits, dim=1)).sum(dim=1)
+        return (per_pixel * self.class_weights[nearest]).mean()
+
+    def discriminator_step(self, sr, hr):
+        pass
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+def validate_colorizer(model, images, crop=256):
+    """Mean PSNR (dB) of the colours guessed for central crops of ``images``, automatic mode (no hints)."""
+    from skimage.color import lab2rgb
+
+    from .colorize import ab_bins, annealed_mean, network_input
+
+    bins = torch.from_numpy(ab_bins()).float()
+    scores = []
+    model.eval()
+    with torch.no_grad():
+        for image in images:
+            h, w = (min(n, crop) // 8 * 8 for n in image.shape[:2])
+            top, left = (image.shape[0] - h) // 2, (image.shape[1] - w) // 2
+            truth = image[top:top + h, left:left + w]
+            lab = _lab(truth / 255)
+            lightness = torch.from_numpy(lab[..., 0]).float()[None, None]
+            ab = annealed_mean(model(network_input(lightness)), bins)
+            ab = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)[0].permute(1, 2, 0).numpy()
+            guess = np.clip(np.round(lab2rgb(np.dstack([lab[..., 0], ab])) * 255), 0, 255).astype(np.uint8)
+            scores.append(psnr(truth, guess, data_range=255))
+    model.train()
+    return float(np.mean(scores))
+
+
 def _lr_at(cfg, step):
     # Cosine decay from lr to min_lr over the run.
     t = min(step / max(cfg.steps, 1), 1.0)
@@ -264,7 +367,12 @@ def train(cfg: TrainConfig, log=print):
     train_images = [load_hr(p, cfg.jpeg_downscale, cfg.max_side) for p in list_images(cfg.train_dirs)]
     val_images = [load_hr(p, cfg.jpeg_downscale, cfg.max_side) for p in list_images(cfg.val_dirs)]
     log(f"{len(train_images)} training images, {len(val_images)} validation images")
-    if cfg.scale == 1:  # a denoiser: noisy → clean
+    if cfg.architecture == "colorizer":  # gray → colours
+        sampler = ColorSampler(train_images, cfg.lr_patch, cfg.batch_size, cfg.seed)
+
+        def check(model):
+            return validate_colorizer(model, val_images)
+    elif cfg.scale == 1:  # a denoiser: noisy → clean
         sigmas = tuple(cfg.degradation.get("noise_sigma") or (0.0, 0.0))
         if sigmas[1] <= 0:
             raise ValueError("a scale-1 model is a denoiser: give the noise range to train for (--noise 0:55)")
@@ -281,7 +389,10 @@ def train(cfg: TrainConfig, log=print):
 
     model = ARCHITECTURES[cfg.architecture](scale=cfg.scale, channels=cfg.channels, **cfg.config)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    objective = Objective(cfg.losses, cfg.channels, cfg.lr, cfg.discriminator_features)
+    if cfg.architecture == "colorizer":
+        objective = ColorObjective(sampler.class_weights)
+    else:
+        objective = Objective(cfg.losses, cfg.channels, cfg.lr, cfg.discriminator_features)
     keep_latest = objective.discriminator is not None
     step, best = 0, -1.0
     ckpt_path = out / "checkpoint.pt"
@@ -359,6 +470,9 @@ def export_weights(model, path, step):
 
 
 def _pairs_description(cfg):
+    if cfg["architecture"] == "colorizer":
+        return ("L of CIE Lab in, ab out at 1/4 resolution, soft-encoded over 261 bins, class-rebalanced (λ = 0.5); "
+                "half the crops with random user hints")
     space = "luma models see BT.601 Y" if cfg.get("channels", 1) == 1 else "RGB"
     if cfg["scale"] == 1:
         low, high = cfg["degradation"]["noise_sigma"]
@@ -390,6 +504,7 @@ def export_model(run_dir, weights_dir, *, name=None, data_description=""):
         "architecture": cfg["architecture"],
         "method": name.rsplit("_x", 1)[0],
         "scale": cfg["scale"],
+        "task": "colorize" if cfg["architecture"] == "colorizer" else ("upscale" if cfg["scale"] > 1 else "denoise"),
         "input": "y" if cfg.get("channels", 1) == 1 else "rgb",
         "config": cfg["config"],
         "weights": target.name,

@@ -24,7 +24,7 @@ def available_methods():
 
     methods = {name: None for name in INTERPOLATION_METHODS}
     for card in list_models().values():
-        if card.scale > 1:  # scale-1 cards are denoisers
+        if card.task == "upscale":
             methods[card.method] = sorted(set(methods.get(card.method, [])) | {card.scale})
     return methods
 

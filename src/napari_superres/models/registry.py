@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from .colorizer import Colorizer
 from .dncnn import DnCNN
 from .edsr import EDSR
 from .espcn import ESPCN
@@ -36,6 +37,7 @@ ARCHITECTURES = {
     "srresnet": SRResNet,
     "unet": UNetSR,
     "dncnn": DnCNN,  # a denoiser: its cards have scale 1
+    "colorizer": Colorizer,  # L → ab bins; its cards say task "colorize"
 }
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -64,6 +66,8 @@ class ModelCard:
     # What users pick: the architecture's name, unless the training makes another model of
     # it (an EDSR fine-tuned with perceptual and adversarial losses is 'srgan').
     method: str = ""
+    # 'upscale', 'denoise' (scale-1 restorers) or 'colorize'; by default from the scale.
+    task: str = ""
     info: dict = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
@@ -79,6 +83,7 @@ class ModelCard:
             config=data.get("config", {}),
             input=data.get("input", "y"),
             method=data.get("method") or data["architecture"],
+            task=data.get("task") or ("upscale" if int(data["scale"]) > 1 else "denoise"),
             info=data,
         )
 

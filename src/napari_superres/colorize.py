@@ -1,0 +1,206 @@
+"""Colorization of gray images after Zhang, Isola, Efros, "Colorful Image Colorization" (ECCV 2016).
+
+The network sees the lightness L of CIE Lab and predicts, for every pixel (at a
+quarter of the resolution), a distribution over the quantised ab plane: the bins
+of a 10-unit grid that sRGB colours reach (261 bins; the paper's 313 came from a
+wider gamut). Training weights each pixel by the rarity of its colour (class
+rebalancing: the empirical ab prior smoothed with a Gaussian, mixed with a uniform
+distribution, λ = 0.5, and inverted), so that the network does not settle on the
+desaturated average. A colour is read from the distribution by its annealed mean
+(temperature T = 0.38): between the mean (dull) and the mode (patchy).
+
+User hints (Zhang et al. 2017, "Real-Time User-Guided Image Colorization") are
+extra input channels: the ab of the hinted pixels and a mask of where hints are.
+The results are a guess at colours, not a measurement: layers made from them say so.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from ._arrays import UnitScale, check_image, run_to_end, to_planes
+
+GRID = 10.0  # ab units between bin centres
+SIGMA_SOFT = 5.0  # soft encoding of targets and smoothing of the prior, ab units
+NEIGHBOURS = 5
+REBALANCE_LAMBDA = 0.5
+TEMPERATURE = 0.38
+AB_SCALE = 110.0  # |ab| range, to scale hints to about [-1, 1]
+
+
+@lru_cache(maxsize=1)
+def ab_bins():
+    """``(Q, 2)`` centres of the ab bins that colours of the sRGB gamut fall in (Q = 261)."""
+    from skimage.color import rgb2lab
+
+    levels = np.linspace(0, 1, 64)
+    rgb = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(-1, 1, 3)
+    ab = rgb2lab(rgb).reshape(-1, 3)[:, 1:]
+    return np.unique(np.round(ab / GRID), axis=0) * GRID
+
+
+def soft_encode(ab, bins):
+    """Targets ``(N, Q, h, w)``: the ``NEIGHBOURS`` nearest bins of each ab, Gaussian-weighted.
+
+    ``ab``: ``(N, 2, h, w)`` tensor; ``bins``: ``(Q, 2)`` tensor. Also returns the
+    index of the nearest bin ``(N, h, w)`` (for the rebalancing weights).
+    """
+    import torch
+
+    n, _, h, w = ab.shape
+    flat = ab.permute(0, 2, 3, 1).reshape(-1, 2)
+    distances = torch.cdist(flat, bins)
+    nearest, index = distances.topk(NEIGHBOURS, dim=1, largest=False)
+    weights = torch.exp(-(nearest**2) / (2 * SIGMA_SOFT**2))
+    weights = weights / weights.sum(dim=1, keepdim=True)
+    target = torch.zeros(flat.shape[0], len(bins), dtype=ab.dtype, device=ab.device)
+    target.scatter_(1, index, weights)
+    return target.reshape(n, h, w, -1).permute(0, 3, 1, 2), index[:, 0].reshape(n, h, w)
+
+
+def rebalancing_weights(counts, bins, lam=REBALANCE_LAMBDA, sigma=SIGMA_SOFT):
+    """Per-bin loss weights from bin counts: ``w ∝ ((1 − λ) p̃ + λ / Q)⁻¹`` with ``E_p̃[w] = 1``.
+
+    ``p̃`` is the empirical distribution smoothed with a Gaussian of ``sigma`` ab units.
+
+    Examples
+    --------
+    >>> bins = np.array([[0.0, 0.0], [50.0, 0.0]])
+    >>> w = rebalancing_weights(np.array([99.0, 1.0]), bins)
+    >>> bool(w[1] > w[0])
+    True
+    """
+    p = np.asarray(counts, np.float64) / max(np.sum(counts), 1)
+    d2 = ((bins[:, None, :] - bins[None, :, :]) ** 2).sum(-1)
+    kernel = np.exp(-d2 / (2 * sigma**2))
+    smoothed = kernel @ p
+    smoothed /= smoothed.sum()
+    w = 1 / ((1 - lam) * smoothed + lam / len(bins))
+    return w / (smoothed * w).sum()
+
+
+def annealed_mean(logits, bins, temperature=TEMPERATURE):
+    """ab ``(N, 2, h, w)`` from logits ``(N, Q, h, w)``: the mean of the distribution sharpened by 1/T."""
+    import torch
+
+    probabilities = torch.softmax(logits / temperature, dim=1)
+    return torch.einsum("nqhw,qc->nchw", probabilities, bins)
+
+
+def network_input(lightness, hint_ab=None, hint_mask=None):
+    """``(N, 4, H, W)`` input: L scaled to [-0.5, 0.5], hint ab scaled by ``AB_SCALE``, hint mask."""
+    import torch
+
+    if hint_ab is None:
+        hint_ab = torch.zeros(lightness.shape[0], 2, *lightness.shape[-2:], dtype=lightness.dtype,
+                              device=lightness.device)
+        hint_mask = torch.zeros_like(lightness)
+    return torch.cat([lightness / 100 - 0.5, hint_ab / AB_SCALE * hint_mask, hint_mask], dim=1)
+
+
+def available_colorizers():
+    """Names of the colorization models found in the weights folders."""
+    from .models import list_models
+
+    return sorted({card.method for card in list_models().values() if card.task == "colorize"})
+
+
+def colorize(gray, hints=None, *, method="colorizer", device=None):
+    """Guess the colours of a gray image.
+
+    Parameters
+    ----------
+    gray : ndarray
+        ``(..., H, W)``; leading axes are colorized plane by plane. Any real dtype.
+    hints : ndarray, optional
+        ``(H, W, 4)`` RGBA in [0, 1], or a stack with the image's leading axes: the
+        colour a user wants where alpha > 0 (points or regions), transparent elsewhere.
+    method : str
+        A colorization model from the weights folder (default ``'colorizer'``).
+    device : str, optional
+        Torch device; by default CUDA, then MPS, then CPU.
+
+    Returns
+    -------
+    ndarray
+        ``(..., H, W, 3)`` RGB of ``gray``'s dtype and range; its lightness is the
+        input's. Colours are a guess: do not measure with them.
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> colorize(data.camera()[:64, :64]).shape  # doctest: +SKIP
+    (64, 64, 3)
+    """
+    return run_to_end(iter_colorize(gray, hints, method=method, device=device))
+
+
+def iter_colorize(gray, hints=None, *, method="colorizer", device=None):
+    """Step-by-step form of :func:`colorize`: yields the fraction of planes done, returns the result."""
+    gray = np.asarray(gray)
+    check_image(gray, None, "colorize")
+    from .models import find_model
+
+    card = find_model(method, 1)
+    if hints is not None:
+        hints = np.asarray(hints, dtype=np.float64)
+        if hints.shape[-1] != 4 or hints.shape[:-1] not in (gray.shape[-2:], gray.shape):
+            raise ValueError(f"hints must be RGBA (..., H, W, 4) over the image's plane {gray.shape[-2:]}, "
+                             f"got {hints.shape}")
+    return _colorize_steps(gray, hints, card, device)
+
+
+def _colorize_steps(gray, hints, card, device):
+    import torch
+    from skimage.color import lab2rgb
+
+    from .device import select_device
+    from .models import load_model
+
+    device = select_device(device)
+    model = load_model(card, device)
+    bins = torch.from_numpy(ab_bins()).float().to(device)
+    planes, unstack = to_planes(gray, None)
+    values = UnitScale(gray, clip=False)
+    out = np.empty(planes.shape[:3] + (3,), dtype=gray.dtype)
+    h, w = planes.shape[1:3]
+    for i, plane in enumerate(planes):
+        lightness = np.clip(values.to_unit(plane[..., 0]), 0, 1) * 100
+        plane_hints = None if hints is None else hints.reshape((-1,) + hints.shape[-3:])[i % (hints.size // (h * w * 4))]
+        ab = _predict_ab(model, lightness, plane_hints, bins, device)
+        rgb = lab2rgb(np.dstack([lightness, ab]))
+        out[i] = values.restore(rgb)  # RGB in [0, 1] → the gray image's dtype and range
+        yield (i + 1) / len(planes)
+    return out.reshape(gray.shape + (3,))
+
+
+def _predict_ab(model, lightness, hints, bins, device):
+    """ab at full resolution for an ``(H, W)`` lightness in [0, 100]."""
+    import torch
+    from torch.nn import functional as F
+
+    h, w = lightness.shape
+    pad_h, pad_w = -h % model.multiple, -w % model.multiple
+    light = torch.from_numpy(np.pad(lightness, ((0, pad_h), (0, pad_w)), mode="reflect")).float()[None, None]
+    hint_ab = hint_mask = None
+    if hints is not None:
+        ab, mask = hints_to_ab(hints)
+        hint_ab = torch.from_numpy(np.pad(ab, ((0, pad_h), (0, pad_w), (0, 0)))).float().permute(2, 0, 1)[None]
+        hint_mask = torch.from_numpy(np.pad(mask, ((0, pad_h), (0, pad_w)))).float()[None, None]
+        hint_ab, hint_mask = hint_ab.to(device), hint_mask.to(device)
+    with torch.inference_mode():
+        logits = model(network_input(light.to(device), hint_ab, hint_mask))
+        ab = annealed_mean(logits, bins)
+        ab = F.interpolate(ab, size=light.shape[-2:], mode="bilinear", align_corners=False)
+    return ab[0, :, :h, :w].permute(1, 2, 0).cpu().numpy().astype(np.float64)
+
+
+def hints_to_ab(hints):
+    """``(ab (H, W, 2), mask (H, W))`` from RGBA hints in [0, 1] (alpha > 0: a hint)."""
+    from skimage.color import rgb2lab
+
+    mask = hints[..., 3] > 0
+    ab = rgb2lab(np.clip(hints[..., :3], 0, 1))[..., 1:] * mask[..., None]
+    return ab, mask.astype(np.float64)

@@ -1,0 +1,111 @@
+"""Colorization: the ab quantisation, the rebalanced loss's parts, the decoding, hints and the public function."""
+
+import numpy as np
+import pytest
+import torch
+from skimage import data
+from skimage.color import rgb2lab
+
+from napari_superres.colorize import (
+    ab_bins,
+    annealed_mean,
+    colorize,
+    hints_to_ab,
+    rebalancing_weights,
+    soft_encode,
+)
+
+
+def test_bins_cover_the_srgb_gamut_on_a_10_unit_grid():
+    bins = ab_bins()
+    assert bins.shape == (261, 2) and np.all(bins % 10 == 0)
+    ab = rgb2lab(data.astronaut() / 255)[..., 1:].reshape(-1, 2)
+    nearest = np.sqrt(((ab[::97, None, :] - bins[None]) ** 2).sum(-1)).min(1)
+    assert nearest.max() <= 5 * np.sqrt(2) + 1e-6  # every real colour is within half a cell of a bin
+
+
+def test_soft_encoding_is_a_distribution_peaked_at_the_nearest_bin():
+    bins = torch.from_numpy(ab_bins()).float()
+    ab = torch.tensor([[[[12.0]], [[-31.0]]]])  # one pixel, a = 12, b = -31
+    soft, nearest = soft_encode(ab, bins)
+    assert soft.shape == (1, 261, 1, 1) and torch.isclose(soft.sum(), torch.tensor(1.0))
+    assert (soft[0, :, 0, 0] > 0).sum() == 5
+    assert torch.equal(bins[nearest[0, 0, 0]], torch.tensor([10.0, -30.0]))
+    assert soft[0, :, 0, 0].argmax() == nearest[0, 0, 0]
+
+
+def test_rebalancing_favours_rare_colours_and_averages_to_one():
+    bins = ab_bins()
+    counts = np.where(np.abs(bins).sum(1) < 20, 1000.0, 1.0)  # grey-ish colours dominate, as in photographs
+    weights = rebalancing_weights(counts, bins)
+    grey, vivid = np.abs(bins).sum(1) < 20, np.abs(bins).sum(1) > 80
+    assert weights[vivid].min() > 3 * weights[grey].max()
+    p = counts / counts.sum()
+    smoothed = np.exp(-((bins[:, None] - bins[None]) ** 2).sum(-1) / 50) @ p
+    smoothed /= smoothed.sum()
+    assert np.isclose((smoothed * weights).sum(), 1.0)
+    # λ = 1 is no rebalancing at all: every weight is 1.
+    np.testing.assert_allclose(rebalancing_weights(counts, bins, lam=1.0), 1.0)
+
+
+def test_annealed_mean_lies_between_the_mean_and_the_mode():
+    bins = torch.tensor([[0.0, 0.0], [60.0, 0.0]])
+    logits = torch.log(torch.tensor([0.4, 0.6])).reshape(1, 2, 1, 1)
+    mean = annealed_mean(logits, bins, temperature=1.0)[0, 0, 0, 0]
+    annealed = annealed_mean(logits, bins)[0, 0, 0, 0]
+    mode = annealed_mean(logits, bins, temperature=1e-3)[0, 0, 0, 0]
+    assert torch.isclose(mean, torch.tensor(36.0)) and mean < annealed < mode and torch.isclose(mode, torch.tensor(60.0))
+
+
+def test_hints_become_ab_where_alpha_is_set():
+    hints = np.zeros((8, 8, 4))
+    hints[2, 3] = (1.0, 0.0, 0.0, 1.0)  # a red point
+    ab, mask = hints_to_ab(hints)
+    assert mask.sum() == 1 and ab[2, 3, 0] > 60 and np.all(ab[mask == 0] == 0)
+
+
+@pytest.fixture
+def tiny_colorizer(register_untrained):
+    return register_untrained("colorizer", "tinycolor", {"features": 4, "blocks": 1}, task="colorize")
+
+
+def test_colorize_keeps_lightness_shape_and_dtype(tiny_colorizer):
+    from napari_superres import available_denoisers
+
+    assert tiny_colorizer not in available_denoisers()  # a scale-1 card is not always a denoiser
+    gray = data.camera()[:60, :70]
+    rgb = colorize(gray, method=tiny_colorizer)
+    assert rgb.shape == (60, 70, 3) and rgb.dtype == np.uint8
+    lightness = rgb2lab(rgb / 255)[..., 0]
+    assert np.abs(lightness - gray / 255 * 100).mean() < 3  # colours change, not the lightness
+    stack = np.stack([gray, gray[::-1]]).astype(np.uint16) * 200
+    out = colorize(stack, method=tiny_colorizer)
+    assert out.shape == (2, 60, 70, 3) and out.dtype == np.uint16 and out.max() <= stack.max()
+
+
+def test_colorize_checks_hints(tiny_colorizer):
+    with pytest.raises(ValueError, match="RGBA"):
+        colorize(data.camera()[:32, :32], np.zeros((16, 16, 4)), method=tiny_colorizer)
+
+
+def test_widget_colorizes_with_point_hints(tiny_colorizer, make_napari_viewer, qtbot):
+    from napari_superres._colorize_widget import ColorizeWidget
+    from napari_superres._layers import layer_hints
+
+    viewer = make_napari_viewer()
+    gray = data.camera()[::4, ::4]
+    layer = viewer.add_image(gray, scale=(2.0, 2.0))
+    points = viewer.add_points([[20.0, 30.0]], face_color="red", size=4)  # world (20, 30): pixel (10, 15) at scale 2
+    hints = layer_hints(points, layer)
+    assert hints[..., 3].sum() == 9 and tuple(hints[10, 15]) == (1.0, 0.0, 0.0, 1.0)
+    widget = ColorizeWidget(viewer)
+    widget.image.value = layer
+    widget.hints.value = points
+    widget.method.value = tiny_colorizer
+    widget.run()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    result = viewer.layers[-1]
+    assert result.rgb and result.data.shape == gray.shape + (3,), widget.status.value
+    np.testing.assert_allclose(result.scale, [2.0, 2.0])
+    record = result.metadata["napari_superres"]
+    assert record["quantitative"] is False and record["hints"] == points.name and "not a measurement" in record["note"]
