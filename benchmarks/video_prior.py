@@ -1,12 +1,14 @@
 """Deep Video Prior on a synthetic moving scene: flicker before and after, and fidelity.
 
 The scene: scikit-image's camera (static background) with a bright disk moving
-across it, Gaussian noise of σ = 15 on every frame. Each frame is processed on its
-own by:
+across it. Each frame is processed on its own by:
 
-- ``dip``: Deep Image Prior denoising (its own random initialisation per frame);
-- ``autocontrast``: a percentile stretch per frame (1-99 %), common in microscopy
-  viewers, which flickers as the moving object changes the frame's histogram.
+- ``dip``: Deep Image Prior denoising of the frames with Gaussian noise of σ = 15
+  (its own random initialisation per frame); Deep Video Prior maps the noisy
+  frames to these results;
+- ``clahe``: contrast-limited adaptive histogram equalisation of the clean frames
+  (scikit-image's ``equalize_adapthist``), whose local histograms change as the
+  disk moves; Deep Video Prior maps the clean frames to these results.
 
 Flicker is the mean absolute difference between consecutive frames over the pixels
 the disk never covers (there the clean scene does not change at all).
@@ -41,13 +43,13 @@ def moving_scene(frames, side, sigma, seed=0):
     return clean, noisy, static
 
 
-def per_frame(noisy, processing, dip_iterations):
+def per_frame(clean, noisy, processing, dip_iterations):
+    """``(input of the processing, its frame-by-frame result)``."""
     if processing == "dip":
-        return np.stack([denoise(frame, "dip", iterations=dip_iterations, early_stopping=False, seed=t)
-                         for t, frame in enumerate(noisy)])
-    stretched = [exposure.rescale_intensity(frame, in_range=tuple(np.percentile(frame, (1, 99))), out_range=np.uint8)
-                 for frame in noisy]
-    return np.stack(stretched).astype(np.uint8)
+        return noisy, np.stack([denoise(frame, "dip", iterations=dip_iterations, seed=t)  # stops early
+                                for t, frame in enumerate(noisy)])
+    equalised = [np.round(exposure.equalize_adapthist(frame, kernel_size=32, clip_limit=0.02) * 255) for frame in clean]
+    return clean, np.stack(equalised).astype(np.uint8)
 
 
 def main():
@@ -55,9 +57,9 @@ def main():
     parser.add_argument("--frames", type=int, default=10)
     parser.add_argument("--side", type=int, default=128)
     parser.add_argument("--sigma", type=float, default=15)
-    parser.add_argument("--processings", nargs="+", default=["autocontrast", "dip"])
-    parser.add_argument("--dip-iterations", type=int, default=400)
-    parser.add_argument("--epochs", type=int, default=25)
+    parser.add_argument("--processings", nargs="+", default=["clahe", "dip"])
+    parser.add_argument("--dip-iterations", type=int, default=3000, help="upper bound; DIP stops early")
+    parser.add_argument("--epochs", type=int, nargs="+", default=[10, 25, 50])
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     clean, noisy, static = moving_scene(args.frames, args.side, args.sigma)
@@ -65,19 +67,22 @@ def main():
             f"| clean scene | {temporal_flicker(clean, static=static):.2f} | | | |"]
     for processing in args.processings:
         start = time.perf_counter()
-        processed = per_frame(noisy, processing, args.dip_iterations)
+        source, processed = per_frame(clean, noisy, processing, args.dip_iterations)
         seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        consistent = fit_video_prior(noisy, processed, epochs=args.epochs)
-        dvp_seconds = time.perf_counter() - start
         rows.append(f"| {processing}, frame by frame | {temporal_flicker(processed, static=static):.2f} | "
                     f"{psnr(clean, processed):.2f} | | {seconds:.0f} |")
-        rows.append(f"| {processing} + Deep Video Prior | {temporal_flicker(consistent, static=static):.2f} | "
-                    f"{psnr(clean, consistent):.2f} | {psnr(processed, consistent):.2f} | {dvp_seconds:.0f} |")
-        print(rows[-2], rows[-1], sep="\n", flush=True)
+        print(rows[-1], flush=True)
+        for epochs in args.epochs:
+            start = time.perf_counter()
+            consistent = fit_video_prior(source, processed, epochs=epochs)
+            dvp_seconds = time.perf_counter() - start
+            rows.append(f"| {processing} + Deep Video Prior, {epochs} epochs | "
+                        f"{temporal_flicker(consistent, static=static):.2f} | {psnr(clean, consistent):.2f} | "
+                        f"{psnr(processed, consistent):.2f} | {dvp_seconds:.0f} |")
+            print(rows[-1], flush=True)
     table = "\n".join([
-        f"Moving scene, {args.frames} frames of {args.side}², noise σ = {args.sigma:g}; Deep Video Prior "
-        f"{args.epochs} epochs. Flicker: mean |frame t+1 − frame t| on static pixels (uint8 units).\n",
+        f"Moving scene, {args.frames} frames of {args.side}², noise σ = {args.sigma:g}. Flicker: mean |frame t+1 − frame t| on static pixels (uint8 units). PSNR vs "
+        "clean: for the denoising rows only (the equalised frames are meant to differ from it).\n",
         "| stack | flicker | PSNR vs clean | PSNR vs frame-by-frame | seconds |", "|---|---|---|---|---|", *rows])
     print(table)
     if args.out:

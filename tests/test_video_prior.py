@@ -46,3 +46,43 @@ def test_refuses_mismatched_or_single_frames():
         fit_video_prior(clean, clean[:, :16])
     with pytest.raises(ValueError, match="stack of frames"):
         fit_video_prior(clean[:1], clean[:1])
+
+
+def test_widget_adds_the_consistent_stack(make_napari_viewer, qtbot):
+    from napari_superres._video_prior_widget import VideoPriorWidget
+
+    clean, static = moving_scene(frames=4, side=32)
+    gains = np.random.default_rng(1).uniform(0.8, 1.2, (4, 1, 1))
+    viewer = make_napari_viewer()
+    frames = viewer.add_image(clean, name="frames", scale=(5.0, 0.5, 0.5))
+    flickering = viewer.add_image(np.clip(clean * gains, 0, 255).astype(np.uint8), name="per frame",
+                                  scale=(5.0, 0.5, 0.5))
+    widget = VideoPriorWidget(viewer)
+    widget.image.value = frames
+    widget.processed.value = frames
+    widget.run()
+    assert "pick the frame-by-frame result" in widget.status.value and widget.worker is None
+    widget.processed.value = flickering
+    widget.epochs.value = 3
+    widget.run()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    result = viewer.layers[-1]
+    assert result.name == "per frame (video prior)" and result.data.shape == clean.shape, widget.status.value
+    np.testing.assert_allclose(result.scale, [5.0, 0.5, 0.5])
+    assert result.metadata["napari_superres"]["frames"] == "frames"
+
+
+def test_command_line(tmp_path):
+    import tifffile
+
+    from napari_superres.cli import main
+
+    clean, static = moving_scene(frames=4, side=32)
+    flickering = np.clip(clean * np.array([0.8, 1.2, 0.9, 1.1])[:, None, None], 0, 255).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "frames.tif", clean)
+    tifffile.imwrite(tmp_path / "flicker.tif", flickering)
+    main(["video-prior", str(tmp_path / "frames.tif"), str(tmp_path / "flicker.tif"), str(tmp_path / "out.tif"),
+          "--epochs", "2"])
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        assert tif.series[0].shape == clean.shape
+        assert tif.shaped_metadata[0]["task"] == "video prior"

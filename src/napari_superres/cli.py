@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 
 def _file_parser(sub, name, help):
     """A sub-command that reads INPUT (a file or a folder) and writes OUTPUT, with the shared options."""
@@ -58,6 +60,42 @@ def _add_dip(sub):
     p.add_argument("--no-early-stopping", action="store_true",
                    help="run every iteration (denoise and jpeg stop early by default)")
     p.add_argument("--seed", type=int, default=0)
+
+
+def _add_video_prior(sub):
+    p = sub.add_parser("video-prior", help="take the flicker out of a stack processed frame by frame (Deep Video Prior)")
+    p.add_argument("frames", type=Path, help="the input stack (T first)")
+    p.add_argument("processed", type=Path, help="its frame-by-frame result")
+    p.add_argument("output", type=Path)
+    p.add_argument("--channel-axis", type=int, default=None, help="axis of colour channels of both stacks")
+    p.add_argument("--epochs", type=int, default=25)
+    p.add_argument("--device", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true")
+
+
+def _video_prior(args):
+    from tqdm import tqdm
+
+    from .io import TIFF_SUFFIXES, read_image, write_image
+    from .video_prior import iter_fit_video_prior
+
+    frames, processed = np.asarray(read_image(args.frames)), np.asarray(read_image(args.processed))
+    steps = iter_fit_video_prior(frames, processed, channel_axis=args.channel_axis, epochs=args.epochs,
+                                 device=args.device, seed=args.seed)
+    with tqdm(total=100, unit="%", desc="Deep Video Prior", file=sys.stderr) as bar:
+        result = None
+        while result is None:
+            try:
+                bar.update(round(100 * next(steps).fraction) - bar.n)
+            except StopIteration as done:
+                result = done.value
+    record = {**_record("video prior", "deep video prior", device=args.device, epochs=args.epochs, seed=args.seed),
+              "command": " ".join(sys.argv[1:]), "source": str(args.frames), "processed": str(args.processed)}
+    axis = args.channel_axis
+    write_image(args.output, result, overwrite=args.overwrite, rgb=axis is not None and result.shape[axis] in (3, 4),
+                metadata=record if args.output.suffix.lower() in TIFF_SUFFIXES else None)
+    print(f"{args.processed} {processed.shape} -> {args.output} {result.shape} {result.dtype}")
 
 
 def _number(text):
@@ -299,6 +337,7 @@ def main(argv=None):
     _add_denoise(sub)
     _add_inpaint(sub)
     _add_dip(sub)
+    _add_video_prior(sub)
     _add_train(sub)
     _add_export(sub)
     sub.add_parser("methods", help="list upscaling methods and their scales")
@@ -306,7 +345,8 @@ def main(argv=None):
     p.add_argument("output", type=Path)
     p.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
-    handlers = {"upscale": _upscale, "denoise": _denoise, "inpaint": _inpaint, "dip": _dip, "train": _train, "export": _export, "methods": _methods,
+    handlers = {"upscale": _upscale, "denoise": _denoise, "inpaint": _inpaint, "dip": _dip,
+                "video-prior": _video_prior, "train": _train, "export": _export, "methods": _methods,
                 "sample": _sample}
     try:
         handlers[args.command](args)
