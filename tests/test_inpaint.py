@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from skimage import data
 
 from napari_superres import inpaint, missing_mask, psnr
 from napari_superres._inpaint_widget import InpaintWidget
@@ -103,3 +104,28 @@ def test_widget_takes_nan_from_the_image_and_reports_bad_values(make_napari_view
     widget.run()
     qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
     assert np.isfinite(viewer.layers[-1].data).all()
+
+
+def test_a_trained_network_fills_only_the_holes(register_untrained):
+    from napari_superres import available_inpainters
+    from napari_superres.train import free_form_mask
+
+    method = register_untrained("gatedunet", "tinyholes", {"features": 4, "depth": 2}, channels=3, task="inpaint")
+    assert method in available_inpainters()
+    image = data.astronaut()[:70, :90]
+    mask = free_form_mask(image.shape[:2], np.random.default_rng(0), (0.2, 0.3))
+    out = inpaint(image, mask, method, channel_axis=-1)
+    assert out.shape == image.shape and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[~mask], image[~mask])
+    gray = inpaint(image[..., 0].astype(np.uint16), mask, method)  # gray goes in as three equal channels
+    assert gray.dtype == np.uint16 and np.array_equal(gray[~mask], image[..., 0][~mask])
+    with pytest.raises(TypeError, match="only device"):
+        inpaint(image, mask, method, channel_axis=-1, iterations=3)
+
+
+def test_free_form_masks_cover_what_they_are_asked():
+    from napari_superres.train import free_form_mask
+
+    rng = np.random.default_rng(0)
+    covers = [free_form_mask((96, 128), rng, (0.1, 0.5)).mean() for _ in range(20)]
+    assert 0.1 <= min(covers) and max(covers) < 0.75 and np.std(covers) > 0.05

@@ -117,3 +117,20 @@ def test_a_denoiser_without_a_noise_range_is_refused(image_folders, tmp_path):
                       out_dir=str(tmp_path / "dn"), steps=1)
     with pytest.raises(ValueError, match="--noise"):
         train(cfg, log=lambda _: None)
+
+
+@pytest.mark.parametrize("architecture, config, task, channels, words", [
+    ("colorizer", {"features": 4, "blocks": 1}, "colorize", 1, "261 bins"),
+    ("gatedunet", {"features": 4, "depth": 2}, "inpaint", 3, "free-form holes"),
+])
+def test_colorizer_and_inpainter_train_and_export_with_their_task(image_folders, tmp_path, architecture, config,
+                                                                   task, channels, words):
+    cfg = TrainConfig(architecture=architecture, scale=1, channels=channels, train_dirs=[str(image_folders / "train")],
+                      out_dir=str(tmp_path / "run"), val_dirs=[str(image_folders / "val")], config=config, steps=30,
+                      batch_size=2, lr_patch=32, lr=3e-3, val_every=15)
+    train(cfg, log=lambda _: None)
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [15, 30] and all(np.isfinite(r["val_psnr"]) for r in log)
+    assert log[-1]["loss"] < log[0]["loss"]
+    card = ModelCard.from_json(export_model(tmp_path / "run", tmp_path, name=architecture))
+    assert card.task == task and words in card.info["training"]["pairs"]

@@ -7,7 +7,7 @@ from .colorize import available_colorizers, colorize, iter_colorize
 from .denoise import available_denoisers, denoise, estimate_noise, iter_denoise
 from .device import available_devices, select_device
 from .dip import fit_dip, iter_fit_dip
-from .inpaint import inpaint, iter_inpaint, missing_mask
+from .inpaint import available_inpainters, inpaint, iter_inpaint, missing_mask
 from .metrics import psnr, sr_scores, ssim, temporal_flicker
 from .noise2void import fit_noise2void, iter_fit_noise2void
 from .provenance import provenance
@@ -22,6 +22,7 @@ __all__ = [
     "colorize",
     "iter_colorize",
     "available_denoisers",
+    "available_inpainters",
     "available_devices",
     "available_methods",
     "denoise",

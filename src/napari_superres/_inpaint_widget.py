@@ -9,7 +9,7 @@ from magicgui.widgets import ComboBox, LineEdit, SpinBox
 from ._layers import layer_mask
 from ._widget import TaskWidget
 from .dip import TASK_DEFAULTS
-from .inpaint import METHODS, iter_inpaint
+from .inpaint import available_inpainters, iter_inpaint
 
 if TYPE_CHECKING:
     import napari
@@ -23,7 +23,7 @@ class InpaintWidget(TaskWidget):
     def __init__(self, viewer: napari.viewer.Viewer):
         self.mask = ComboBox(label="mask (Labels/Shapes)", nullable=True)
         self.missing_value = LineEdit(label="no mask: missing value", value="nan")
-        self.method = ComboBox(label="method", choices=list(METHODS), value="biharmonic")
+        self.method = ComboBox(label="method", choices=list(available_inpainters()), value="biharmonic")
         self.iterations = SpinBox(label="iterations", value=TASK_DEFAULTS["inpaint"]["iterations"], min=1,
                                   max=100_000, step=100)
         self.preview_every = SpinBox(label="preview every", value=100, min=0, max=100_000)
@@ -52,6 +52,8 @@ class InpaintWidget(TaskWidget):
             kwargs.update(iterations=self.iterations.value, preview_every=self.preview_every.value,
                           device=self._device())
             self._preview_of = (layer, "DIP", 1)
+        elif method != "biharmonic":  # a trained network
+            kwargs["device"] = self._device()
         settings = {k: v for k, v in kwargs.items() if k not in ("mask", "channel_axis")}
 
         def on_result(result):

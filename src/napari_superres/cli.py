@@ -44,7 +44,7 @@ def _add_inpaint(sub):
     p.add_argument("--mask", type=Path, default=None, help="image, non-zero where pixels are missing")
     p.add_argument("--missing-value", type=float, default=float("nan"),
                    help="without --mask: the value that marks missing pixels (default NaN)")
-    p.add_argument("--method", default="biharmonic", choices=["biharmonic", "dip"])
+    p.add_argument("--method", default="biharmonic", help="biharmonic, dip, or a trained inpainting network")
     p.add_argument("--iterations", type=int, default=None, help="dip: iterations")
     p.add_argument("--seed", type=int, default=0, help="dip")
 
@@ -216,6 +216,8 @@ def _inpaint(args):
     from .io import read_image
 
     options = _fit_options(args) if args.method == "dip" else {}
+    if args.method not in ("biharmonic", "dip"):
+        options = {"device": args.device}
     mask = read_image(args.mask) if args.mask else None
     _process_file(args, f"{args.method} inpaint", lambda image, axis: iter_inpaint(
         image, mask, args.method, channel_axis=axis, missing_value=args.missing_value, **options),

@@ -20,7 +20,14 @@ from ._arrays import (
     to_planes,
 )
 
-METHODS = ("biharmonic", "dip")
+METHODS = ("biharmonic", "dip")  # and the trained inpainting networks: available_inpainters()
+
+
+def available_inpainters():
+    """Method names: biharmonic, DIP, and the trained networks found in the weights (cards of task 'inpaint')."""
+    from .models import list_models
+
+    return METHODS + tuple(sorted({c.method for c in list_models().values() if c.task == "inpaint"}))
 
 
 def missing_mask(image, value=np.nan, *, channel_axis=None):
@@ -54,15 +61,18 @@ def inpaint(image, mask=None, method="biharmonic", *, channel_axis=None, missing
         True (non-zero) where pixels are missing; shape ``(H, W)`` (every plane) or
         the image's shape without the channel axis. By default the pixels equal
         to ``missing_value`` (NaN) in any channel.
-    method : {'biharmonic', 'dip'}
-        Biharmonic interpolation (scikit-image; fast, smooth) or Deep Image Prior
-        (:func:`~napari_superres.dip.iter_fit_dip`; slow, restores texture).
+    method : str
+        Biharmonic interpolation ('biharmonic', scikit-image; fast, smooth), Deep
+        Image Prior ('dip', :func:`~napari_superres.dip.iter_fit_dip`; slow,
+        restores texture), or a trained inpainting network from the weights
+        folder (:func:`available_inpainters`, e.g. a gated-convolution U-Net).
     channel_axis : int, optional
         Axis of colour channels.
     missing_value : float
         What marks a missing pixel in the image when no mask is given.
     **options
-        Settings of 'dip' (iterations, network, device, seed, preview_every...).
+        Settings of 'dip' (iterations, network, device, seed, preview_every...);
+        ``device`` for a trained network.
 
     Returns
     -------
@@ -90,8 +100,9 @@ def iter_inpaint(image, mask=None, method="biharmonic", *, channel_axis=None, mi
     :class:`~napari_superres._fitting.FitStep` per iteration, with previews.
     The arguments are checked when this is called, before any work.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown inpainting method {method!r}; choose one of {', '.join(METHODS)}")
+    methods = available_inpainters()
+    if method not in methods:
+        raise ValueError(f"unknown inpainting method {method!r}; choose one of {', '.join(methods)}")
     image = np.asarray(image)
     if channel_axis is not None and not -image.ndim <= channel_axis < image.ndim:
         check_image(image, channel_axis, "inpaint")  # says what is wrong with the axis
@@ -110,6 +121,13 @@ def iter_inpaint(image, mask=None, method="biharmonic", *, channel_axis=None, mi
 
         return iter_fit_dip(filled, "inpaint", mask=np.stack(masks).reshape(spatial_shape(image, channel_axis)),
                             channel_axis=channel_axis, **options)
+    if method != "biharmonic":
+        unknown = set(options) - {"device"}
+        if unknown:
+            raise TypeError(f"{method} takes only device, not {sorted(unknown)}")
+        from .models import find_model
+
+        return _network_steps(filled, masks, channel_axis, find_model(method, 1), options.get("device"))
     if options:
         raise TypeError(f"biharmonic takes no options {sorted(options)}; only dip does")
     return _biharmonic_steps(filled, masks, channel_axis)
@@ -124,6 +142,34 @@ def _biharmonic_steps(image, masks, channel_axis):
     for i, plane in enumerate(planes):
         if masks[i].any():
             result = inpaint_biharmonic(values.to_unit(plane), masks[i], channel_axis=-1)
+            out[i] = keep_known(values.restore(result), plane, masks[i])
+        yield (i + 1) / len(planes)
+    return unstack(out)
+
+
+def _network_steps(image, masks, channel_axis, card, device):
+    """A trained inpainting network (RGB) on every plane: gray planes go in as three equal channels."""
+    import torch
+
+    from .device import select_device
+    from .models import load_model
+
+    device = select_device(device)
+    model = load_model(card, device)
+    planes, unstack = to_planes(image, channel_axis)
+    values = UnitScale(image)
+    out = planes.copy()
+    for i, plane in enumerate(planes):
+        if masks[i].any():
+            unit = values.to_unit(plane)
+            rgb = unit if unit.shape[-1] == 3 else np.repeat(unit.mean(axis=-1, keepdims=True), 3, axis=-1)
+            x = torch.from_numpy(rgb.transpose(2, 0, 1)).float()[None]
+            hole = torch.from_numpy(masks[i]).float()[None, None]
+            with torch.inference_mode():
+                filled = model(torch.cat([x * (1 - hole), hole], dim=1).to(device))[0].cpu().numpy()
+            filled = filled.transpose(1, 2, 0).astype(np.float64)
+            result = filled if unit.shape[-1] == 3 else np.repeat(filled.mean(axis=-1, keepdims=True),
+                                                                   unit.shape[-1], axis=-1)
             out[i] = keep_known(values.restore(result), plane, masks[i])
         yield (i + 1) / len(planes)
     return unstack(out)

@@ -218,6 +218,91 @@ class ColorObjective:
         pass
 
 
+def free_form_mask(shape, rng, coverage=(0.1, 0.5)):
+    """A random free-form hole mask (True: missing): brush strokes and boxes, as users scribble or sensors fail.
+
+    Strokes are random walks of a round brush 4-24 pixels wide (after Yu et al.
+    2019); boxes cover a tenth to a third of a side. Drawn until the hole covers a
+    share of the image drawn from ``coverage``.
+    """
+    h, w = shape
+    rows, cols = np.mgrid[:h, :w].astype(np.float64)
+    mask = np.zeros(shape, bool)
+    target = rng.uniform(*coverage)
+    while mask.mean() < target:
+        if rng.random() < 0.2:
+            bh, bw = (int(rng.integers(n // 10, n // 3 + 1)) for n in shape)
+            y, x = int(rng.integers(0, h - bh + 1)), int(rng.integers(0, w - bw + 1))
+            mask[y:y + bh, x:x + bw] = True
+            continue
+        y, x, radius = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(2, 12)
+        for _ in range(int(rng.integers(3, 10))):
+            angle, length = rng.uniform(0, 2 * np.pi), rng.uniform(5, max(h, w) / 3)
+            y2, x2 = np.clip(y + length * np.sin(angle), 0, h - 1), np.clip(x + length * np.cos(angle), 0, w - 1)
+            mask |= _distance_to_segment(rows, cols, (y, x), (y2, x2)) <= radius
+            y, x = y2, x2
+    return mask
+
+
+def _distance_to_segment(rows, cols, start, end):
+    """Distance of every pixel to the segment from ``start`` to ``end`` (row, col)."""
+    dy, dx = end[0] - start[0], end[1] - start[1]
+    along = ((rows - start[0]) * dy + (cols - start[1]) * dx) / max(dy * dy + dx * dx, 1e-12)
+    along = np.clip(along, 0, 1)
+    return np.hypot(rows - start[0] - along * dy, cols - start[1] - along * dx)
+
+
+class HoleSampler(PatchSampler):
+    """Inpainting batches: input (RGB crops in [0, 1], holes zeroed, and the mask), target (the crops and the mask)."""
+
+    def __init__(self, images, patch, batch_size, seed=0):
+        super().__init__(images, 1, patch, batch_size, seed)
+
+    def sample(self):
+        clean = self.crops() / 255
+        masks = np.stack([free_form_mask(clean.shape[-2:], self.rng) for _ in range(len(clean))])
+        mask = torch.from_numpy(masks).float()[:, None]
+        return torch.cat([clean * (1 - mask), mask], dim=1), torch.cat([clean, mask], dim=1)
+
+
+class HoleObjective:
+    """L1 on the hole (weight 6) and on the known pixels (weight 1), as in Liu et al. 2018 without the style terms."""
+
+    discriminator = None
+
+    def generator_loss(self, output, target):
+        clean, mask = target[:, :-1], target[:, -1:]
+        error = (output - clean).abs()
+        return 6 * (error * mask).mean() + (error * (1 - mask)).mean()
+
+    def discriminator_step(self, sr, hr):
+        pass
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+def validate_inpainter(model, images, crop=256):
+    """Mean PSNR (dB) over the whole central crop of ``images``, after filling fixed free-form holes."""
+    rng = np.random.default_rng(12345)
+    scores = []
+    model.eval()
+    with torch.no_grad():
+        for image in images:
+            h, w = (min(n, crop) for n in image.shape[:2])
+            top, left = (image.shape[0] - h) // 2, (image.shape[1] - w) // 2
+            clean = torch.from_numpy(image[top:top + h, left:left + w] / 255).float().permute(2, 0, 1)[None]
+            mask = torch.from_numpy(free_form_mask((h, w), rng, (0.2, 0.4))).float()[None, None]
+            out = model(torch.cat([clean * (1 - mask), mask], dim=1))
+            filled = out * mask + clean * (1 - mask)
+            scores.append(psnr(clean[0].numpy(), filled[0].numpy(), data_range=1.0))
+    model.train()
+    return float(np.mean(scores))
+
+
 def validate_colorizer(model, images, crop=256):
     """Mean PSNR (dB) of the colours guessed for central crops of ``images``, automatic mode (no hints)."""
     from skimage.color import lab2rgb
@@ -372,6 +457,11 @@ def train(cfg: TrainConfig, log=print):
 
         def check(model):
             return validate_colorizer(model, val_images)
+    elif cfg.architecture == "gatedunet":  # holes → filled
+        sampler = HoleSampler(train_images, cfg.lr_patch, cfg.batch_size, cfg.seed)
+
+        def check(model):
+            return validate_inpainter(model, val_images)
     elif cfg.scale == 1:  # a denoiser: noisy → clean
         sigmas = tuple(cfg.degradation.get("noise_sigma") or (0.0, 0.0))
         if sigmas[1] <= 0:
@@ -391,6 +481,8 @@ def train(cfg: TrainConfig, log=print):
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     if cfg.architecture == "colorizer":
         objective = ColorObjective(sampler.class_weights)
+    elif cfg.architecture == "gatedunet":
+        objective = HoleObjective()
     else:
         objective = Objective(cfg.losses, cfg.channels, cfg.lr, cfg.discriminator_features)
     keep_latest = objective.discriminator is not None
@@ -470,6 +562,8 @@ def export_weights(model, path, step):
 
 
 def _pairs_description(cfg):
+    if cfg["architecture"] == "gatedunet":
+        return "RGB crops with random free-form holes (brush strokes and boxes, 10-50 % of the pixels) zeroed"
     if cfg["architecture"] == "colorizer":
         return ("L of CIE Lab in, ab out at 1/4 resolution, soft-encoded over 261 bins, class-rebalanced (λ = 0.5); "
                 "half the crops with random user hints")
@@ -478,6 +572,11 @@ def _pairs_description(cfg):
         low, high = cfg["degradation"]["noise_sigma"]
         return f"clean crops + Gaussian noise, σ uniform in [{low:g}, {high:g}] grey levels, unclipped; {space}"
     return f"MATLAB bicubic (antialiased, uint8 rounding); {space}"
+
+
+def _card_task(cfg):
+    tasks = {"colorizer": "colorize", "gatedunet": "inpaint"}
+    return tasks.get(cfg["architecture"], "upscale" if cfg["scale"] > 1 else "denoise")
 
 
 def export_model(run_dir, weights_dir, *, name=None, data_description=""):
@@ -504,7 +603,7 @@ def export_model(run_dir, weights_dir, *, name=None, data_description=""):
         "architecture": cfg["architecture"],
         "method": name.rsplit("_x", 1)[0],
         "scale": cfg["scale"],
-        "task": "colorize" if cfg["architecture"] == "colorizer" else ("upscale" if cfg["scale"] > 1 else "denoise"),
+        "task": _card_task(cfg),
         "input": "y" if cfg.get("channels", 1) == 1 else "rgb",
         "config": cfg["config"],
         "weights": target.name,

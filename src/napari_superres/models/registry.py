@@ -21,6 +21,7 @@ from .dncnn import DnCNN
 from .edsr import EDSR
 from .espcn import ESPCN
 from .fsrcnn import FSRCNN
+from .gated_unet import GatedUNet
 from .srcnn import SRCNN
 from .srresnet import SRResNet
 from .unet import UNetSR
@@ -38,6 +39,7 @@ ARCHITECTURES = {
     "unet": UNetSR,
     "dncnn": DnCNN,  # a denoiser: its cards have scale 1
     "colorizer": Colorizer,  # L → ab bins; its cards say task "colorize"
+    "gatedunet": GatedUNet,  # free-form inpainting; its cards say task "inpaint"
 }
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
