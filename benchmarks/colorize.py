@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _report import emit_table
 from skimage.color import lab2rgb, rgb2lab
 
 from napari_superres import colorize, psnr
@@ -81,15 +82,12 @@ def main():
         mean = {k: np.mean([r[k] for r in per_image]) for k in per_image[0]}
         rows.append(f"| {name} | {mean['rgb_psnr']:.2f} | {mean['ab_psnr']:.2f} | {mean['colourfulness']:.1f} | "
                     f"{mean['under10']:.3f} | {mean['under20']:.3f} | {mean['under30']:.3f} | {mean['auc']:.3f} |")
-    table = "\n".join([
+    emit_table([
         f"Colorization of {len(truth_colourfulness)} dev images (Set5, Set14, DIP) turned gray; means over images. "
         f"Colourfulness of the originals: {np.mean(truth_colourfulness):.1f}. {args.method}: "
         f"{seconds / len(truth_colourfulness):.2f} s an image on this machine.\n",
         "| output | RGB PSNR | ab PSNR | colourfulness | ab error < 10 | < 20 | < 30 | AuC (0-150) |",
-        "|---|---|---|---|---|---|---|---|", *rows])
-    print(table)
-    if args.out:
-        args.out.write_text(table + "\n")
+        "|---|---|---|---|---|---|---|---|", *rows], args.out)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _report import emit_table
+
 
 def make_image(size):
     """A ``size x size`` RGB uint8 photograph: scikit-image's astronaut, tiled and mirrored."""
@@ -102,13 +104,10 @@ def main():
             rows.append(f"| {method} | {mode} | {' x '.join(map(str, r['shape']))} | {r['seconds']:.1f} | "
                         f"{r['peak_gib']:.2f} |")
             print(rows[-1], flush=True)
-    table = "\n".join([
+    emit_table([
         f"x{args.scale} SR of a {args.size} x {args.size} RGB uint8 image, {torch.get_num_threads()} threads "
         "(peak: resident memory of the whole process, Python and torch included).\n",
-        "| method | mode | output | seconds | peak memory (GiB) |", "|---|---|---|---|---|", *rows])
-    print(table)
-    if args.out:
-        args.out.write_text(table + "\n")
+        "| method | mode | output | seconds | peak memory (GiB) |", "|---|---|---|---|---|", *rows], args.out)
 
 
 if __name__ == "__main__":

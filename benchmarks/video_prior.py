@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _report import emit_table
 from skimage import data, draw, exposure
 
 from napari_superres import denoise, fit_video_prior, psnr, temporal_flicker
@@ -82,13 +83,12 @@ def main():
                         f"{temporal_flicker(consistent, static=static):.2f} | {psnr(clean, consistent):.2f} | "
                         f"{psnr(processed, consistent):.2f} | {dvp_seconds:.0f} |")
             print(rows[-1], flush=True)
-    table = "\n".join([
-        f"Moving scene, {args.frames} frames of {args.side}², noise σ = {args.sigma:g}. Flicker: mean |frame t+1 − frame t| on static pixels (uint8 units). PSNR vs "
-        "clean: for the denoising rows only (the stretched frames are meant to differ from it).\n",
-        "| stack | flicker | PSNR vs clean | PSNR vs frame-by-frame | seconds |", "|---|---|---|---|---|", *rows])
-    print(table)
-    if args.out:
-        args.out.write_text(table + "\n")
+    emit_table([
+        f"Moving scene, {args.frames} frames of {args.side}², noise σ = {args.sigma:g}. Flicker: mean |frame t+1 − "
+        "frame t| on static pixels (uint8 units). PSNR vs clean: for the denoising rows only (the stretched frames "
+        "are meant to differ from it).\n",
+        "| stack | flicker | PSNR vs clean | PSNR vs frame-by-frame | seconds |", "|---|---|---|---|---|", *rows],
+        args.out)
 
 
 if __name__ == "__main__":

@@ -22,3 +22,14 @@ class FitStep:
     @property
     def fraction(self):
         return (self.plane + self.iteration / self.iterations) / self.planes
+
+
+def optimise(optimizer, loss, iteration, iterations, preview_every, result):
+    """One optimiser step on ``loss``; the :class:`FitStep` to yield, carrying ``result()`` every ``preview_every``."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    step = FitStep(iteration, iterations, 0, 1, loss.item())
+    if preview_every and iteration % preview_every == 0 and iteration < iterations:
+        step.estimate = result()
+    return step

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._arrays import UnitScale, check_image, check_output_fits, plane_layout, run_to_end, spatial_shape, to_planes
-from ._fitting import FitStep
+from ._fitting import FitStep, optimise
 
 # Replacement values come from this neighbourhood (radius 2: the 5x5 of the paper).
 NEIGHBOURHOOD = 2
@@ -150,14 +150,8 @@ def _n2v_steps(image, channel_axis, *, volumetric, iterations, batch_size, patch
         batch = _random_patches(normed, patch, batch_size, generator).to(device)
         masked, spots = _blind_spots(batch, blind_fraction, generator)
         prediction = net(masked)
-        loss = _loss_at(prediction, batch, spots)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        step = optimise(optimizer, _loss_at(prediction, batch, spots), iteration, iterations, preview_every, result)
         schedule.step()
-        step = FitStep(iteration, iterations, 0, 1, loss.item())
-        if preview_every and iteration % preview_every == 0 and iteration < iterations:
-            step.estimate = result()
         yield step
     return result()
 

@@ -190,10 +190,23 @@ def _lab(rgb):
     return rgb2lab(np.asarray(rgb, dtype=np.float64))
 
 
-class ColorObjective:
-    """Zhang et al.'s loss: cross-entropy against soft-encoded ab, each pixel weighted by its colour's rarity."""
+class _SingleLoss:
+    """An objective with one loss and nothing else to train or save (no discriminator)."""
 
     discriminator = None
+
+    def discriminator_step(self, sr, hr):
+        pass
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+class ColorObjective(_SingleLoss):
+    """Zhang et al.'s loss: cross-entropy against soft-encoded ab, each pixel weighted by its colour's rarity."""
 
     def __init__(self, class_weights):
         from .colorize import ab_bins
@@ -207,15 +220,6 @@ class ColorObjective:
         soft, nearest = soft_encode(target_ab, self.bins)
         per_pixel = -(soft * F.log_softmax(logits, dim=1)).sum(dim=1)
         return (per_pixel * self.class_weights[nearest]).mean()
-
-    def discriminator_step(self, sr, hr):
-        pass
-
-    def state_dict(self):
-        return {}
-
-    def load_state_dict(self, state):
-        pass
 
 
 def free_form_mask(shape, rng, coverage=(0.1, 0.5)):
@@ -265,24 +269,13 @@ class HoleSampler(PatchSampler):
         return torch.cat([clean * (1 - mask), mask], dim=1), torch.cat([clean, mask], dim=1)
 
 
-class HoleObjective:
+class HoleObjective(_SingleLoss):
     """L1 on the hole (weight 6) and on the known pixels (weight 1), as in Liu et al. 2018 without the style terms."""
-
-    discriminator = None
 
     def generator_loss(self, output, target):
         clean, mask = target[:, :-1], target[:, -1:]
         error = (output - clean).abs()
         return 6 * (error * mask).mean() + (error * (1 - mask)).mean()
-
-    def discriminator_step(self, sr, hr):
-        pass
-
-    def state_dict(self):
-        return {}
-
-    def load_state_dict(self, state):
-        pass
 
 
 def validate_inpainter(model, images, crop=256):

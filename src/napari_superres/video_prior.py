@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._arrays import UnitScale, check_image, plane_layout, run_to_end, to_planes
-from ._fitting import FitStep
+from ._fitting import optimise
 
 PATCH = 256  # each step fits one random crop of this side of one frame
 
@@ -120,11 +120,5 @@ def _video_prior_steps(frames, processed, channel_axis, *, epochs, learning_rate
         left = int(torch.randint(w - patch_w + 1, (1,), generator=generator))
         window = (slice(frame, frame + 1), slice(None), slice(top, top + patch_h), slice(left, left + patch_w))
         loss = (net(x[window]) - y[window]).abs().mean()  # L1, as the paper
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        fit = FitStep(step, steps, 0, 1, loss.item())
-        if preview_every and step % preview_every == 0 and step < steps:
-            fit.estimate = result()
-        yield fit
+        yield optimise(optimizer, loss, step, steps, preview_every, result)
     return result()
