@@ -35,9 +35,6 @@ TASKS = ("denoise", "inpaint", "super-resolve", "jpeg")
 NETWORKS = {
     "paper": {"down": (128,) * 5, "up": (128,) * 5, "skip": (4,) * 5, "input_channels": 32},
     "fast": {"down": (32,) * 5, "up": (32,) * 5, "skip": (4,) * 5, "input_channels": 32},
-    "s2": {"down": (32,) * 5, "up": (32,) * 5, "skip": (4,) * 5, "input_channels": 32, "shuffle": 2},
-    "s4": {"down": (32,) * 5, "up": (32,) * 5, "skip": (4,) * 5, "input_channels": 32, "shuffle": 4},
-    "s4w64": {"down": (64,) * 5, "up": (64,) * 5, "skip": (4,) * 5, "input_channels": 32, "shuffle": 4},
 }
 
 # Per task: iterations (an upper bound when early stopping is on), the std of the
@@ -291,12 +288,12 @@ def _fit_plane(unit, mask, *, factor, spec, settings, learning_rate, early_stopp
     generator = torch.Generator(device=device).manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = SkipNet(spec["input_channels"], channels, spec["down"], spec["up"], spec["skip"],
-                      spec.get("shuffle", 1)).to(device)
-    # z's sides a multiple of 2**depth, and at least twice that so the deepest level is
+        net = SkipNet(spec["input_channels"], channels, spec["down"], spec["up"], spec["skip"]).to(device)
+    # Sides a multiple of 2**depth, and at least twice that so the deepest level is
     # 2x2 (batch norm needs more than one value, reflection padding more than one pixel).
-    z_h, z_w = (max(math.ceil(n / net.shuffle / net.multiple), 2) * net.multiple for n in (out_h, out_w))
-    z = 0.1 * torch.rand(1, spec["input_channels"], z_h, z_w, generator=generator, device=device)
+    pad_h, pad_w = (max(-n % net.multiple, 2 * net.multiple - n) for n in (out_h, out_w))
+    z = 0.1 * torch.rand(1, spec["input_channels"], out_h + pad_h, out_w + pad_w,
+                         generator=generator, device=device)
     target = torch.from_numpy(np.ascontiguousarray(unit.transpose(2, 0, 1), dtype=np.float32))[None].to(device)
     degrade = _degradation(mask, factor, (h, w), downsampler, device)
     optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)

@@ -51,16 +51,11 @@ class SkipNet(nn.Module):
         Channels of the noise input ``z`` and of the image.
     down, up, skip : sequence of int
         Channels per level, top level first: encoder, decoder and skip branch
-        (0 = no skip at that level). Their length is the depth.
-    shuffle : int
-        Work at ``1 / shuffle`` of the output's resolution and rearrange each
-        position's ``out_channels * shuffle²`` outputs into a ``shuffle x shuffle``
-        block (pixel shuffle). The input ``z`` is then that much smaller a side.
-
-    Inputs must be a multiple of ``2 ** depth`` a side; outputs ``shuffle`` times that.
+        (0 = no skip at that level). Their length is the depth; inputs must be a
+        multiple of ``2 ** depth`` a side.
     """
 
-    def __init__(self, in_channels=32, out_channels=3, down=(128,) * 5, up=(128,) * 5, skip=(4,) * 5, shuffle=1):
+    def __init__(self, in_channels=32, out_channels=3, down=(128,) * 5, up=(128,) * 5, skip=(4,) * 5):
         super().__init__()
         if not len(down) == len(up) == len(skip):
             raise ValueError("down, up and skip need one entry per level")
@@ -70,9 +65,8 @@ class SkipNet(nn.Module):
             inner = _Level(c_in, down[level], up[level], skip[level], inner, inner_out)
             inner_out = up[level]
         self.body = inner
-        self.head = nn.Sequential(nn.Conv2d(up[0], out_channels * shuffle**2, 1), nn.Sigmoid(), nn.PixelShuffle(shuffle))
+        self.head = nn.Sequential(nn.Conv2d(up[0], out_channels, 1), nn.Sigmoid())
         self.depth = len(down)
-        self.shuffle = shuffle
         self.multiple = 2**self.depth  # input sides must be multiples of this
 
     def forward(self, z):
