@@ -432,8 +432,8 @@ def _warm_start(model, path, log):
 def train(cfg: TrainConfig, log=print):
     """Train (or resume) a model; writes checkpoints, a log and the best weights.
 
-    The best weights by validation PSNR are kept, except for adversarial runs,
-    where PSNR is not the aim and the latest weights are kept.
+    The best weights by validation PSNR are kept, except for adversarial and
+    colorization runs, where PSNR is not the aim and the latest weights are kept.
     """
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -478,7 +478,8 @@ def train(cfg: TrainConfig, log=print):
         objective = HoleObjective()
     else:
         objective = Objective(cfg.losses, cfg.channels, cfg.lr, cfg.discriminator_features)
-    keep_latest = objective.discriminator is not None
+    # PSNR is not what adversarial or rebalanced-colour training aims at: keep their latest weights.
+    keep_latest = objective.discriminator is not None or isinstance(objective, ColorObjective)
     step, best = 0, -1.0
     ckpt_path = out / "checkpoint.pt"
     if ckpt_path.exists():

@@ -27,8 +27,9 @@ from .srresnet import SRResNet
 from .unet import UNetSR
 from .vdsr import VDSR
 
-# name -> generator architecture; every one takes (scale, channels=...) and has a
-# ``halo`` attribute: its receptive-field radius on the input grid, for tiling.
+# name -> architecture; every one takes (scale, channels=...). Those run tile by tile
+# (SR models, denoisers) have a ``halo`` attribute: their receptive-field radius on
+# the input grid. The colorizer and the inpainting network see whole planes.
 ARCHITECTURES = {
     "srcnn": SRCNN,
     "fsrcnn": FSRCNN,
