@@ -146,3 +146,34 @@ def test_variance_stopper_ignores_the_quiet_start():
         if stopper.update(iteration, torch.from_numpy(rng.normal(0, jitter, (1, 1, 8, 8))), lambda: iteration):
             break
     assert stopper.best_iteration >= 350
+
+
+def test_volumetric_fit_uses_one_3d_network_per_volume():
+    from skimage import data
+
+    rng = np.random.default_rng(0)
+    clean = np.stack([data.camera()[100:132, 200:232]] * 3).astype(float)
+    noisy = np.clip(clean + rng.normal(0, 20, clean.shape), 0, 255).astype(np.uint8)
+    stack = np.stack([noisy, noisy[:, ::-1]])  # (T, Z, H, W): two volumes of 3 slices
+    steps = list(_steps(iter_fit_dip(stack, "denoise", iterations=4, volumetric=True, early_stopping=False,
+                                     preview_every=2)))
+    assert {s.planes for s in steps} == {2} and [s.plane for s in steps] == [0] * 4 + [1] * 4
+    assert steps[1].estimate.shape == stack.shape
+    out = fit_dip(stack, "denoise", iterations=4, volumetric=True, early_stopping=False)
+    assert out.shape == stack.shape and out.dtype == np.uint8
+    mask = np.zeros(stack.shape[1:], bool)
+    mask[1, 10:20, 10:20] = True  # a hole in the middle slice only
+    filled = fit_dip(stack, "inpaint", mask=mask, iterations=3, volumetric=True)
+    np.testing.assert_array_equal(filled[:, ~mask], stack[:, ~mask])
+    with pytest.raises(ValueError, match="super-resolve plane by plane"):
+        iter_fit_dip(stack, "super-resolve", scale=2, volumetric=True)
+    with pytest.raises(ValueError, match="Z axis"):
+        iter_fit_dip(noisy[0], "denoise", volumetric=True)
+
+
+def _steps(generator):
+    while True:
+        try:
+            yield next(generator)
+        except StopIteration:
+            return

@@ -113,18 +113,18 @@ class UnitScale:
 
 
 def plane_masks(mask, image, channel_axis, count):
-    """One boolean ``(H, W)`` mask per plane (True: missing) from an ``(H, W)`` or spatial-shape mask."""
+    """One boolean ``(H, W)`` mask per plane (True: missing) from a mask of the image's spatial shape or its last axes."""
     if mask is None:
         raise ValueError("inpaint needs a mask: True where pixels are missing")
     mask = np.asarray(mask) != 0
-    spatial = spatial_shape(image, channel_axis)
-    if mask.shape == tuple(spatial[-2:]):
+    spatial = tuple(spatial_shape(image, channel_axis))
+    if mask.ndim < 2 or mask.shape != spatial[len(spatial) - mask.ndim:]:
+        raise ValueError(f"mask shape {mask.shape} matches neither the image's plane {spatial[-2:]} "
+                         f"nor its spatial shape {spatial} (or its last axes, e.g. one volume)")
+    if mask.ndim == 2:
         masks = [mask] * count
-    elif mask.shape == tuple(spatial):
-        masks = list(mask.reshape((-1,) + mask.shape[-2:]))
-    else:
-        raise ValueError(f"mask shape {mask.shape} matches neither the image's plane {tuple(spatial[-2:])} "
-                         f"nor its spatial shape {tuple(spatial)}")
+    else:  # repeated over the leading axes it does not have
+        masks = list(np.broadcast_to(mask, spatial).reshape((-1,) + spatial[-2:]).copy())
     if any(m.all() for m in masks):
         raise ValueError("the mask covers every pixel of a plane: there is nothing to inpaint from; "
                          "mark only the missing pixels")

@@ -43,7 +43,7 @@ class DenoiseWidget(TaskWidget):
             field.visible = method in CLASSICAL
         for field in (self.iterations, self.preview_every):
             field.visible = method in FITTED
-        self.volumetric.visible = method == "n2v"
+        self.volumetric.visible = method in FITTED
         if method in FITTED:
             self.iterations.value = DEFAULT_ITERATIONS[method]
 
@@ -76,8 +76,7 @@ class DenoiseWidget(TaskWidget):
     def _fit_job(self, layer, method):
         options = {"iterations": self.iterations.value, "preview_every": self.preview_every.value,
                    "device": self._device()}
-        if method == "n2v":
-            options["volumetric"] = self.volumetric.value
+        options["volumetric"] = self.volumetric.value
         self._preview_of = (layer, METHOD_NAMES[method], 1)
         self._stopped_text = "ran all iterations"
 

@@ -22,6 +22,7 @@ from ._arrays import (
     plane_layout,
     plane_masks,
     run_to_end,
+    spatial_shape,
     to_planes,
 )
 from ._fitting import FitStep
@@ -173,6 +174,7 @@ def iter_fit_dip(
     device=None,
     seed=0,
     preview_every=50,
+    volumetric=False,
 ):
     """Step-by-step form of :func:`fit_dip`: a generator that yields a :class:`FitStep` per iteration.
 
@@ -211,6 +213,10 @@ def iter_fit_dip(
         Same seed, same input and settings → same result on the same device.
     preview_every : int
         Attach the current result to a step every this many iterations (0: never).
+    volumetric : bool
+        Fit each volume (the axis before H, W is Z) with one 3D network instead of
+        each plane with a 2D one: neighbouring slices inform each other. Denoising,
+        JPEG and inpainting.
 
     Stopping the iteration between two steps cancels the fit.
     """
@@ -228,19 +234,40 @@ def iter_fit_dip(
         raise ValueError(f"unknown network {network!r}; choose one of {', '.join(NETWORKS)} or give a dict")
     spec = NETWORKS[network] if isinstance(network, str) else network
     count, h, w, channels = plane_layout(image, channel_axis)
+    depth = _check_volumes(image, channel_axis, task) if volumetric else 1
     out_shape = (count, h * factor, w * factor, channels)
     check_output_fits(out_shape, image.dtype)
     planes, unstack = to_planes(image, channel_axis)
     masks = plane_masks(mask, image, channel_axis, count) if task == "inpaint" else [None] * count
+    units = planes.reshape((count // depth,) + (depth,) * volumetric + planes.shape[1:])
+    if volumetric:
+        masks = [None if masks[i] is None else np.stack(masks[i:i + depth]) for i in range(0, count, depth)]
     fit = partial(_fit_plane, factor=factor, spec=spec, settings=settings, learning_rate=learning_rate,
                   early_stopping=settings["early_stopping"], averaging=averaging, downsampler=downsampler,
                   device=device)
-    return _dip_steps(image, planes, unstack, masks, out_shape, settings["iterations"], fit, seed, preview_every)
+
+    def restack(out):
+        return unstack(out.reshape(out_shape))
+
+    return _dip_steps(image, units, restack, masks, settings["iterations"], fit, seed, preview_every, factor)
 
 
-def _dip_steps(image, planes, unstack, masks, out_shape, iterations, fit_plane, seed, preview_every):
+def _check_volumes(image, channel_axis, task):
+    """Z, the depth of the volumes of ``image``; refuses what a 3D fit cannot do."""
+    spatial = spatial_shape(image, channel_axis)
+    if len(spatial) < 3 or spatial[-3] < 2:
+        raise ValueError(f"volumetric needs a Z axis of at least 2 slices before (H, W), got shape {image.shape} "
+                         f"(channel_axis={channel_axis})")
+    if task == "super-resolve":
+        raise ValueError("volumetric DIP does denoising, JPEG and inpainting; super-resolve plane by plane")
+    return spatial[-3]
+
+
+def _dip_steps(image, planes, unstack, masks, iterations, fit_plane, seed, preview_every, factor):
+    """Fit each unit (a plane ``(H, W, C)``, or a volume ``(Z, H, W, C)``) of ``planes`` in turn."""
     values = UnitScale(image)
-    out = np.empty(out_shape, image.dtype)
+    out = np.empty(planes.shape[:-3] + (planes.shape[-3] * factor, planes.shape[-2] * factor, planes.shape[-1]),
+                   image.dtype)
     for i, plane in enumerate(planes):
         if masks[i] is not None and not masks[i].any():  # nothing missing in this plane
             out[i] = plane
@@ -283,18 +310,19 @@ def _fit_plane(unit, mask, *, factor, spec, settings, learning_rate, early_stopp
     from .models.skip import SkipNet
 
     device = select_device(device)
-    h, w, channels = unit.shape
+    *depth, h, w, channels = unit.shape  # depth: [Z] for a volume
     out_h, out_w = h * factor, w * factor
     generator = torch.Generator(device=device).manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = SkipNet(spec["input_channels"], channels, spec["down"], spec["up"], spec["skip"]).to(device)
+        net = SkipNet(spec["input_channels"], channels, spec["down"], spec["up"], spec["skip"],
+                      dims=2 + len(depth)).to(device)
     # Sides a multiple of 2**depth, and at least twice that so the deepest level is
     # 2x2 (batch norm needs more than one value, reflection padding more than one pixel).
     pad_h, pad_w = (max(-n % net.multiple, 2 * net.multiple - n) for n in (out_h, out_w))
-    z = 0.1 * torch.rand(1, spec["input_channels"], out_h + pad_h, out_w + pad_w,
+    z = 0.1 * torch.rand(1, spec["input_channels"], *depth, out_h + pad_h, out_w + pad_w,
                          generator=generator, device=device)
-    target = torch.from_numpy(np.ascontiguousarray(unit.transpose(2, 0, 1), dtype=np.float32))[None].to(device)
+    target = torch.from_numpy(np.ascontiguousarray(np.moveaxis(unit, -1, 0), dtype=np.float32))[None].to(device)
     degrade = _degradation(mask, factor, (h, w), downsampler, device)
     optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
     if isinstance(early_stopping, VarianceStopper):
@@ -304,7 +332,7 @@ def _fit_plane(unit, mask, *, factor, spec, settings, learning_rate, early_stopp
     average = None
 
     def to_numpy(tensor):
-        return tensor[0].detach().cpu().numpy().transpose(1, 2, 0).astype(np.float64)
+        return np.moveaxis(tensor[0].detach().cpu().numpy(), 0, -1).astype(np.float64)
 
     for iteration in range(1, settings["iterations"] + 1):
         noise = torch.randn(z.shape, generator=generator, device=device) * settings["input_noise"]
