@@ -35,7 +35,7 @@ def _add_denoise(sub):
     p.add_argument("--method", default="nlm", help="nlm, tv, wavelet, bilateral, a trained denoiser, n2v or dip")
     p.add_argument("--sigma", type=float, default=None, help="classical methods: noise σ (default: estimated)")
     p.add_argument("--iterations", type=int, default=None, help="n2v and dip: training steps")
-    p.add_argument("--volumetric", action="store_true", help="n2v: train on 3D volumes (Z before Y, X)")
+    p.add_argument("--volumetric", action="store_true", help="n2v and dip: fit 3D volumes (Z before Y, X)")
     p.add_argument("--seed", type=int, default=0, help="n2v and dip")
 
 
@@ -59,6 +59,7 @@ def _add_dip(sub):
     p.add_argument("--learning-rate", type=float, default=0.01)
     p.add_argument("--no-early-stopping", action="store_true",
                    help="run every iteration (denoise and jpeg stop early by default)")
+    p.add_argument("--volumetric", action="store_true", help="one 3D fit per volume (Z before Y, X)")
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -179,11 +180,12 @@ def _dip(args):
             sys.exit("error: inpaint needs --mask (an image, non-zero where pixels are missing)")
         kwargs["mask"] = read_image(args.mask)
     record = _record(f"dip-{args.task}", "deep image prior", scale=kwargs.get("scale", 1), device=args.device,
-                     iterations=args.iterations, network=args.network, seed=args.seed)
+                     iterations=args.iterations, network=args.network, seed=args.seed, volumetric=args.volumetric)
     _process_file(args, f"DIP {args.task}", lambda image, axis: iter_fit_dip(
         image, args.task, channel_axis=axis, iterations=args.iterations, learning_rate=args.learning_rate,
         network=args.network, early_stopping=False if args.no_early_stopping else None, device=args.device,
-        seed=args.seed, preview_every=0, **kwargs), fraction=_step_fraction, record=record)
+        seed=args.seed, preview_every=0, volumetric=args.volumetric, **kwargs), fraction=_step_fraction,
+        record=record)
 
 
 def _step_fraction(step):
