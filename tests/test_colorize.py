@@ -109,3 +109,17 @@ def test_widget_colorizes_with_point_hints(tiny_colorizer, make_napari_viewer, q
     np.testing.assert_allclose(result.scale, [2.0, 2.0])
     record = result.metadata["napari_superres"]
     assert record["quantitative"] is False and record["hints"] == points.name and "not a measurement" in record["note"]
+
+
+@pytest.mark.skipif("colorizer" not in __import__("napari_superres").available_colorizers(),
+                    reason="the trained colorizer's weights are not installed")
+def test_shipped_colorizer_follows_a_hint():
+    gray = np.round(rgb2lab(data.coffee() / 255)[..., 0] / 100 * 255).astype(np.uint8)[::2, ::2]
+    automatic = colorize(gray)
+    hints = np.zeros(gray.shape + (4,))
+    hints[60:70, 100:110] = (0.1, 0.3, 0.9, 1.0)  # "this is blue"
+    hinted = colorize(gray, hints)
+    b_auto, b_hint = (rgb2lab(out / 255)[55:75, 95:115, 2].mean() for out in (automatic, hinted))
+    assert b_hint < b_auto - 10  # b* goes towards blue where the user said so
+    far = (slice(150, 200), slice(0, 50))  # and the far corner hardly changes
+    assert np.abs(rgb2lab(hinted[far] / 255) - rgb2lab(automatic[far] / 255))[..., 1:].mean() < 10
