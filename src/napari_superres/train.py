@@ -568,6 +568,12 @@ def _pairs_description(cfg):
     return f"MATLAB bicubic (antialiased, uint8 rounding); {space}"
 
 
+def _parameter_count(cfg):
+    """Trainable parameters of the run's architecture (not batch-norm statistics, which the weights file also holds)."""
+    model = ARCHITECTURES[cfg["architecture"]](scale=cfg["scale"], channels=cfg.get("channels", 1), **cfg["config"])
+    return int(sum(p.numel() for p in model.parameters()))
+
+
 def _card_task(cfg):
     tasks = {"colorizer": "colorize", "gatedunet": "inpaint"}
     return tasks.get(cfg["architecture"], "upscale" if cfg["scale"] > 1 else "denoise")
@@ -582,14 +588,11 @@ def export_model(run_dir, weights_dir, *, name=None, data_description=""):
     import hashlib
     import shutil
 
-    from safetensors.torch import load_file
-
     run_dir, weights_dir = Path(run_dir), Path(weights_dir)
     cfg = json.loads((run_dir / "config.json").read_text())
     name = name or f"{cfg['architecture']}_x{cfg['scale']}"
     target = weights_dir / f"{name}.safetensors"
     shutil.copyfile(run_dir / "best.safetensors", target)
-    tensors = load_file(str(target))
     log = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
     best_step = int((run_dir / "best.step").read_text())
     card = {
@@ -602,7 +605,7 @@ def export_model(run_dir, weights_dir, *, name=None, data_description=""):
         "config": cfg["config"],
         "weights": target.name,
         "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
-        "parameters": int(sum(t.numel() for t in tensors.values())),
+        "parameters": _parameter_count(cfg),
         "training": {
             "data": data_description,
             "pairs": _pairs_description(cfg),
