@@ -26,7 +26,7 @@ def test_lazy_upscale_equals_the_in_memory_result(stack, method):
 
 def test_blocks_leave_no_seams_in_memory(stack):
     whole = upscale(stack[0], 2, "espcn", channel_axis=-1, tile=1024)
-    blocks = upscale(stack[0], 2, "espcn", channel_axis=-1, tile=24)  # 3 x 4 blocks, each with its halo
+    blocks = upscale(stack[0], 2, "espcn", channel_axis=-1, tile=24)  # 3 x 5 blocks, each with its halo
     np.testing.assert_array_equal(blocks, whole)
 
 
