@@ -169,13 +169,12 @@ def _colorize_steps(gray, hints, card, device):
     planes, unstack = to_planes(gray, None)
     values = UnitScale(gray, clip=False)
     out = np.empty(planes.shape[:3] + (3,), dtype=gray.dtype)
-    h, w = planes.shape[1:3]
+    hint_planes = None if hints is None else hints.reshape((-1,) + hints.shape[-3:])  # one, or one a plane
     for i, plane in enumerate(planes):
         lightness = np.clip(values.to_unit(plane[..., 0]), 0, 1) * 100
-        plane_hints = None if hints is None else hints.reshape((-1,) + hints.shape[-3:])[i % (hints.size // (h * w * 4))]
-        ab = _predict_ab(model, lightness, plane_hints, bins, device)
-        if plane_hints is not None and (plane_hints[..., 3] > 0).any():
-            hint_ab, hint_mask = hints_to_ab(plane_hints)
+        hint_ab, hint_mask = (None, None) if hints is None else hints_to_ab(hint_planes[i % len(hint_planes)])
+        ab = _predict_ab(model, lightness, hint_ab, hint_mask, bins, device)
+        if hints is not None and hint_mask.any():
             known = hint_mask > 0
             # The network's answer, corrected where the user said otherwise; the correction spreads
             # along regions of similar lightness (Levin et al.), so a hint colours its whole region.
@@ -188,19 +187,17 @@ def _colorize_steps(gray, hints, card, device):
     return out.reshape(gray.shape + (3,))
 
 
-def _predict_ab(model, lightness, hints, bins, device):
-    """ab at full resolution for an ``(H, W)`` lightness in [0, 100]."""
+def _predict_ab(model, lightness, hint_ab, hint_mask, bins, device):
+    """ab at full resolution for an ``(H, W)`` lightness in [0, 100] (hints: see :func:`hints_to_ab`, or None)."""
     import torch
     from torch.nn import functional as F
 
     h, w = lightness.shape
     pad_h, pad_w = -h % model.multiple, -w % model.multiple
     light = torch.from_numpy(np.pad(lightness, ((0, pad_h), (0, pad_w)), mode="reflect")).float()[None, None]
-    hint_ab = hint_mask = None
-    if hints is not None:
-        ab, mask = hints_to_ab(hints)
-        hint_ab = torch.from_numpy(np.pad(ab, ((0, pad_h), (0, pad_w), (0, 0)))).float().permute(2, 0, 1)[None]
-        hint_mask = torch.from_numpy(np.pad(mask, ((0, pad_h), (0, pad_w)))).float()[None, None]
+    if hint_ab is not None:
+        hint_ab = torch.from_numpy(np.pad(hint_ab, ((0, pad_h), (0, pad_w), (0, 0)))).float().permute(2, 0, 1)[None]
+        hint_mask = torch.from_numpy(np.pad(hint_mask, ((0, pad_h), (0, pad_w)))).float()[None, None]
         hint_ab, hint_mask = hint_ab.to(device), hint_mask.to(device)
     with torch.inference_mode():
         logits = model(network_input(light.to(device), hint_ab, hint_mask))
