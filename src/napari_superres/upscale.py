@@ -194,20 +194,22 @@ def _upscale_steps(image, plane_fn, clip, **blocks):
     values = UnitScale(image, clip)  # here, in the worker: on lazy data it is a pass over the data
 
     def process(plane):
-        return values.restore(run_to_end(plane_fn(values.to_unit(plane))))
+        return values.restore(plane_fn(values.to_unit(plane)))
 
     return (yield from iter_map_planes(process, image, **blocks))
 
 
 def _plane_function(method, scale, device, tile):
-    """``(function of a unit plane, halo, block side)`` for a method."""
+    """``(function of a unit plane, halo, block side)`` for a method.
+
+    The function maps one block (a plane, or a part of one with its halo) in [0, 1]
+    to its result; progress is counted in blocks, by :func:`~napari_superres.lazy.iter_blocks`.
+    """
     if not isinstance(scale, Real) or not scale >= 1:
         raise ValueError(f"scale must be a number ≥ 1 (to shrink, use imresize), got {scale!r}")
     if method in INTERPOLATION_METHODS:
         def interpolate(unit):
-            result = imresize(unit, scale, method=method, channel_axis=-1)
-            yield 1.0
-            return result
+            return imresize(unit, scale, method=method, channel_axis=-1)
 
         return interpolate, INTERPOLATION_HALO, tile or AUTO_TILE
     from .models import find_model
@@ -234,21 +236,21 @@ def _learned_plane_function(card, device, block):
         with torch.inference_mode():
             x = x.to(device).contiguous(memory_format=torch.channels_last)
             # A block comes with its halo: one tile, unless it runs out of memory.
-            out = yield from iter_tiled_adaptive(model, x, card.scale, block + 2 * model.halo, model.halo)
+            out = run_to_end(iter_tiled_adaptive(model, x, card.scale, block + 2 * model.halo, model.halo))
         return out[0].float().cpu().numpy().transpose(1, 2, 0).astype(np.float64)
 
     def enhance_rgb(rgb):
         if card.input == "rgb":
-            return (yield from enhance(rgb))
+            return enhance(rgb)
         # Luma models: enhance Y, interpolate the chroma.
         ycc = rgb_to_ycbcr(rgb)
-        y = yield from enhance(ycc[..., :1])
+        y = enhance(ycc[..., :1])
         return ycbcr_to_rgb(np.dstack([y, imresize(ycc[..., 1:], card.scale, channel_axis=-1)]))
 
     def enhance_gray(gray):
         if card.input == "rgb":
-            return (yield from enhance(np.dstack([gray] * 3))).mean(axis=-1)
-        return luma_to_gray((yield from enhance(gray_to_luma(gray)[..., None]))[..., 0])
+            return enhance(np.dstack([gray] * 3)).mean(axis=-1)
+        return luma_to_gray(enhance(gray_to_luma(gray)[..., None])[..., 0])
 
     # Luma SR models enhance Y and interpolate the chroma; a luma denoiser (scale 1)
     # would leave the chroma noisy, so it cleans every channel as a gray image.
@@ -257,21 +259,8 @@ def _learned_plane_function(card, device, block):
     def process(unit):
         channels = unit.shape[-1]
         if channels in (3, 4) and not luma_denoiser:  # RGB, plus alpha interpolated
-            rgb = yield from enhance_rgb(unit[..., :3])
+            rgb = enhance_rgb(unit[..., :3])
             return np.dstack([rgb, imresize(unit[..., 3:], card.scale, channel_axis=-1)]) if channels == 4 else rgb
-        planes = []
-        for c in range(channels):
-            planes.append((yield from _progress_span(enhance_gray(unit[..., c]), c / channels, 1 / channels)))
-        return np.stack(planes, axis=-1)
+        return np.stack([enhance_gray(unit[..., c]) for c in range(channels)], axis=-1)
 
     return process, model.halo, block
-
-
-def _progress_span(steps, start, span):
-    """Re-yield the progress of ``steps`` mapped into ``[start, start + span]``."""
-    while True:
-        try:
-            fraction = next(steps)
-        except StopIteration as done:
-            return done.value
-        yield start + span * fraction
