@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._arrays import UnitScale, check_image, plane_layout, run_to_end, to_planes
-from .lazy import is_lazy, iter_map_planes
+from .lazy import channels_last, is_lazy, iter_map_planes
 
 CLASSICAL = ("nlm", "tv", "wavelet", "bilateral")
 # Context each output pixel of a classical method depends on (search window plus
@@ -152,10 +152,7 @@ def _denoise_steps(image, method, sigma, **blocks):
 
 def _first_plane(image, channel_axis):
     """The first plane of a lazy stack as an ``(H, W, C)`` numpy array (for a noise estimate)."""
-    import dask.array as da
-
-    stacked = da.asarray(image)
-    stacked = stacked[..., None] if channel_axis is None else da.moveaxis(stacked, channel_axis, -1)
+    stacked = channels_last(image, channel_axis)
     return stacked[(0,) * (stacked.ndim - 3)].compute()
 
 

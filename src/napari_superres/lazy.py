@@ -30,6 +30,14 @@ def is_lazy(image):
         hasattr(image, "dask") or type(image).__module__.split(".")[0] == "zarr")
 
 
+def channels_last(image, channel_axis):
+    """A dask or zarr array as a dask array ``(..., H, W, C)``: colours last, or one channel added."""
+    import dask.array as da
+
+    x = da.asarray(image)
+    return x[..., None] if channel_axis is None else da.moveaxis(x, channel_axis, -1)
+
+
 def min_max(image):
     """``(min, max)`` of an array in one pass, lazily computed for dask and zarr arrays."""
     if is_lazy(image):
@@ -67,8 +75,7 @@ def map_planes(process, image, *, scale, halo, channel_axis=None, block=512, dty
     import dask.array as da
 
     if is_lazy(image):
-        x = da.asarray(image)
-        x = x[..., None] if channel_axis is None else da.moveaxis(x, channel_axis, -1)
+        x = channels_last(image, channel_axis)
     else:
         x = image[..., None] if channel_axis is None else np.moveaxis(image, channel_axis, -1)
     lead = len(x.shape) - 3
