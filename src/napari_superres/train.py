@@ -222,6 +222,13 @@ class ColorObjective(_SingleLoss):
         return (per_pixel * self.class_weights[nearest]).mean()
 
 
+def central_crop(image, crop, multiple=1):
+    """The centre of ``image``, at most ``crop`` a side, each side a multiple of ``multiple`` (validation crops)."""
+    h, w = (min(n, crop) // multiple * multiple for n in image.shape[:2])
+    top, left = (image.shape[0] - h) // 2, (image.shape[1] - w) // 2
+    return image[top:top + h, left:left + w]
+
+
 def free_form_mask(shape, rng, coverage=(0.1, 0.5)):
     """A random free-form hole mask (True: missing): brush strokes and boxes, as users scribble or sensors fail.
 
@@ -285,10 +292,8 @@ def validate_inpainter(model, images, crop=256):
     model.eval()
     with torch.no_grad():
         for image in images:
-            h, w = (min(n, crop) for n in image.shape[:2])
-            top, left = (image.shape[0] - h) // 2, (image.shape[1] - w) // 2
-            clean = torch.from_numpy(image[top:top + h, left:left + w] / 255).float().permute(2, 0, 1)[None]
-            mask = torch.from_numpy(free_form_mask((h, w), rng, (0.2, 0.4))).float()[None, None]
+            clean = torch.from_numpy(central_crop(image, crop) / 255).float().permute(2, 0, 1)[None]
+            mask = torch.from_numpy(free_form_mask(clean.shape[-2:], rng, (0.2, 0.4))).float()[None, None]
             out = model(torch.cat([clean * (1 - mask), mask], dim=1))
             filled = out * mask + clean * (1 - mask)
             scores.append(psnr(clean[0].numpy(), filled[0].numpy(), data_range=1.0))
@@ -307,13 +312,11 @@ def validate_colorizer(model, images, crop=256):
     model.eval()
     with torch.no_grad():
         for image in images:
-            h, w = (min(n, crop) // 8 * 8 for n in image.shape[:2])
-            top, left = (image.shape[0] - h) // 2, (image.shape[1] - w) // 2
-            truth = image[top:top + h, left:left + w]
+            truth = central_crop(image, crop, multiple=model.multiple)
             lab = _lab(truth / 255)
             lightness = torch.from_numpy(lab[..., 0]).float()[None, None]
             ab = annealed_mean(model(network_input(lightness)), bins)
-            ab = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)[0].permute(1, 2, 0).numpy()
+            ab = F.interpolate(ab, size=truth.shape[:2], mode="bilinear", align_corners=False)[0].permute(1, 2, 0).numpy()
             guess = np.clip(np.round(lab2rgb(np.dstack([lab[..., 0], ab])) * 255), 0, 255).astype(np.uint8)
             scores.append(psnr(truth, guess, data_range=255))
     model.train()
@@ -332,8 +335,7 @@ def validate_denoiser(model, images, channels=1, sigma=25.0, crop=256, seed=0):
     model.eval()
     scores = []
     for k, image in enumerate(images):
-        top, left = max(0, (image.shape[0] - crop) // 2), max(0, (image.shape[1] - crop) // 2)
-        hr = torch.from_numpy(np.ascontiguousarray(image[top : top + crop, left : left + crop]))
+        hr = torch.from_numpy(np.ascontiguousarray(central_crop(image, crop)))
         clean = model_space(hr.permute(2, 0, 1)[None].float(), channels)
         rng = np.random.default_rng([seed, k])
         noisy = clean + torch.from_numpy(rng.normal(0, sigma / 255, clean.shape)).float()
