@@ -76,21 +76,13 @@ def _add_video_prior(sub):
 
 
 def _video_prior(args):
-    from tqdm import tqdm
-
     from .io import TIFF_SUFFIXES, read_image, write_image
     from .video_prior import iter_fit_video_prior
 
     frames, processed = np.asarray(read_image(args.frames)), np.asarray(read_image(args.processed))
     steps = iter_fit_video_prior(frames, processed, channel_axis=args.channel_axis, epochs=args.epochs,
                                  device=args.device, seed=args.seed)
-    with tqdm(total=100, unit="%", desc="Deep Video Prior", file=sys.stderr) as bar:
-        result = None
-        while result is None:
-            try:
-                bar.update(round(100 * next(steps).fraction) - bar.n)
-            except StopIteration as done:
-                result = done.value
+    result = _run_with_bar(steps, "Deep Video Prior", _step_fraction)
     record = {**_record("video prior", "deep video prior", device=args.device, epochs=args.epochs, seed=args.seed),
               "command": " ".join(sys.argv[1:]), "source": str(args.frames), "processed": str(args.processed)}
     axis = args.channel_axis
@@ -217,8 +209,11 @@ def _inpaint(args):
     from .inpaint import iter_inpaint
     from .io import read_image
 
-    options = _fit_options(args) if args.method == "dip" else {}
-    if args.method not in ("biharmonic", "dip"):
+    if args.method == "dip":
+        options = _fit_options(args)
+    elif args.method == "biharmonic":
+        options = {}
+    else:  # a trained inpainting network
         options = {"device": args.device}
     mask = read_image(args.mask) if args.mask else None
     _process_file(args, f"{args.method} inpaint", lambda image, axis: iter_inpaint(
@@ -262,10 +257,21 @@ def _process_file(args, description, make_steps, fraction, record):
         sys.exit("error: these files failed:\n" + "\n".join(f"  {path}: {err}" for path, err in failures))
 
 
-def _process_one(source, target, args, description, make_steps, fraction, record):
-    """Read ``source``, run the progress generator with a bar, write ``target`` atomically."""
+def _run_with_bar(steps, description, fraction):
+    """Exhaust a progress generator behind a progress bar on stderr; return its result."""
     from tqdm import tqdm
 
+    with tqdm(total=100, unit="%", desc=description, file=sys.stderr) as bar:
+        while True:
+            try:
+                progress = next(steps)
+            except StopIteration as done:
+                return done.value
+            bar.update(round(100 * fraction(progress)) - bar.n)
+
+
+def _process_one(source, target, args, description, make_steps, fraction, record):
+    """Read ``source``, run the progress generator with a bar, write ``target`` atomically."""
     from .io import TIFF_SUFFIXES, ZARR_SUFFIX, read_image, read_resolution, write_image
     from .lazy import is_lazy
 
@@ -273,15 +279,7 @@ def _process_one(source, target, args, description, make_steps, fraction, record
         raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
     image = read_image(source)
     axis = args.channel_axis if args.channel_axis is not None else _default_channel_axis(image)
-    steps = make_steps(image, axis)
-    with tqdm(total=100, unit="%", desc=description, file=sys.stderr) as bar:
-        while True:
-            try:
-                progress = next(steps)
-            except StopIteration as done:
-                result = done.value
-                break
-            bar.update(round(100 * fraction(progress)) - bar.n)
+    result = _run_with_bar(make_steps(image, axis), description, fraction)
     if is_lazy(result) and target.suffix.lower() != ZARR_SUFFIX:
         raise ValueError(f"a zarr input gives a lazy result: write it to a .zarr store, not {target.name}")
     tiff = target.suffix.lower() in TIFF_SUFFIXES
