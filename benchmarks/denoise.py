@@ -18,7 +18,7 @@ import numpy as np
 from _report import emit_table
 
 from napari_superres import denoise, psnr, ssim
-from napari_superres.denoise import CLASSICAL
+from napari_superres.denoise import CLASSICAL, FITTED
 from napari_superres.io import read_image
 
 # Set12 PSNR published in the DnCNN paper (Zhang et al. 2017, Table 3).
@@ -54,7 +54,9 @@ def main():
             scores, seconds, pixels = [], 0.0, 0
             for clean, noisy in pairs:
                 start = time.perf_counter()
-                out = denoise(noisy, method, sigma=sigma, channel_axis=-1 if noisy.ndim == 3 else None)
+                told = ({"sigma": sigma} if method in CLASSICAL else {} if method in FITTED
+                        else {"value_range": (0, 255)})
+                out = denoise(noisy, method, channel_axis=-1 if noisy.ndim == 3 else None, **told)
                 seconds += time.perf_counter() - start
                 pixels += clean.shape[0] * clean.shape[1]
                 out = np.clip(out, 0, 255)

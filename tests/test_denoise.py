@@ -74,5 +74,22 @@ def test_a_trained_denoiser_is_a_method_but_not_an_upscaler(tiny_denoiser, astro
     # A luma denoiser cleans each colour channel as a gray image (the chroma is noisy too).
     for c in range(3):
         np.testing.assert_array_equal(out[..., c], denoise(astronaut_small[..., c], tiny_denoiser))
-    with pytest.raises(TypeError, match="only device and tile"):
+    with pytest.raises(TypeError, match="only device, tile and value_range"):
         denoise(astronaut_small, tiny_denoiser, iterations=3)
+
+
+def test_value_range_tells_a_trained_denoiser_where_black_and_white_are(tiny_denoiser, camera_small, rng):
+    # Noisy floats in grey levels, unclipped (the DnCNN protocol): their extremes are the
+    # noise's, not the signal's; with value_range the model sees what it sees on uint8.
+    noisy = np.clip(camera_small + rng.normal(0, 25, camera_small.shape), 0, 255).round()
+    as_uint8 = denoise(noisy.astype(np.uint8), tiny_denoiser)
+    straying = noisy.copy()
+    straying[0, 0], straying[0, 1] = -60.0, 320.0  # two outliers stretch the image's own min-max
+    by_range = denoise(straying, tiny_denoiser, value_range=(0, 255))
+    by_extremes = denoise(straying, tiny_denoiser)
+    inside = np.s_[8:, 8:]  # away from the outliers' neighbourhood
+    # (the untrained model's output may leave 0-255, where uint8 is clipped and these floats are not)
+    np.testing.assert_allclose(np.clip(by_range, 0, 255)[inside], as_uint8[inside], atol=0.5 + 1e-9)
+    assert np.abs(np.clip(by_extremes, 0, 255)[inside] - as_uint8[inside]).max() > 2
+    with pytest.raises(ValueError, match="high > low"):
+        denoise(noisy, tiny_denoiser, value_range=(1, 1))

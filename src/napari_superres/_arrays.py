@@ -81,16 +81,20 @@ class UnitScale:
     """The map between an image's values and the [0, 1] range every task works in.
 
     uint8 maps 0-255, floats already in [0, 1] stay as they are, anything else maps
-    its own minimum and maximum. :meth:`restore` maps back, rounds and casts to the
-    image's dtype and, with ``clip``, keeps results inside the image's range of values.
+    its own minimum and maximum, unless ``value_range`` says which values are black
+    and white (e.g. ``(0, 255)`` for noisy floats that stray outside the signal's
+    range). :meth:`restore` maps back, rounds and casts to the image's dtype and,
+    with ``clip``, keeps results inside the image's range of values.
     """
 
-    def __init__(self, image, clip=True):
+    def __init__(self, image, clip=True, value_range=None):
         from .lazy import min_max
 
         self.dtype = image.dtype
         minimum, maximum = min_max(image)
-        if image.dtype == np.uint8:
+        if value_range is not None:
+            self.low, high = check_value_range(value_range)
+        elif image.dtype == np.uint8:
             self.low, high = 0.0, 255.0
         else:
             self.low, high = float(minimum), float(maximum)
@@ -110,6 +114,17 @@ class UnitScale:
             info = np.iinfo(self.dtype)
             values = np.clip(np.round(values), info.min, info.max)
         return values.astype(self.dtype)
+
+
+def check_value_range(value_range):
+    """``(low, high)`` as floats, or a ValueError saying why they are no range of values."""
+    try:
+        low, high = (float(v) for v in value_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"value_range must be two numbers (low, high), got {value_range!r}") from None
+    if not high > low:
+        raise ValueError(f"value_range must be (low, high) with high > low, got {value_range!r}")
+    return low, high
 
 
 def plane_masks(mask, image, channel_axis, count):

@@ -79,7 +79,7 @@ def denoise(image, method="nlm", *, sigma=None, channel_axis=None, **options):
         Axis of colour channels, denoised jointly.
     **options
         Settings of 'n2v' or 'dip' (iterations, device, seed, ...), or of a trained
-        denoiser (device, tile).
+        denoiser (device, tile, value_range: see :func:`~napari_superres.upscale`).
 
     Returns
     -------
@@ -120,9 +120,9 @@ def iter_denoise(image, method="nlm", *, sigma=None, channel_axis=None, **option
         # A trained denoiser is a scale-1 model: the SR code path runs it (tiles, devices, dtypes).
         from .upscale import iter_upscale
 
-        unknown = set(options) - {"device", "tile"}
+        unknown = set(options) - {"device", "tile", "value_range"}
         if unknown:
-            raise TypeError(f"{method} takes only device and tile, not {sorted(unknown)}")
+            raise TypeError(f"{method} takes only device, tile and value_range, not {sorted(unknown)}")
         return iter_upscale(image, 1, method, channel_axis=channel_axis, **options)
     if options:
         raise TypeError(f"{method} takes no options {sorted(options)}; only the trained and fitted methods do")

@@ -7,7 +7,7 @@ from numbers import Real
 
 import numpy as np
 
-from ._arrays import UnitScale, check_image, check_output_fits, plane_layout, run_to_end
+from ._arrays import UnitScale, check_image, check_output_fits, check_value_range, plane_layout, run_to_end
 from .color import gray_to_luma, luma_to_gray, rgb_to_ycbcr, ycbcr_to_rgb
 from .lazy import is_lazy, iter_map_planes
 from .resize import INTERPOLATION_METHODS, imresize, resize_axis
@@ -126,7 +126,8 @@ def _upscale_plane_axes(image, factors, spatial, enlarged, method, channel_axis,
     return np.moveaxis(result, -1, channel_axis) if colour else result
 
 
-def upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, tile=None, clip=True):
+def upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, tile=None, clip=True,
+            value_range=None):
     """Enlarge the two last spatial axes of an image.
 
     Parameters
@@ -152,6 +153,11 @@ def upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, t
         By default 512.
     clip : bool
         Clip the result to the input's range of values, as scikit-image does.
+    value_range : (float, float), optional
+        The values a learned model should see as black and white. By default the
+        dtype's range for uint8, [0, 1] for floats inside it, else the image's own
+        minimum and maximum; give it for data whose extremes are not the signal's,
+        such as noisy floats that stray outside ``(0, 255)``.
 
     Returns
     -------
@@ -167,11 +173,12 @@ def upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, t
     ((128, 128), dtype('uint8'))
     """
     steps = iter_upscale(image, scale, method, channel_axis=channel_axis, device=device,
-                         tile=tile, clip=clip)
+                         tile=tile, clip=clip, value_range=value_range)
     return run_to_end(steps)
 
 
-def iter_upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, tile=None, clip=True):
+def iter_upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, tile=None, clip=True,
+                 value_range=None):
     """Step-by-step form of :func:`upscale`: a generator that yields progress in (0, 1] and returns the result.
 
     The arguments are checked when this is called, before any work, so bad input
@@ -182,16 +189,19 @@ def iter_upscale(image, scale, method="bicubic", *, channel_axis=None, device=No
     image = image if is_lazy(image) else np.asarray(image)
     check_image(image, channel_axis, "upscale")
     plane_fn, halo, block = _plane_function(method, scale, device, tile)
+    if value_range is not None:
+        check_value_range(value_range)
     count, h, w, channels = plane_layout(image, channel_axis)
     if not is_lazy(image):
         check_output_fits((count, math.ceil(h * scale), math.ceil(w * scale), channels), image.dtype)
     if not float(scale).is_integer():
         block = max(h, w)  # one block a plane: output blocks must have whole-pixel sides
-    return _upscale_steps(image, plane_fn, clip, scale=scale, halo=halo, channel_axis=channel_axis, block=block)
+    return _upscale_steps(image, plane_fn, clip, value_range, scale=scale, halo=halo, channel_axis=channel_axis,
+                          block=block)
 
 
-def _upscale_steps(image, plane_fn, clip, **blocks):
-    values = UnitScale(image, clip)  # here, in the worker: on lazy data it is a pass over the data
+def _upscale_steps(image, plane_fn, clip, value_range, **blocks):
+    values = UnitScale(image, clip, value_range)  # here, in the worker: on lazy data it is a pass over the data
 
     def process(plane):
         return values.restore(plane_fn(values.to_unit(plane)))
