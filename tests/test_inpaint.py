@@ -129,3 +129,22 @@ def test_free_form_masks_cover_what_they_are_asked():
     rng = np.random.default_rng(0)
     covers = [free_form_mask((96, 128), rng, (0.1, 0.5)).mean() for _ in range(20)]
     assert 0.1 <= min(covers) and max(covers) < 0.75 and np.std(covers) > 0.05
+
+
+def test_hole_batches_mix_free_form_holes_and_scattered_pixels(astronaut_small):
+    from scipy import ndimage
+
+    from napari_superres.train import HoleSampler
+
+    def batch(scattered):
+        inputs, targets = HoleSampler([astronaut_small], 32, 6, seed=0, scattered=scattered).sample()
+        masks = targets[:, -1].numpy().astype(bool)
+        np.testing.assert_array_equal(inputs[:, -1].numpy(), masks)
+        np.testing.assert_array_equal(inputs[:, :3].numpy(), (targets[:, :3] * (1 - targets[:, -1:])).numpy())
+        # Scattered drops make many small pieces; strokes and boxes a few large ones.
+        return masks, [ndimage.label(m)[1] for m in masks]
+
+    masks, pieces = batch(1.0)
+    assert all(0.25 < m.mean() < 0.75 for m in masks) and min(pieces) > 20
+    _, pieces = batch(0.0)
+    assert max(pieces) < 20

@@ -264,14 +264,24 @@ def _distance_to_segment(rows, cols, start, end):
 
 
 class HoleSampler(PatchSampler):
-    """Inpainting batches: input (RGB crops in [0, 1], holes zeroed, and the mask), target (the crops and the mask)."""
+    """Inpainting batches: input (RGB crops in [0, 1], holes zeroed, and the mask), target (the crops and the mask).
 
-    def __init__(self, images, patch, batch_size, seed=0):
+    A share ``scattered`` of the masks are pixels dropped at random (30-70 %, as
+    from a sparse sensor or the Deep Image Prior paper's 50 % test), the rest free-form holes.
+    """
+
+    def __init__(self, images, patch, batch_size, seed=0, scattered=0.2):
         super().__init__(images, 1, patch, batch_size, seed)
+        self.scattered = scattered
+
+    def hole(self, shape):
+        if self.rng.random() < self.scattered:
+            return self.rng.random(shape) < self.rng.uniform(0.3, 0.7)
+        return free_form_mask(shape, self.rng)
 
     def sample(self):
         clean = self.crops() / 255
-        masks = np.stack([free_form_mask(clean.shape[-2:], self.rng) for _ in range(len(clean))])
+        masks = np.stack([self.hole(clean.shape[-2:]) for _ in range(len(clean))])
         mask = torch.from_numpy(masks).float()[:, None]
         return torch.cat([clean * (1 - mask), mask], dim=1), torch.cat([clean, mask], dim=1)
 
