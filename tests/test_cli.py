@@ -165,3 +165,19 @@ def test_inpaint_fills_nan_pixels_of_a_float_tiff(tmp_path, camera_small):
     result = read_image(out)
     assert result.dtype == np.float32 and np.isfinite(result).all()
     np.testing.assert_array_equal(result[30:], image[30:])
+
+
+def test_value_range_reaches_a_learned_model_and_the_record(tmp_path, camera_small):
+    from napari_superres import upscale
+
+    image = camera_small.astype(np.float32)
+    image[0, 0] = 400.0  # one outlier: the image's own max is no longer white
+    tifffile.imwrite(tmp_path / "in.tif", image)
+    main(["upscale", str(tmp_path / "in.tif"), str(tmp_path / "out.tif"), "--scale", "2", "--method", "espcn",
+          "--value-range", "0", "255"])
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        record = tif.shaped_metadata[0]
+    assert record["settings"]["value_range"] == [0.0, 255.0]
+    expected = upscale(image, 2, "espcn", value_range=(0, 255))
+    np.testing.assert_array_equal(read_image(tmp_path / "out.tif"), expected)
+    assert np.abs(expected - upscale(image, 2, "espcn")).max() > 1

@@ -28,6 +28,7 @@ def _add_upscale(sub):
     p.add_argument("--scale", type=float, default=4, help="zoom factor (default 4)")
     p.add_argument("--method", default="bicubic", help="interpolation or model name (see 'methods')")
     p.add_argument("--tile", type=int, default=None, help="tile size in input pixels (default: automatic)")
+    _add_value_range(p)
 
 
 def _add_denoise(sub):
@@ -37,6 +38,13 @@ def _add_denoise(sub):
     p.add_argument("--iterations", type=int, default=None, help="n2v and dip: training steps")
     p.add_argument("--volumetric", action="store_true", help="n2v and dip: fit 3D volumes (Z before Y, X)")
     p.add_argument("--seed", type=int, default=0, help="n2v and dip")
+    _add_value_range(p)
+
+
+def _add_value_range(p):
+    p.add_argument("--value-range", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                   help="learned models: the values that are black and white (default: uint8 0-255, floats "
+                        "inside [0, 1] as they are, else the image's min and max)")
 
 
 def _add_inpaint(sub):
@@ -158,8 +166,10 @@ def _upscale(args):
 
     scale = int(args.scale) if float(args.scale).is_integer() else args.scale
     _process_file(args, f"{args.method} x{scale}", lambda image, axis: iter_upscale(
-        image, scale, method=args.method, channel_axis=axis, device=args.device, tile=args.tile), fraction=float,
-        record=_record("upscale", args.method, scale=scale, device=args.device, tile=args.tile))
+        image, scale, method=args.method, channel_axis=axis, device=args.device, tile=args.tile,
+        value_range=args.value_range), fraction=float,
+        record=_record("upscale", args.method, scale=scale, device=args.device, tile=args.tile,
+                       value_range=args.value_range))
 
 
 def _dip(args):
@@ -199,7 +209,7 @@ def _denoise(args):
         options = _fit_options(args)
         options.update({"volumetric": True} if args.volumetric else {})
     else:  # a trained denoiser
-        options = {"device": args.device}
+        options = {"device": args.device, "value_range": args.value_range}
     _process_file(args, f"{args.method} denoise", lambda image, axis: iter_denoise(
         image, args.method, channel_axis=axis, **options), fraction=_step_fraction,
         record=_record("denoise", args.method, **options))
