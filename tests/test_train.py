@@ -107,9 +107,27 @@ def test_a_scale_one_run_trains_a_blind_denoiser(image_folders, tmp_path):
     train(cfg, log=lambda _: None)
     log = [json.loads(line) for line in (tmp_path / "dn" / "log.jsonl").read_text().splitlines()]
     noisy_psnr = 10 * np.log10(255**2 / 25**2)  # the validation input: σ = 25
+    assert log[-1]["batch_norm"] == "recalibrated" and log[-1]["step"] == 60
     assert log[-1]["val_psnr"] > noisy_psnr + 1
     card = ModelCard.from_json(export_model(tmp_path / "dn", tmp_path, name="dn_gray"))
     assert card.scale == 1 and "Gaussian noise" in card.info["training"]["pairs"]
+
+
+def test_batch_norm_recalibration_averages_over_many_batches():
+    from napari_superres.train import recalibrate_batch_norm
+
+    class Batches:  # batch k: every value k
+        k = 0
+
+        def sample(self):
+            self.k += 1
+            return torch.full((2, 3, 4, 4), float(self.k)), None
+
+    model = torch.nn.Sequential(torch.nn.BatchNorm2d(3))
+    assert recalibrate_batch_norm(model, Batches(), batches=10)
+    np.testing.assert_allclose(model[0].running_mean, [5.5] * 3)  # the mean of 1..10, not the last few
+    assert model[0].momentum == 0.1
+    assert not recalibrate_batch_norm(torch.nn.Conv2d(3, 3, 1), Batches())
 
 
 def test_a_denoiser_without_a_noise_range_is_refused(image_folders, tmp_path):
