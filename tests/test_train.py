@@ -137,12 +137,12 @@ def test_a_denoiser_without_a_noise_range_is_refused(image_folders, tmp_path):
         train(cfg, log=lambda _: None)
 
 
-@pytest.mark.parametrize("architecture, config, task, channels, words", [
-    ("colorizer", {"features": 4, "blocks": 1}, "colorize", 1, "261 bins"),
-    ("gatedunet", {"features": 4, "depth": 2}, "inpaint", 3, "free-form holes"),
+@pytest.mark.parametrize("architecture, config, task, channels, words, loss", [
+    ("colorizer", {"features": 4, "blocks": 1}, "colorize", 1, "261 bins", "rebalanced_cross_entropy"),
+    ("gatedunet", {"features": 4, "depth": 2}, "inpaint", 3, "free-form", "l1_holes"),
 ])
 def test_colorizer_and_inpainter_train_and_export_with_their_task(image_folders, tmp_path, architecture, config,
-                                                                   task, channels, words):
+                                                                   task, channels, words, loss):
     cfg = TrainConfig(architecture=architecture, scale=1, channels=channels, train_dirs=[str(image_folders / "train")],
                       out_dir=str(tmp_path / "run"), val_dirs=[str(image_folders / "val")], config=config, steps=30,
                       batch_size=2, lr_patch=32, lr=3e-3, val_every=15)
@@ -152,3 +152,4 @@ def test_colorizer_and_inpainter_train_and_export_with_their_task(image_folders,
     assert log[-1]["loss"] < log[0]["loss"]
     card = ModelCard.from_json(export_model(tmp_path / "run", tmp_path, name=architecture))
     assert card.task == task and words in card.info["training"]["pairs"]
+    assert list(card.info["training"]["losses"])[0] == loss  # the objective trained with, not the --losses default

@@ -600,9 +600,19 @@ def export_weights(model, path, step):
     path.with_suffix(".step").write_text(str(step))
 
 
+def _losses_description(cfg):
+    """The loss weights a run really trained with: colorizer and inpainter runs use their own objective."""
+    if cfg["architecture"] == "gatedunet":
+        return {"l1_holes": 6.0, "l1_known_pixels": 1.0}
+    if cfg["architecture"] == "colorizer":
+        return {"rebalanced_cross_entropy": 1.0}
+    return cfg.get("losses", {cfg.get("loss"): 1.0})
+
+
 def _pairs_description(cfg):
     if cfg["architecture"] == "gatedunet":
-        return "RGB crops with random free-form holes (brush strokes and boxes, 10-50 % of the pixels) zeroed"
+        return ("RGB crops with random holes zeroed: free-form (brush strokes and boxes, 10-50 % of the pixels) "
+                "or, one in five, 30-70 % of the pixels dropped at random")
     if cfg["architecture"] == "colorizer":
         return ("L of CIE Lab in, ab out at 1/4 resolution, soft-encoded over 261 bins, class-rebalanced (λ = 0.5); "
                 "half the crops with random user hints")
@@ -658,7 +668,7 @@ def export_model(run_dir, weights_dir, *, name=None, data_description=""):
             "steps_planned": cfg["steps"],
             "batch_size": cfg["batch_size"],
             "lr_patch": cfg["lr_patch"],
-            "losses": cfg.get("losses", {cfg.get("loss"): 1.0}),
+            "losses": _losses_description(cfg),
             "degradation": cfg.get("degradation") or "bicubic only",
             "init": cfg.get("init"),
             "optimizer": f"Adam, lr {cfg['lr']} cosine to {cfg['min_lr']}",
