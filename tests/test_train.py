@@ -153,3 +153,35 @@ def test_colorizer_and_inpainter_train_and_export_with_their_task(image_folders,
     card = ModelCard.from_json(export_model(tmp_path / "run", tmp_path, name=architecture))
     assert card.task == task and words in card.info["training"]["pairs"]
     assert list(card.info["training"]["losses"])[0] == loss  # the objective trained with, not the --losses default
+
+
+def test_prepare_training_data_splits_bsd200_shrinks_photos_and_leaves_out_test_images(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    import imageio.v3 as iio
+
+    script = Path(__file__).parents[1] / "scripts" / "prepare_training_data.py"
+    spec = importlib.util.spec_from_file_location("prepare_training_data", script)
+    prepare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(prepare)
+    sources, photos = tmp_path / "dcscn", tmp_path / "photos"
+    tile = data.chelsea()[:40, :60]
+    for folder, count in (("yang91", 3), ("bsd200", 40)):
+        (sources / folder).mkdir(parents=True)
+        for k in range(count):
+            iio.imwrite(sources / folder / f"{k:03d}.png", tile)
+    (photos / "photos").mkdir(parents=True)
+    (photos / "bundled").mkdir()
+    iio.imwrite(photos / "photos" / "wall.jpg", np.zeros((100, 3400, 3), np.uint8))
+    for name in ("skimage_astronaut", "skimage_camera", "skimage_coffee"):
+        iio.imwrite(photos / "bundled" / f"{name}.png", tile)
+
+    prepare.main(["--photos", str(photos), "--t91-bsd200", str(sources), "--out", str(tmp_path / "out")])
+
+    train = sorted(p.name for p in (tmp_path / "out" / "hr_png").iterdir())
+    held_out = sorted(p.name for p in (tmp_path / "out" / "val_png").iterdir())
+    assert held_out == ["bsd_019.png", "bsd_039.png"]  # every 20th BSD200 image
+    assert len(train) == 3 + 38 + 1 + 1
+    assert "bundled_skimage_coffee.png" in train and not any("astronaut" in n or "camera" in n for n in train)
+    assert iio.imread(tmp_path / "out" / "hr_png" / "photo_wall.png").shape == (47, 1600, 3)  # fits 1600 px
