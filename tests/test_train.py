@@ -107,7 +107,8 @@ def test_a_scale_one_run_trains_a_blind_denoiser(image_folders, tmp_path):
     train(cfg, log=lambda _: None)
     log = [json.loads(line) for line in (tmp_path / "dn" / "log.jsonl").read_text().splitlines()]
     noisy_psnr = 10 * np.log10(255**2 / 25**2)  # the validation input: σ = 25
-    assert log[-1]["batch_norm"] == "recalibrated" and log[-1]["step"] == 60
+    assert [r["step"] for r in log] == [30, 60]
+    assert all(r["batch_norm"] == "recalibrated" for r in log)  # every validation sees averaged statistics
     assert log[-1]["val_psnr"] > noisy_psnr + 1
     card = ModelCard.from_json(export_model(tmp_path / "dn", tmp_path, name="dn_gray"))
     assert card.scale == 1 and "Gaussian noise" in card.info["training"]["pairs"]
@@ -128,6 +129,16 @@ def test_batch_norm_recalibration_averages_over_many_batches():
     np.testing.assert_allclose(model[0].running_mean, [5.5] * 3)  # the mean of 1..10, not the last few
     assert model[0].momentum == 0.1
     assert not recalibrate_batch_norm(torch.nn.Conv2d(3, 3, 1), Batches())
+
+
+def test_calibration_batches_repeat_and_leave_the_training_stream_alone():
+    from napari_superres.train import NoisySampler, calibration_batches
+
+    sampler = NoisySampler([data.chelsea()], 16, 2, (0, 55), seed=3)
+    state = sampler.rng.bit_generator.state
+    first = calibration_batches(sampler, 0).sample()[0]
+    torch.testing.assert_close(calibration_batches(sampler, 0).sample()[0], first)
+    assert sampler.rng.bit_generator.state == state
 
 
 def test_a_denoiser_without_a_noise_range_is_refused(image_folders, tmp_path):

@@ -7,6 +7,7 @@ Runs are resumable: a checkpoint is written every few minutes and at the end.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -537,11 +538,14 @@ def train(cfg: TrainConfig, log=print):
         step += 1
         running += loss.item()
         if step % cfg.val_every == 0 or step == cfg.steps:
+            recalibrated = bool(val_images) and not keep_latest and recalibrate_batch_norm(
+                model, calibration_batches(sampler, cfg.seed))
             score = check(model) if val_images else float("nan")
             record = {
                 "step": step,
                 "loss": running / cfg.val_every,
                 "val_psnr": score,
+                **({"batch_norm": "recalibrated"} if recalibrated else {}),
                 "lr": _lr_at(cfg, step),
                 "sec_per_step": (time.monotonic() - t0) / cfg.val_every,
             }
@@ -555,26 +559,26 @@ def train(cfg: TrainConfig, log=print):
         if time.monotonic() - last_save > cfg.checkpoint_minutes * 60:
             save_checkpoint()
             last_save = time.monotonic()
-    if step == cfg.steps and val_images and not keep_latest and recalibrate_batch_norm(model, sampler):
-        score = check(model)
-        record = {"step": step, "val_psnr": score, "batch_norm": "recalibrated"}
-        with open(out / "log.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")
-        log(json.dumps(record))
-        if score > best:
-            best = score
-            export_weights(model, out / "best.safetensors", step)
     save_checkpoint()
     return out / "best.safetensors"
 
 
-def recalibrate_batch_norm(model, sampler, batches=200):
+def calibration_batches(sampler, seed):
+    """A copy of ``sampler`` drawing the same fixed batches at every call: training's stream is untouched."""
+    calibration = copy.copy(sampler)
+    calibration.rng = np.random.default_rng([seed, 1])
+    return calibration
+
+
+def recalibrate_batch_norm(model, sampler, batches=100):
     """Replace batch norm's running statistics by their average over ``batches`` training batches.
 
     The running averages kept while training (momentum 0.1) reflect the last ten or
-    so batches, each with its own random mix of noise levels; the final weights
-    deserve statistics of many. Returns False, changing nothing, for a model
-    without batch norm.
+    so batches, each with its own random mix of noise levels: validated with them,
+    a denoiser's PSNR swung by 3 dB between checkpoints (26.7 → 23.6 dB from step
+    3000 to 4000) while its loss kept falling. Every validation, and so the choice
+    of the best weights, sees statistics of many batches instead. Returns False,
+    changing nothing, for a model without batch norm.
     """
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     if not norms:
