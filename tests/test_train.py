@@ -73,9 +73,12 @@ def test_train_resume_and_export(image_folders, tmp_path, capsys):
     assert [r["step"] for r in log] == [5, 10]
     assert all(np.isfinite(r["val_psnr"]) for r in log)
     assert log[1]["loss"] < log[0]["loss"]  # seeded: it learns from the first steps
-    main(args + ["--steps", "15"])  # resumes from the checkpoint rather than restarting
+    main(args + ["--steps", "16"])  # resumes from the checkpoint rather than restarting
     assert "resumed at step 10" in capsys.readouterr().out
-    assert [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()] == [5, 10, 15]
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [5, 10, 15, 16]
+    # The last record covers one step: its mean loss is of that step, not a fifth of it.
+    assert log[3]["loss"] > 0.4 * log[2]["loss"]
 
     weights = tmp_path / "weights"
     weights.mkdir()

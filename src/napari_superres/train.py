@@ -523,7 +523,7 @@ def train(cfg: TrainConfig, log=print):
         )
         tmp.replace(ckpt_path)
 
-    last_save, t0, running = time.monotonic(), time.monotonic(), 0.0
+    last_save, t0, running, since = time.monotonic(), time.monotonic(), 0.0, 0  # since the last record
     model.train()
     while step < cfg.steps:
         for group in optimizer.param_groups:
@@ -536,23 +536,23 @@ def train(cfg: TrainConfig, log=print):
         optimizer.step()
         objective.discriminator_step(sr, hr)
         step += 1
-        running += loss.item()
+        running, since = running + loss.item(), since + 1
         if step % cfg.val_every == 0 or step == cfg.steps:
             recalibrated = bool(val_images) and not keep_latest and recalibrate_batch_norm(
                 model, calibration_batches(sampler, cfg.seed))
             score = check(model) if val_images else float("nan")
             record = {
                 "step": step,
-                "loss": running / cfg.val_every,
+                "loss": running / since,
                 "val_psnr": score,
                 **({"batch_norm": "recalibrated"} if recalibrated else {}),
                 "lr": _lr_at(cfg, step),
-                "sec_per_step": (time.monotonic() - t0) / cfg.val_every,
+                "sec_per_step": (time.monotonic() - t0) / since,
             }
             with open(out / "log.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
             log(json.dumps(record))
-            running, t0 = 0.0, time.monotonic()
+            running, since, t0 = 0.0, 0, time.monotonic()
             if keep_latest or not val_images or score > best:
                 best = max(best, score)
                 export_weights(model, out / "best.safetensors", step)
