@@ -19,13 +19,15 @@ from pathlib import Path
 
 from PIL import Image
 
+from napari_superres.train import list_images
+
 LONGEST_SIDE = 1600
 TEST_IMAGES = ("astronaut", "camera")
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 
 
 def images_in(folder: Path):
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    """The images training reads from ``folder``, in its order."""
+    return list_images([folder])
 
 
 def shrunk_photo(path: Path) -> Image.Image:
