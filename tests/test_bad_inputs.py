@@ -81,6 +81,11 @@ CASES = [
     ("imresize", "3-D without channel_axis", lambda: imresize(np.zeros((2, 4, 4)), 2), (ValueError, "2D image")),
     ("psnr", "shapes differ", lambda: psnr(U8, U8[:4]), (ValueError, "shapes differ")),
     ("psnr", "identical images", lambda: psnr(U8, U8), lambda r: r == np.inf),
+    # Round 2 (issue 16): each area's cases below its own heading.
+    # -- numerics: lazy input, extreme values, scales, tiles --
+    # -- registry, command line and files --
+    # -- fitted methods: seeds, parameters, memory --
+    # -- denoise, colorize, inpaint --
 ]
 
 

@@ -51,14 +51,23 @@ def plane_layout(image, channel_axis):
 
 def check_output_fits(shape, dtype):
     """Refuse upfront a result of ``shape`` (planes first) that cannot fit in the memory free now."""
-    import psutil
-
     result = int(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize
     plane = int(np.prod(shape[1:], dtype=np.float64)) * 8  # float64 working copy of one plane
+    check_memory(result + plane, f"the result {tuple(shape)} ({dtype})")
+
+
+def check_memory(nbytes, what):
+    """Refuse upfront work whose peak, ``nbytes``, cannot fit in the memory free now.
+
+    ``what`` names the work for the message (e.g. ``"the result (1, 512, 512, 3) (uint8)"``);
+    every entry point refuses with this one actionable message before building anything.
+    """
+    import psutil
+
     free = psutil.virtual_memory().available
-    if result + plane > MEMORY_SHARE * free:
-        raise MemoryError(f"the result {tuple(shape)} ({dtype}) needs {(result + plane) / 2**30:.1f} GiB but only "
-                          f"{free / 2**30:.1f} GiB of memory is free; process a crop or fewer planes at a time")
+    if nbytes > MEMORY_SHARE * free:
+        raise MemoryError(f"{what} needs {nbytes / 2**30:.1f} GiB but only {free / 2**30:.1f} GiB of memory is "
+                          "free; process a crop or fewer planes at a time")
 
 
 def to_planes(image, channel_axis):
