@@ -9,9 +9,11 @@ scored. Weights are only ever read with safetensors (no pickle, no code).
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import threading
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -46,15 +48,34 @@ ARCHITECTURES = {
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
+def user_weights_dir():
+    """Where ``napari-superres export`` puts models by default (it may not exist yet).
+
+    The first folder of ``$NAPARI_SUPERRES_WEIGHTS`` if set, else ``weights`` in the
+    user data folder (``~/.local/share/napari-superres/weights`` on Linux).
+    """
+    listed = [p for p in os.environ.get("NAPARI_SUPERRES_WEIGHTS", "").split(os.pathsep) if p]
+    if listed:
+        return Path(listed[0])
+    from platformdirs import user_data_path
+
+    return user_data_path("napari-superres", appauthor=False) / "weights"
+
+
 def weights_dirs():
     """Folders searched for model cards, first match wins.
 
-    ``$NAPARI_SUPERRES_WEIGHTS`` (``os.pathsep``-separated) first, then the
-    weights installed inside the package, then ``weights/`` of a source checkout.
+    ``$NAPARI_SUPERRES_WEIGHTS`` (``os.pathsep``-separated) first, then the user
+    weights folder (see :func:`user_weights_dir`), then the weights installed inside
+    the package, then ``weights/`` of a source checkout.
     """
     dirs = [Path(p) for p in os.environ.get("NAPARI_SUPERRES_WEIGHTS", "").split(os.pathsep) if p]
-    dirs += [_PACKAGE_DIR / "weights", _PACKAGE_DIR.parent.parent / "weights"]
-    return [d for d in dirs if d.is_dir()]
+    dirs += [user_weights_dir(), _PACKAGE_DIR / "weights", _PACKAGE_DIR.parent.parent / "weights"]
+    return [d for d in dict.fromkeys(dirs) if d.is_dir()]
+
+
+class ModelCardWarning(UserWarning):
+    """A model card in a weights folder was skipped: it cannot be read or does not describe a usable model."""
 
 
 @dataclass(frozen=True)
@@ -75,18 +96,24 @@ class ModelCard:
 
     @classmethod
     def from_json(cls, path):
-        path = Path(path)
-        data = json.loads(path.read_text())
+        """The card in the JSON file ``path``; ValueError says what makes it unusable."""
+        return cls.from_data(json.loads(Path(path).read_bytes()), path)
+
+    @classmethod
+    def from_data(cls, data, path):
+        """The card of the parsed JSON ``data`` of the file ``path``; ValueError says what makes it unusable."""
+        _check_card(data)
+        scale = data["scale"]
         return cls(
             name=data["name"],
             architecture=data["architecture"],
-            scale=int(data["scale"]),
-            weights=path.with_name(data["weights"]),
-            sha256=data["sha256"],
+            scale=scale,
+            weights=Path(path).parent / data["weights"],
+            sha256=data["sha256"].lower(),
             config=data.get("config", {}),
             input=data.get("input", "y"),
             method=data.get("method") or data["architecture"],
-            task=data.get("task") or ("upscale" if int(data["scale"]) > 1 else "denoise"),
+            task=data.get("task") or ("upscale" if scale > 1 else "denoise"),
             info=data,
         )
 
@@ -96,13 +123,83 @@ class ModelCard:
         return ARCHITECTURES[self.architecture](scale=self.scale, channels=channels, **self.config)
 
 
+TASKS = ("upscale", "denoise", "colorize", "inpaint")
+_CARD_FIELDS = {"name": str, "architecture": str, "scale": int, "weights": str, "sha256": str,
+                "config": dict, "input": str, "method": str, "task": str}
+
+
+def _check_card(data):
+    """Raise ValueError naming the first field of a card's JSON that makes it unusable."""
+    _check_card_types(data)
+    if not data["name"]:
+        raise ValueError("'name' is empty")
+    if data["architecture"] not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {data['architecture']!r}; known: {', '.join(ARCHITECTURES)}")
+    if data["scale"] < 1:
+        raise ValueError(f"'scale' must be at least 1, not {data['scale']}")
+    try:
+        inspect.signature(ARCHITECTURES[data["architecture"]]).bind(scale=1, channels=1, **data.get("config", {}))
+    except TypeError as err:
+        raise ValueError(f"'config' does not fit a {data['architecture']} ({err})") from None
+    weights = data["weights"]
+    if weights in ("", ".", "..") or Path(weights).name != weights or "/" in weights or "\\" in weights:
+        raise ValueError(f"'weights' must name a file in the card's own folder, not {weights!r}")
+    if len(data["sha256"]) != 64 or not all(c in "0123456789abcdefABCDEF" for c in data["sha256"]):
+        raise ValueError("'sha256' must be the 64 hex digits of the weights file's SHA-256")
+    if data.get("input", "y") not in ("y", "rgb"):
+        raise ValueError(f"'input' must be 'y' or 'rgb', not {data['input']!r}")
+    if data.get("task") and data["task"] not in TASKS:
+        raise ValueError(f"'task' must be one of {', '.join(TASKS)}, not {data['task']!r}")
+
+
+def _check_card_types(data):
+    if not isinstance(data, dict):
+        raise ValueError(f"a model card is a JSON object, not {type(data).__name__}")
+    for key in ("name", "architecture", "scale", "weights", "sha256"):
+        if key not in data:
+            raise ValueError(f"no {key!r}")
+    for key, kind in _CARD_FIELDS.items():
+        value = data.get(key)
+        if key in data and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise ValueError(f"{key!r} must be a JSON {kind.__name__}, not {value!r}")
+
+
+_cards_read = {}  # path -> (its bytes, its ModelCard or None): each bad card warns once, until it changes
+_cards_lock = threading.Lock()
+
+
+def _read_card(path):
+    """The card in ``path``, or None (with one ModelCardWarning naming the file) when it is unusable."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raw, problem = None, err
+    with _cards_lock:
+        if path in _cards_read and _cards_read[path][0] == raw:
+            return _cards_read[path][1]
+        card = None
+        if raw is not None:
+            try:
+                card = ModelCard.from_data(json.loads(raw), path)
+            except ValueError as err:  # JSON syntax and Unicode errors are ValueErrors too
+                problem = err
+        if card is None:
+            warnings.warn(f"skipped the model card {path}: {problem}", ModelCardWarning, stacklevel=2)
+        _cards_read[path] = (raw, card)
+        return card
+
+
 def list_models():
-    """All model cards found, as ``{name: ModelCard}``."""
+    """All usable model cards found, as ``{name: ModelCard}``.
+
+    A card that cannot be read or does not describe a usable model is skipped with
+    a :class:`ModelCardWarning` naming its file (once, until the file changes).
+    """
     cards = {}
     for folder in weights_dirs():
         for path in sorted(folder.glob("*.json")):
-            card = ModelCard.from_json(path)
-            if card.architecture in ARCHITECTURES:
+            card = _read_card(path)
+            if card is not None:
                 cards.setdefault(card.name, card)
     return cards
 
@@ -124,39 +221,38 @@ def find_model(method, scale):
     return matches[0]
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 _load_lock = threading.Lock()
 
 
 @lru_cache(maxsize=16)
 def _load_cached(card, device):
     import torch
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
-    actual = _sha256(card.weights)
+    data = card.weights.read_bytes()  # hashed and loaded from the same bytes: nothing can change in between
+    actual = hashlib.sha256(data).hexdigest()
     if actual != card.sha256:
         raise ValueError(
             f"weights file {card.weights} does not match its model card "
             f"(SHA-256 {actual[:12]}..., expected {card.sha256[:12]}...): "
             "the file is damaged or was replaced; reinstall napari-superres"
         )
-    model = card.build()
+    with torch.device("meta"):  # no memory and no random initialisation: the global RNG is left alone
+        model = card.build()
     try:
-        state = load_file(str(card.weights))
-        model.load_state_dict(state)
+        model.load_state_dict(_as_model_dtypes(load(data), model), assign=True)
     except Exception as err:  # safetensors' own errors, or tensors that do not fit the architecture
         raise ValueError(f"{card.weights} is not a safetensors file of a {card.architecture} x{card.scale} "
                          f"model as its card says ({err}); only safetensors weights are accepted") from err
     model.eval().requires_grad_(False)
     # NHWC is 1.6x faster for these convolutions on CPU (ESPCN x4 on 512²: 0.40 s vs 0.66 s).
     return model.to(device, memory_format=torch.channels_last)
+
+
+def _as_model_dtypes(state, model):
+    """``state`` with each tensor in the dtype of the model's own (as a copying load would cast it)."""
+    own = model.state_dict()
+    return {key: value.to(own[key].dtype) if key in own else value for key, value in state.items()}
 
 
 def load_model(card, device):
