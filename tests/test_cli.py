@@ -148,7 +148,7 @@ def test_denoise_a_uint16_tiff_stack_with_noise2void(tmp_path, camera_small):
     src, out = tmp_path / "stack.tif", tmp_path / "clean.tif"
     rng = np.random.default_rng(0)
     stack = (np.stack([camera_small] * 4).astype(np.float64) * 100 + rng.normal(0, 1000, (4, 64, 64)))
-    tifffile.imwrite(src, np.clip(stack, 0, 65535).astype(np.uint16))
+    tifffile.imwrite(src, np.clip(stack, 0, 65535).astype(np.uint16), photometric="minisblack")
     main(["denoise", str(src), str(out), "--method", "n2v", "--iterations", "5", "--volumetric"])
     result = read_image(out)
     assert result.shape == (4, 64, 64) and result.dtype == np.uint16

@@ -3,10 +3,65 @@
 from __future__ import annotations
 
 import argparse
+import math
+import signal
 import sys
+import threading
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+
+CHANNEL_AXIS_HELP = ("axis of colour channels, or 'none' (default: what the file says: TIFF samples or channels, "
+                     "PNG/JPEG colours; refused where it does not say)")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        """Usage, then one ``error:`` line, as for every other refusal of the command line."""
+        self.print_usage(sys.stderr)
+        sys.exit(f"error: {self.prog}: {message}")
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
+    return value
+
+
+def _non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text}")
+    return value
+
+
+def _positive_float(text):
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite positive number, not {text}")
+    return value
+
+
+def _channel_axis(text):
+    return "none" if text.lower() == "none" else int(text)
+
+
+# argparse names the type in its message: "invalid positive integer value: '0'"
+_positive_int.__name__ = "positive integer"
+_non_negative_int.__name__ = "non-negative integer"
+_positive_float.__name__ = "finite positive number"
+_finite_float.__name__ = "finite number"
+_channel_axis.__name__ = "axis (an integer or 'none')"
 
 
 def _file_parser(sub, name, help):
@@ -14,8 +69,7 @@ def _file_parser(sub, name, help):
     p = sub.add_parser(name, help=help)
     p.add_argument("input", type=Path)
     p.add_argument("output", type=Path)
-    p.add_argument("--channel-axis", type=int, default=None,
-                   help="axis of colour channels (default: last axis of an RGB/RGBA image)")
+    p.add_argument("--channel-axis", type=_channel_axis, default=None, help=CHANNEL_AXIS_HELP)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     p.add_argument("--scheduler", default=None,
@@ -25,9 +79,9 @@ def _file_parser(sub, name, help):
 
 def _add_upscale(sub):
     p = _file_parser(sub, "upscale", "upscale an image file, or every image of a folder into a folder")
-    p.add_argument("--scale", type=float, default=4, help="zoom factor (default 4)")
+    p.add_argument("--scale", type=_finite_float, default=4, help="zoom factor (default 4)")
     p.add_argument("--method", default="bicubic", help="interpolation or model name (see 'methods')")
-    p.add_argument("--tile", type=int, default=None, help="tile size in input pixels (default: automatic)")
+    p.add_argument("--tile", type=_positive_int, default=None, help="tile size in input pixels (default: automatic)")
     _add_value_range(p)
 
 
@@ -35,7 +89,7 @@ def _add_denoise(sub):
     p = _file_parser(sub, "denoise", "denoise an image file, or every image of a folder into a folder")
     p.add_argument("--method", default="nlm", help="nlm, tv, wavelet, bilateral, a trained denoiser, n2v or dip")
     p.add_argument("--sigma", type=float, default=None, help="classical methods: noise σ (default: estimated)")
-    p.add_argument("--iterations", type=int, default=None, help="n2v and dip: training steps")
+    p.add_argument("--iterations", type=_positive_int, default=None, help="n2v and dip: training steps")
     p.add_argument("--volumetric", action="store_true", help="n2v and dip: fit 3D volumes (Z before Y, X)")
     p.add_argument("--seed", type=int, default=0, help="n2v and dip")
     _add_value_range(p)
@@ -53,7 +107,7 @@ def _add_inpaint(sub):
     p.add_argument("--missing-value", type=float, default=float("nan"),
                    help="without --mask: the value that marks missing pixels (default NaN)")
     p.add_argument("--method", default="biharmonic", help="biharmonic, dip, or a trained inpainting network")
-    p.add_argument("--iterations", type=int, default=None, help="dip: iterations")
+    p.add_argument("--iterations", type=_positive_int, default=None, help="dip: iterations")
     p.add_argument("--seed", type=int, default=0, help="dip")
 
 
@@ -61,10 +115,10 @@ def _add_dip(sub):
     p = _file_parser(sub, "dip", "restore an image file with Deep Image Prior (no training data)")
     p.add_argument("--task", default="denoise", choices=["denoise", "inpaint", "super-resolve", "jpeg"])
     p.add_argument("--mask", type=Path, default=None, help="inpaint: image, non-zero where pixels are missing")
-    p.add_argument("--scale", type=int, default=4, help="super-resolve: zoom factor (default 4)")
+    p.add_argument("--scale", type=_positive_int, default=4, help="super-resolve: zoom factor (default 4)")
     p.add_argument("--network", default="fast", choices=["fast", "paper"])
-    p.add_argument("--iterations", type=int, default=None, help="upper bound (default: the task's)")
-    p.add_argument("--learning-rate", type=float, default=0.01)
+    p.add_argument("--iterations", type=_positive_int, default=None, help="upper bound (default: the task's)")
+    p.add_argument("--learning-rate", type=_positive_float, default=0.01)
     p.add_argument("--no-early-stopping", action="store_true",
                    help="run every iteration (denoise and jpeg stop early by default)")
     p.add_argument("--volumetric", action="store_true", help="one 3D fit per volume (Z before Y, X)")
@@ -76,8 +130,8 @@ def _add_video_prior(sub):
     p.add_argument("frames", type=Path, help="the input stack (T first)")
     p.add_argument("processed", type=Path, help="its frame-by-frame result")
     p.add_argument("output", type=Path)
-    p.add_argument("--channel-axis", type=int, default=None, help="axis of colour channels of both stacks")
-    p.add_argument("--epochs", type=int, default=25)
+    p.add_argument("--channel-axis", type=_channel_axis, default=None, help=CHANNEL_AXIS_HELP + "; of both stacks")
+    p.add_argument("--epochs", type=_positive_int, default=25)
     p.add_argument("--device", default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true")
@@ -88,13 +142,13 @@ def _video_prior(args):
     from .video_prior import iter_fit_video_prior
 
     frames, processed = np.asarray(read_image(args.frames)), np.asarray(read_image(args.processed))
-    steps = iter_fit_video_prior(frames, processed, channel_axis=args.channel_axis, epochs=args.epochs,
+    axis = _channel_axis_for(args, args.frames, frames)
+    steps = iter_fit_video_prior(frames, processed, channel_axis=axis, epochs=args.epochs,
                                  device=args.device, seed=args.seed)
     result = _run_with_bar(steps, "Deep Video Prior", _step_fraction)
     record = {**_record("video prior", "deep video prior", device=args.device, epochs=args.epochs, seed=args.seed),
               "command": " ".join(sys.argv[1:]), "source": str(args.frames), "processed": str(args.processed)}
-    axis = args.channel_axis
-    write_image(args.output, result, overwrite=args.overwrite, rgb=axis is not None and result.shape[axis] in (3, 4),
+    write_image(args.output, result, overwrite=args.overwrite, rgb=_channels_last(axis, result),
                 metadata=record if args.output.suffix.lower() in TIFF_SUFFIXES else None)
     print(f"{args.processed} {processed.shape} -> {args.output} {result.shape} {result.dtype}")
 
@@ -122,43 +176,56 @@ def _range(text):
 def _add_train(sub):
     p = sub.add_parser("train", help="train a super-resolution model on a folder of HR images")
     p.add_argument("architecture")
-    p.add_argument("--scale", type=int, required=True)
+    p.add_argument("--scale", type=_positive_int, required=True)
     p.add_argument("--data", nargs="+", required=True, help="folders of HR training images")
     p.add_argument("--val", nargs="*", default=[], help="folders of HR validation images")
     p.add_argument("--out", required=True, help="run folder (resumes if it holds a checkpoint)")
     p.add_argument("--config", type=_key_values, default={},
                    help="architecture options, e.g. 'blocks=8,features=32'")
     p.add_argument("--channels", type=int, default=1, choices=[1, 3], help="1: luma model, 3: RGB model")
-    p.add_argument("--steps", type=int, default=20000)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr-patch", type=int, default=24, help="low-resolution patch size")
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--steps", type=_positive_int, default=20000)
+    p.add_argument("--batch-size", type=_positive_int, default=32)
+    p.add_argument("--lr-patch", type=_positive_int, default=24, help="low-resolution patch size")
+    p.add_argument("--lr", type=_positive_float, default=1e-3)
     p.add_argument("--min-lr", type=float, default=1e-5)
     p.add_argument("--losses", type=_key_values, default={"l1": 1.0},
                    help="weighted losses: l1, l2, ms_ssim_l1, hf, perceptual, adversarial "
                         "(e.g. 'l1=1,perceptual=0.1,adversarial=0.005')")
-    p.add_argument("--discriminator-features", type=int, default=64,
+    p.add_argument("--discriminator-features", type=_positive_int, default=64,
                    help="width of the adversarial loss's discriminator (SRGAN: 64; 16 is 16x cheaper on a CPU)")
     p.add_argument("--blur", type=_range, default=(0.0, 0.0), help="Gaussian blur sigma range 'lo:hi' (HR px)")
     p.add_argument("--noise", type=_range, default=(0.0, 0.0), help="noise sigma range 'lo:hi' (grey levels)")
     p.add_argument("--jpeg", type=_range, default=None, help="JPEG quality range 'lo:hi'")
     p.add_argument("--init", default=None, help="safetensors weights to start from")
-    p.add_argument("--val-every", type=int, default=1000)
-    p.add_argument("--checkpoint-minutes", type=float, default=5.0)
-    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--val-every", type=_positive_int, default=1000)
+    p.add_argument("--checkpoint-minutes", type=_positive_float, default=5.0)
+    p.add_argument("--threads", type=_non_negative_int, default=0)
     p.add_argument("--seed", type=int, default=0)
 
 
 def _add_export(sub):
     p = sub.add_parser("export", help="copy a training run's best weights into a weights folder, with a card")
     p.add_argument("run", type=Path)
-    p.add_argument("--weights-dir", type=Path, default=Path("weights"))
+    p.add_argument("--weights-dir", type=Path, default=None,
+                   help="default: the user weights folder, searched for models (the first folder of "
+                        "$NAPARI_SUPERRES_WEIGHTS if set, else napari-superres/weights in the user data folder)")
     p.add_argument("--name", default=None, help="model name (default ARCH_xSCALE)")
     p.add_argument("--data-description", default="", help="what the model was trained on, for its card")
+    p.add_argument("--overwrite", action="store_true", help="replace a model of the same name in that folder")
 
 
-def _default_channel_axis(image):
-    return -1 if image.ndim == 3 and image.shape[-1] in (3, 4) else None
+def _channel_axis_for(args, path, image):
+    """The channel axis of ``image`` read from ``path``: ``--channel-axis`` if given, else what the file says."""
+    from .io import channel_axis_of
+
+    if args.channel_axis is not None:
+        return None if args.channel_axis == "none" else args.channel_axis
+    return channel_axis_of(path, image.shape)
+
+
+def _channels_last(axis, result):
+    """Whether ``result``'s last axis holds its channels: the file then stores them as channels (RGB, gray + alpha)."""
+    return axis is not None and axis % result.ndim == result.ndim - 1
 
 
 def _upscale(args):
@@ -197,7 +264,7 @@ def _step_fraction(step):
 def _fit_options(args):
     """Options of a per-image fit (Noise2Void, DIP) from the command line."""
     options = {"seed": args.seed, "device": args.device, "preview_every": 0}
-    return {**options, "iterations": args.iterations} if args.iterations else options
+    return {**options, "iterations": args.iterations} if args.iterations is not None else options
 
 
 def _denoise(args):
@@ -231,13 +298,38 @@ def _inpaint(args):
         fraction=_step_fraction, record=_record("inpaint", args.method, **options))
 
 
-IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp", ".zarr"}
-
-
 def _record(task, method, **settings):
     from .provenance import provenance
 
     return provenance(task, method, **{k: v for k, v in settings.items() if k != "preview_every"})
+
+
+def _is_folder_batch(args):
+    """Whether INPUT is a folder of images (a zarr store is one image)."""
+    return args.input.is_dir() and args.input.suffix.lower() != ".zarr"
+
+
+def _check_paths(args):
+    """Refuse, before any work, an OUTPUT that cannot be written."""
+    from .io import check_output
+
+    if getattr(args, "input", None) is not None and _is_folder_batch(args):
+        if args.output.exists() and not args.output.is_dir():
+            raise ValueError(f"{args.input} is a folder, so OUTPUT must be a folder too, not the file {args.output}")
+    elif getattr(args, "output", None) is not None:
+        check_output(args.output, overwrite=args.overwrite)
+
+
+def _check_device(args):
+    """Refuse, before any work, a ``--device`` that torch does not know or this machine does not have."""
+    if getattr(args, "device", None) is None:
+        return
+    from .device import select_device
+
+    try:
+        select_device(args.device)
+    except RuntimeError:  # torch's own message lists two dozen device types
+        raise ValueError(f"unknown device {args.device!r}: use cpu, cuda, cuda:1 or mps") from None
 
 
 def _process_file(args, description, make_steps, fraction, record):
@@ -248,11 +340,11 @@ def _process_file(args, description, make_steps, fraction, record):
         with Client(args.scheduler):  # dask computes zarr results on the cluster from here on
             unscheduled = argparse.Namespace(**{**vars(args), "scheduler": None})
             return _process_file(unscheduled, description, make_steps, fraction, record)
-    if not args.input.is_dir() or args.input.suffix.lower() == ".zarr":
+    from .io import IMAGE_SUFFIXES
+
+    if not _is_folder_batch(args):
         _process_one(args.input, args.output, args, description, make_steps, fraction, record)
         return
-    if args.output.exists() and not args.output.is_dir():
-        sys.exit(f"error: {args.input} is a folder, so OUTPUT must be a folder too, not the file {args.output}")
     args.output.mkdir(parents=True, exist_ok=True)
     inputs = sorted(p for p in args.input.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     failures = []
@@ -282,13 +374,12 @@ def _run_with_bar(steps, description, fraction):
 
 def _process_one(source, target, args, description, make_steps, fraction, record):
     """Read ``source``, run the progress generator with a bar, write ``target`` atomically."""
-    from .io import TIFF_SUFFIXES, ZARR_SUFFIX, read_image, read_resolution, write_image
+    from .io import TIFF_SUFFIXES, ZARR_SUFFIX, check_output, read_image, read_resolution, write_image
     from .lazy import is_lazy
 
-    if target.exists() and not args.overwrite:
-        raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
+    check_output(target, overwrite=args.overwrite)
     image = read_image(source)
-    axis = args.channel_axis if args.channel_axis is not None else _default_channel_axis(image)
+    axis = _channel_axis_for(args, source, image)
     result = _run_with_bar(make_steps(image, axis), description, fraction)
     if is_lazy(result) and target.suffix.lower() != ZARR_SUFFIX:
         raise ValueError(f"a zarr input gives a lazy result: write it to a .zarr store, not {target.name}")
@@ -299,7 +390,7 @@ def _process_one(source, target, args, description, make_steps, fraction, record
     if resolution:  # physical pixel size shrinks with the zoom: pixels per unit grow by it
         zoom = result.shape[-2 if axis is None else -3] / image.shape[-2 if axis is None else -3]
         resolution = (resolution[0] * zoom, resolution[1] * zoom, resolution[2])
-    write_image(target, result, overwrite=args.overwrite, rgb=axis is not None and result.shape[axis] in (3, 4),
+    write_image(target, result, overwrite=args.overwrite, rgb=_channels_last(axis, result),
                 metadata=provenance if keeps_metadata else None, resolution=resolution)
     print(f"{source} {image.shape} {image.dtype} -> {target} {result.shape} {result.dtype}")
 
@@ -324,7 +415,9 @@ def _train(args):
 def _export(args):
     from .train import export_model
 
-    print(f"wrote {export_model(args.run, args.weights_dir, name=args.name, data_description=args.data_description)}")
+    card = export_model(args.run, args.weights_dir, name=args.name, data_description=args.data_description,
+                        overwrite=args.overwrite)
+    print(f"wrote {card}")
 
 
 def _methods(args):
@@ -342,8 +435,30 @@ def _sample(args):
     print(f"wrote {args.output}")
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning as one line, as the command line's errors are."""
+    print(f"warning: {message}", file=sys.stderr if file is None else file)
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+@contextmanager
+def _sigterm_exits():
+    """SIGTERM ends the command as Ctrl+C does: half-written outputs are removed on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="napari-superres", description=__doc__)
+    parser = _Parser(prog="napari-superres", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_upscale(sub)
     _add_denoise(sub)
@@ -360,10 +475,14 @@ def main(argv=None):
     handlers = {"upscale": _upscale, "denoise": _denoise, "inpaint": _inpaint, "dip": _dip,
                 "video-prior": _video_prior, "train": _train, "export": _export, "methods": _methods,
                 "sample": _sample}
-    try:
-        handlers[args.command](args)
-    except (ValueError, TypeError, MemoryError, OSError) as err:
-        sys.exit(f"error: {err}")
+    with _sigterm_exits(), warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            _check_paths(args)
+            _check_device(args)
+            handlers[args.command](args)
+        except (ValueError, TypeError, MemoryError, OSError) as err:
+            sys.exit(f"error: {err}")
 
 
 if __name__ == "__main__":

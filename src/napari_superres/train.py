@@ -92,6 +92,9 @@ class PatchSampler:
 
     def __init__(self, images, scale, lr_patch, batch_size, seed=0, degradation=None, channels=1):
         self.images = [im for im in images if min(im.shape[:2]) >= lr_patch * scale]
+        if not self.images:
+            raise ValueError(f"no training image is {lr_patch * scale} pixels or more on its shorter side "
+                             f"(the crop of --lr-patch {lr_patch} at --scale {scale})")
         areas = np.array([im.shape[0] * im.shape[1] for im in self.images], dtype=np.float64)
         self.p = areas / areas.sum()
         self.scale, self.lr_patch, self.batch_size = scale, lr_patch, batch_size
@@ -442,12 +445,42 @@ def _warm_start(model, path, log):
     log(f"initialised {len(matching)}/{len(own)} tensors from {path}")
 
 
+def _check_config(cfg):
+    """Refuse, before any work, a run that cannot start; the training and validation image files."""
+    import inspect
+
+    if cfg.architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {cfg.architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
+    try:
+        inspect.signature(ARCHITECTURES[cfg.architecture]).bind(scale=cfg.scale, channels=cfg.channels, **cfg.config)
+    except TypeError as err:
+        raise ValueError(f"--config does not fit a {cfg.architecture} ({err})") from None
+    for folder in [*cfg.train_dirs, *cfg.val_dirs]:
+        if not Path(folder).is_dir():
+            raise ValueError(f"the image folder {folder} does not exist")
+    train_paths = list_images(cfg.train_dirs)
+    if not train_paths:
+        raise ValueError(f"no training images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {', '.join(map(str, cfg.train_dirs))}")
+    return train_paths, list_images(cfg.val_dirs)
+
+
+def _load_images(paths, cfg):
+    images = []
+    for path in paths:
+        try:
+            images.append(load_hr(path, cfg.jpeg_downscale, cfg.max_side))
+        except (OSError, ValueError) as err:
+            raise ValueError(f"cannot read the training image {path}: {err}") from err
+    return images
+
+
 def train(cfg: TrainConfig, log=print):
     """Train (or resume) a model; writes checkpoints, a log and the best weights.
 
     The best weights by validation PSNR are kept, except for adversarial and
     colorization runs, where PSNR is not the aim and the latest weights are kept.
     """
+    train_paths, val_paths = _check_config(cfg)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -455,8 +488,7 @@ def train(cfg: TrainConfig, log=print):
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     log(f"loading images from {cfg.train_dirs}")
-    train_images = [load_hr(p, cfg.jpeg_downscale, cfg.max_side) for p in list_images(cfg.train_dirs)]
-    val_images = [load_hr(p, cfg.jpeg_downscale, cfg.max_side) for p in list_images(cfg.val_dirs)]
+    train_images, val_images = _load_images(train_paths, cfg), _load_images(val_paths, cfg)
     log(f"{len(train_images)} training images, {len(val_images)} validation images")
     if cfg.architecture == "colorizer":  # gray → colours
         sampler = ColorSampler(train_images, cfg.lr_patch, cfg.batch_size, cfg.seed)
@@ -638,20 +670,31 @@ def _card_task(cfg):
     return tasks.get(cfg["architecture"], "upscale" if cfg["scale"] > 1 else "denoise")
 
 
-def export_model(run_dir, weights_dir, *, name=None, data_description=""):
+def export_model(run_dir, weights_dir=None, *, name=None, data_description="", overwrite=False):
     """Copy a run's best weights into ``weights_dir`` with a model card.
 
+    ``weights_dir`` defaults to the user weights folder
+    (:func:`napari_superres.models.registry.user_weights_dir`), which is searched
+    for models. A model of the same name there is replaced only with ``overwrite``.
     The card's ``metrics`` stay empty until ``benchmarks/sr_quality.py
     --update-cards`` measures them.
     """
     import hashlib
-    import shutil
 
-    run_dir, weights_dir = Path(run_dir), Path(weights_dir)
+    from .models.registry import user_weights_dir
+
+    run_dir = Path(run_dir)
+    weights_dir = user_weights_dir() if weights_dir is None else Path(weights_dir)
+    if name is None:
+        cfg = json.loads((run_dir / "config.json").read_text())
+        name = f"{cfg['architecture']}_x{cfg['scale']}"
+    target, card_path = weights_dir / f"{name}.safetensors", weights_dir / f"{name}.json"
+    existing = [str(p) for p in (target, card_path) if p.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(f"{' and '.join(existing)} exist(s): a model named {name!r} is there already; "
+                              "pass --overwrite (overwrite=True) to replace it, or choose another --name")
     cfg = json.loads((run_dir / "config.json").read_text())
-    name = name or f"{cfg['architecture']}_x{cfg['scale']}"
-    target = weights_dir / f"{name}.safetensors"
-    shutil.copyfile(run_dir / "best.safetensors", target)
+    weights = (run_dir / "best.safetensors").read_bytes()
     log = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
     best_step = int((run_dir / "best.step").read_text())
     card = {
@@ -663,7 +706,7 @@ def export_model(run_dir, weights_dir, *, name=None, data_description=""):
         "input": "y" if cfg.get("channels", 1) == 1 else "rgb",
         "config": cfg["config"],
         "weights": target.name,
-        "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
+        "sha256": hashlib.sha256(weights).hexdigest(),
         "parameters": _parameter_count(cfg),
         "training": {
             "data": data_description,
@@ -680,10 +723,11 @@ def export_model(run_dir, weights_dir, *, name=None, data_description=""):
         },
         "metrics": {},
     }
-    card_path = weights_dir / f"{name}.json"
     if card_path.exists():  # keep measured metrics when re-exporting the same weights
         old = json.loads(card_path.read_text())
         if old.get("sha256") == card["sha256"]:
             card["metrics"] = old.get("metrics", {})
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(weights)
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     return card_path
