@@ -97,12 +97,18 @@ def test_the_command_line_lists_methods_past_a_foreign_json(weights):
     assert done.stderr.count("notes.json") == 1 and done.stderr.startswith("warning: skipped the model card")
 
 
-def test_a_card_without_sha256_is_not_usable(weights):
+def test_a_card_without_sha256_is_not_usable(weights, capsys):
+    from napari_superres.cli import main
+    from napari_superres.io import write_image
+
     (weights / "nosha_x2.json").write_text(json.dumps({k: v for k, v in _espcn_card(name="nosha_x2").items()
                                                        if k != "sha256"}))
-    with pytest.warns(ModelCardWarning, match="nosha_x2.json: no 'sha256'"):
-        with pytest.raises(ValueError, match="unknown method 'nosha_x2'"):
-            upscale(U8, 2, "nosha_x2")
+    write_image(weights / "in.png", U8)
+    with pytest.raises(SystemExit, match="^error: unknown method 'nosha_x2'"):
+        main(["upscale", str(weights / "in.png"), str(weights / "out.png"), "--scale", "2", "--method", "nosha_x2"])
+    assert capsys.readouterr().err.count("warning: skipped the model card") == 1
+    with pytest.raises(ValueError, match="unknown method 'nosha_x2'"):
+        upscale(U8, 2, "nosha_x2")  # warned once already
 
 
 def test_first_load_of_a_model_leaves_the_global_rng_alone():
