@@ -47,7 +47,8 @@ def test_widget_estimates_sigma_and_adds_a_layer(make_napari_viewer, qtbot, nois
     before = layer.data.copy()
     widget = DenoiseWidget(viewer)
     widget.image.value = layer
-    widget.estimate()
+    widget.estimate()  # in a worker: the GUI stays responsive
+    qtbot.waitUntil(lambda: widget.estimate_worker is None, timeout=60_000)
     assert 17 < widget.sigma.value < 23 and "Estimated" in widget.status.value
     widget.method.value = "tv"
     widget.run()

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from magicgui.widgets import ComboBox
 from napari.layers import Labels, Points
 
-from ._layers import layer_hints
-from ._widget import TaskWidget
+from ._layers import hints_maker
+from ._widget import InWorker, TaskWidget
 from .colorize import available_colorizers, iter_colorize
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class ColorizeWidget(TaskWidget):
         if not self.method.value:
             raise ValueError("no colorization model is installed (weights/colorizer.json)")
         method = self.method.value
-        hints = layer_hints(self.hints.value, layer) if self.hints.value is not None else None
+        hints = InWorker(hints_maker(self.hints.value, layer)) if self.hints.value is not None else None
         source = self.hints.value.name if self.hints.value is not None else None
 
         def on_result(result):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, PushButton, SpinBox
+from napari.qt.threading import create_worker
 
 from ._widget import LAZY_NOTE, TaskWidget
 from .denoise import CLASSICAL, FITTED, available_denoisers, estimate_noise, iter_denoise
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
 # DIP fits each plane and stops early by itself.
 DEFAULT_ITERATIONS = {"n2v": 1500, "dip": 3000}
 METHOD_NAMES = {"n2v": "Noise2Void", "dip": "DIP"}
+SIGMA_DECIMALS = 4  # a float image in [0, 1] has σ of a few hundredths: 2 decimals would round it away
 
 
 class DenoiseWidget(TaskWidget):
@@ -27,7 +30,9 @@ class DenoiseWidget(TaskWidget):
     def __init__(self, viewer: napari.viewer.Viewer):
         self.method = ComboBox(label="method", choices=list(available_denoisers()), value="nlm")
         self.sigma = FloatSpinBox(label="noise σ (0: estimate)", value=0.0, min=0.0, max=1e9, step=0.5)
+        self.sigma.native.setDecimals(SIGMA_DECIMALS)
         self.estimate_button = PushButton(text="Estimate σ")
+        self.estimate_worker = None
         self.iterations = SpinBox(label="iterations", value=1500, min=1, max=100_000, step=100)
         self.volumetric = CheckBox(label="3D (train on volumes)", value=False)
         self.preview_every = SpinBox(label="preview every", value=250, min=0, max=100_000)
@@ -51,27 +56,47 @@ class DenoiseWidget(TaskWidget):
         return -1 if layer.rgb else None
 
     def estimate(self):
-        """Fill the σ field with the noise level estimated from the chosen layer."""
+        """Fill the σ field with the noise level of the chosen layer, estimated in a worker."""
         layer = self.image.value
         if layer is None:
             self.status.value = "Open or select an image layer first."
             return
-        self.sigma.value = round(estimate_noise(layer.data, channel_axis=self._channel_axis(layer)), 3)
-        self.status.value = f"Estimated noise σ = {self.sigma.value:g} (in the layer's units)."
+        if self.estimate_worker is not None:
+            return
+        worker = create_worker(finite_noise_estimate, layer.data, self._channel_axis(layer),
+                               _connect={"errored": self._on_errored}, _start_thread=False)
+        worker.returned.connect(lambda sigma: self._show_estimate(sigma, layer.name))
+        worker.finished.connect(self._estimate_finished)
+        self.estimate_worker = worker
+        self.estimate_button.enabled = False
+        self.status.value = f"Estimating the noise σ of {layer.name}..."
+        worker.start()
+
+    def _show_estimate(self, sigma, name):
+        if sigma > self.sigma.max:  # the field would clamp it: leave it at 0, which estimates it again
+            self.status.value = f"The noise σ of {name} is {sigma:.3g}, beyond this field; leave σ at 0 to use it."
+            return
+        self.sigma.value = round(sigma, SIGMA_DECIMALS)
+        self.status.value = f"Estimated noise σ of {name} = {self.sigma.value:g} (in the layer's units)."
+
+    def _estimate_finished(self):
+        self.estimate_worker = None
+        self.estimate_button.enabled = True
 
     def _job(self, layer):
         method = self.method.value
         if method in FITTED:
             return self._fit_job(layer, method)
-        sigma = self.sigma.value or estimate_noise(layer.data, channel_axis=self._channel_axis(layer))
+        sigma = self.sigma.value or None  # None: estimated by the worker
 
-        def on_result(result):
+        def on_result(result_and_sigma):
+            result, used = result_and_sigma
             self._add_result(layer, result, f"{layer.name} ({method} denoise)",
-                             {"task": "denoise", "method": method, "sigma": sigma})
-            self.status.value = f"Done with σ = {sigma:.3g}{LAZY_NOTE if is_lazy(result) else ''}."
+                             {"task": "denoise", "method": method, "sigma": used})
+            self.status.value = f"Done with σ = {used:.3g}{LAZY_NOTE if is_lazy(result) else ''}."
 
-        kwargs = {"sigma": sigma, "channel_axis": self._channel_axis(layer)}
-        return iter_denoise, (layer.data, method), kwargs, f"Denoising ({method}, σ = {sigma:.3g})", on_result
+        description = f"Denoising ({method}, σ = {'estimated' if sigma is None else f'{sigma:.3g}'})"
+        return _iter_denoise_sigma, (layer.data, method, sigma, self._channel_axis(layer)), {}, description, on_result
 
     def _fit_job(self, layer, method):
         options = {"iterations": self.iterations.value, "preview_every": self.preview_every.value,
@@ -88,3 +113,22 @@ class DenoiseWidget(TaskWidget):
 
         kwargs = {"channel_axis": self._channel_axis(layer), **options}
         return iter_denoise, (layer.data, method), kwargs, f"Denoising ({METHOD_NAMES[method]})", on_result
+
+
+def finite_noise_estimate(image, channel_axis):
+    """:func:`~napari_superres.denoise.estimate_noise`, or a ValueError where it gives no finite σ."""
+    sigma = estimate_noise(image, channel_axis=channel_axis)
+    if not math.isfinite(sigma):
+        raise ValueError(f"the noise σ of this image cannot be estimated (got {sigma}); enter σ by hand")
+    return sigma
+
+
+def _iter_denoise_sigma(image, method, sigma, channel_axis):
+    """:func:`~napari_superres.denoise.iter_denoise` that estimates σ first when it is None.
+
+    In the worker: the estimate is a pass over the image. Returns ``(result, σ used)``.
+    """
+    if sigma is None:
+        sigma = finite_noise_estimate(image, channel_axis)
+    result = yield from iter_denoise(image, method, sigma=sigma, channel_axis=channel_axis)
+    return result, sigma

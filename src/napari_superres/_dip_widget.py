@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, SpinBox
 
-from ._layers import layer_mask
-from ._widget import TaskWidget
+from ._layers import mask_maker
+from ._widget import InWorker, TaskWidget
 from .dip import NETWORKS, TASK_DEFAULTS, TASKS, iter_fit_dip
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class DIPWidget(TaskWidget):
         if task == "inpaint":
             if self.mask.value is None:
                 raise ValueError("Inpainting needs a mask: add a Labels or Shapes layer over the missing pixels.")
-            kwargs["mask"] = layer_mask(self.mask.value, layer)
+            kwargs["mask"] = InWorker(mask_maker(self.mask.value, layer))
         if task == "super-resolve":
             kwargs["scale"] = factor
         self._preview_of = (layer, "DIP", factor)

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from magicgui.widgets import ComboBox, LineEdit, SpinBox
 
-from ._layers import layer_mask
-from ._widget import TaskWidget
+from ._layers import mask_maker
+from ._widget import InWorker, TaskWidget
 from .dip import TASK_DEFAULTS
 from .inpaint import available_inpainters, iter_inpaint
 
@@ -40,7 +40,7 @@ class InpaintWidget(TaskWidget):
         method = self.method.value
         kwargs = {"channel_axis": -1 if layer.rgb else None}
         if self.mask.value is not None:
-            kwargs["mask"] = layer_mask(self.mask.value, layer)
+            kwargs["mask"] = InWorker(mask_maker(self.mask.value, layer))
             source = self.mask.value.name
         else:
             try:

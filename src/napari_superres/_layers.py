@@ -14,20 +14,29 @@ def layer_mask(mask_layer, image_layer):
     world coordinates onto the image's last two axes, so a rectangle drawn over
     the image covers the pixels it is drawn over whatever the layers' scales.
     """
+    return mask_maker(mask_layer, image_layer)()
+
+
+def mask_maker(mask_layer, image_layer):
+    """:func:`layer_mask` in two steps: the checks now, and a function of no argument that makes the mask.
+
+    The checks are quick, for the GUI thread; making the mask reads the labels or
+    fills the shapes (seconds for a large plane), for a worker.
+    """
     spatial = image_layer.data.shape[:-1] if image_layer.rgb else image_layer.data.shape
     plane = tuple(spatial[-2:])
     if isinstance(mask_layer, Labels):
-        data = np.asarray(mask_layer.data)
+        data = mask_layer.data
         if data.shape not in (plane, tuple(spatial)):
             raise ValueError(f"the labels layer {mask_layer.name!r} has shape {data.shape}; "
                              f"it must match the image's plane {plane} or its shape {tuple(spatial)}")
-        return data != 0
+        return lambda: np.asarray(data) != 0
     if isinstance(mask_layer, Shapes):
         if not len(mask_layer.data):
             raise ValueError(f"the shapes layer {mask_layer.name!r} has no shapes; draw the region to fill")
         vertices = [_on_image_grid(v, mask_layer, image_layer) for v in mask_layer.data]
         on_image = Shapes(vertices, shape_type=list(mask_layer.shape_type))
-        return np.asarray(on_image.to_masks(mask_shape=plane)).any(axis=0)
+        return lambda: np.asarray(on_image.to_masks(mask_shape=plane)).any(axis=0)
     raise ValueError(f"{mask_layer.name!r} is neither a Labels nor a Shapes layer")
 
 
@@ -44,22 +53,38 @@ def layer_hints(hints_layer, image_layer, radius=1):
     Points: a ``(2 radius + 1)``-pixel square of each point's face colour. Labels:
     every labelled pixel in its label's colour (the labels must be on the image's plane).
     """
+    return hints_maker(hints_layer, image_layer, radius)()
+
+
+def hints_maker(hints_layer, image_layer, radius=1):
+    """:func:`layer_hints` in two steps: the checks now (GUI thread), and a function of no argument that
+    paints the hints (a pass over a Labels layer: for a worker)."""
     plane = tuple((image_layer.data.shape[:-1] if image_layer.rgb else image_layer.data.shape)[-2:])
-    hints = np.zeros(plane + (4,))
     if isinstance(hints_layer, Points):
         if not len(hints_layer.data):
             raise ValueError(f"the points layer {hints_layer.name!r} has no points; add points with colours")
         positions = np.round(_on_image_grid(hints_layer.data, hints_layer, image_layer)).astype(int)
-        for (row, col), colour in zip(positions, hints_layer.face_color):
-            if 0 <= row < plane[0] and 0 <= col < plane[1]:
-                hints[max(row - radius, 0): row + radius + 1, max(col - radius, 0): col + radius + 1] = colour
-        return hints
+        colours = np.array(hints_layer.face_color)
+        return lambda: _square_hints(plane, positions, colours, radius)
     if isinstance(hints_layer, Labels):
-        labels = np.asarray(hints_layer.data)
+        labels = hints_layer.data
         if labels.shape != plane:
             raise ValueError(f"the labels layer {hints_layer.name!r} has shape {labels.shape}, not the image's "
                              f"plane {plane}")
-        for label in np.unique(labels[labels != 0]):
-            hints[labels == label] = hints_layer.get_color(label)
-        return hints
+        return lambda: _label_hints(np.asarray(labels), hints_layer.get_color)
     raise ValueError(f"{hints_layer.name!r} is neither a Points nor a Labels layer")
+
+
+def _square_hints(plane, positions, colours, radius):
+    hints = np.zeros(plane + (4,))
+    for (row, col), colour in zip(positions, colours):
+        if 0 <= row < plane[0] and 0 <= col < plane[1]:
+            hints[max(row - radius, 0): row + radius + 1, max(col - radius, 0): col + radius + 1] = colour
+    return hints
+
+
+def _label_hints(labels, colour_of):
+    hints = np.zeros(labels.shape + (4,))
+    for label in np.unique(labels[labels != 0]):
+        hints[labels == label] = colour_of(label)
+    return hints

@@ -26,10 +26,27 @@ if TYPE_CHECKING:
 
 # What the user sees when the input layer holds dask or zarr data: the result is a graph, not pixels yet.
 LAZY_NOTE = ", computed block by block as you browse it (lazy: the input is dask or zarr)"
+# What the core raises for input or settings it cannot process: the status says why, no traceback.
+INPUT_ERRORS = (ValueError, TypeError, MemoryError)
 
 
-def _relay(steps):
-    """A generator function for ``create_worker`` that runs an already created generator."""
+class InWorker:
+    """A job argument that ``make()`` makes in the worker: too slow for the GUI thread (e.g. filling shapes)."""
+
+    def __init__(self, make):
+        self.make = make
+
+
+def _start_and_relay(function, args, kwargs):
+    """The body of a run's worker: make the :class:`InWorker` arguments, create the job's generator, run it.
+
+    Creating the generator checks the input and may do heavy set-up (load a dask
+    layer, estimate σ, load a model): here, off the GUI thread, so the window stays responsive.
+    """
+    args = [a.make() if isinstance(a, InWorker) else a for a in args]
+    kwargs = {k: v.make() if isinstance(v, InWorker) else v for k, v in kwargs.items()}
+    steps = function(*args, **kwargs)
+    yield 0.0  # Cancel acts here, after the set-up and before the first block
     return (yield from steps)
 
 
@@ -89,16 +106,15 @@ class TaskWidget(Container):
             return
         self._run_device = self._device()
         try:
-            function, args, kwargs, description, on_result = self._job(layer)
-            steps = function(*args, **kwargs)  # checks the input here, before a worker starts
-        except (ValueError, TypeError, MemoryError) as err:
+            function, args, kwargs, description, on_result = self._job(layer)  # reads the fields: quick
+        except INPUT_ERRORS as err:
             self.status.value = f"Failed: {err}"
             return
-        worker = create_worker(_relay, steps)
+        worker = create_worker(_start_and_relay, function, args, kwargs, _connect={"errored": self._on_errored},
+                               _start_thread=False)
         worker.yielded.connect(self._on_yielded)
         worker.returned.connect(on_result)
         worker.returned.connect(lambda _: setattr(self.progress, "value", 100))
-        worker.errored.connect(lambda err: setattr(self.status, "value", f"Failed: {err}"))
         worker.warned.connect(self._on_warned)
         worker.aborted.connect(lambda: setattr(self.status, "value", "Cancelled."))
         worker.finished.connect(self._finished)
@@ -124,6 +140,9 @@ class TaskWidget(Container):
     def _job(self, layer):
         """``(generator function, args, kwargs, description, on_result)`` for a run on ``layer``.
 
+        This runs on the GUI thread: it only reads the fields and the layer, raising
+        ValueError for choices that cannot run. The worker calls ``function(*args,
+        **kwargs)``, so that the input checks and any heavy set-up happen there.
         ``on_result(result)`` adds the result layer; it closes over this run's
         settings, so that changing the fields mid-run does not mislabel the result.
         """
@@ -148,6 +167,11 @@ class TaskWidget(Container):
         layer, name, factor = self._preview_of
         self.preview_layer = self._add_layer(layer, estimate, f"{layer.name} ({name} preview)",
                                              {"task": "preview", "method": name}, factor)
+
+    def _on_errored(self, err):
+        self.status.value = f"Failed: {err}"
+        if not isinstance(err, INPUT_ERRORS):  # a bug, not the input: napari shows its traceback
+            raise err
 
     def _on_warned(self, showwarning_args):
         message, category = showwarning_args[:2]
@@ -249,8 +273,8 @@ class UpscaleWidget(TaskWidget):
                              {"task": "upscale", "method": method, "scale": tuple(factors)}, factors)
             self.status.value = f"Done: {result.shape}."
 
-        return (_run_once, (upscale_axes, np.asarray(layer.data), factors, method),
-                {"channel_axis": -1 if layer.rgb else None}, f"Running {method} x{factor} along {axes}", on_result)
+        return (_run_once, (upscale_axes, layer.data, factors, method), {"channel_axis": -1 if layer.rgb else None},
+                f"Running {method} x{factor} along {axes}", on_result)
 
 
 # Axes the SR widget can enlarge, counted from the last spatial axis.
