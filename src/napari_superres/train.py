@@ -689,9 +689,9 @@ def export_model(run_dir, weights_dir=None, *, name=None, data_description="", o
         cfg = json.loads((run_dir / "config.json").read_text())
         name = f"{cfg['architecture']}_x{cfg['scale']}"
     target, card_path = weights_dir / f"{name}.safetensors", weights_dir / f"{name}.json"
-    existing = [str(p) for p in (target, card_path) if p.exists()]
+    existing = [p.name for p in (target, card_path) if p.exists()]
     if existing and not overwrite:
-        raise FileExistsError(f"{' and '.join(existing)} exist(s): a model named {name!r} is there already; "
+        raise FileExistsError(f"a model named {name!r} is in {weights_dir} already ({', '.join(existing)}): "
                               "pass --overwrite (overwrite=True) to replace it, or choose another --name")
     cfg = json.loads((run_dir / "config.json").read_text())
     weights = (run_dir / "best.safetensors").read_bytes()
