@@ -94,3 +94,50 @@ def test_value_range_tells_a_trained_denoiser_where_black_and_white_are(tiny_den
     assert np.abs(np.clip(by_extremes, 0, 255)[inside] - as_uint8[inside]).max() > 2
     with pytest.raises(ValueError, match="high > low"):
         denoise(noisy, tiny_denoiser, value_range=(1, 1))
+
+
+@pytest.fixture
+def stack_with_flat_planes(rng):
+    """float32 (4, 48, 48): noisy planes of σ 0.04, a black frame and a constant frame."""
+    stack = np.clip(0.5 + rng.normal(0, 0.04, (4, 48, 48)), 0, 1).astype(np.float32)
+    stack[1], stack[3] = 0, 0.25
+    return stack
+
+
+def test_flat_planes_and_channels_leave_the_noise_estimate_alone(stack_with_flat_planes):
+    noisy = stack_with_flat_planes[[0, 2]]
+    assert estimate_noise(stack_with_flat_planes) == pytest.approx(estimate_noise(noisy))
+    assert 0.03 < estimate_noise(stack_with_flat_planes) < 0.05
+    rgb = np.stack([noisy[0], noisy[1], np.zeros_like(noisy[0])], axis=-1)  # an empty blue channel
+    assert estimate_noise(rgb, channel_axis=-1) == pytest.approx(estimate_noise(noisy))
+    assert estimate_noise(np.zeros((3, 16, 16), np.uint16)) == 0.0
+    assert estimate_noise(np.full((16, 16, 3), 7.0), channel_axis=-1) == 0.0
+
+
+def test_a_lazy_stack_is_estimated_from_its_first_plane_that_is_not_flat(stack_with_flat_planes):
+    import dask.array as da
+
+    lazy = da.from_array(stack_with_flat_planes[[1, 0]], chunks=(1, 48, 48))  # the black frame first
+    assert estimate_noise(lazy) == pytest.approx(estimate_noise(stack_with_flat_planes[0]))
+    assert estimate_noise(da.zeros((2, 16, 16), chunks=(1, 16, 16))) == 0.0
+
+
+@pytest.mark.parametrize("method", CLASSICAL)
+def test_flat_planes_and_channels_come_back_unchanged(stack_with_flat_planes, method):
+    out = denoise(stack_with_flat_planes, method)  # σ estimated from the noisy planes
+    np.testing.assert_array_equal(out[[1, 3]], stack_with_flat_planes[[1, 3]])
+    assert np.abs(out[0] - 0.5).std() < stack_with_flat_planes[0].std()
+    rgb = np.moveaxis(stack_with_flat_planes[:3], 0, -1)  # red noisy, green black, blue noisy
+    out = denoise(rgb, method, channel_axis=-1)
+    np.testing.assert_array_equal(out[..., 1], 0)
+
+
+@pytest.mark.parametrize("method", CLASSICAL)
+@pytest.mark.parametrize("shape, channel_axis", [((1, 1), None), ((1, 9), None), ((7, 2), None), ((3, 1, 40), None),
+                                                 ((1, 1, 3), -1), ((1, 5, 3), -1), ((3, 2, 2), 0)])
+def test_tiny_planes_are_denoised(method, shape, channel_axis):
+    image = (np.arange(np.prod(shape)) * 37 % 256).astype(np.uint8).reshape(shape)
+    out = denoise(image, method, sigma=3, channel_axis=channel_axis)
+    assert out.shape == image.shape and out.dtype == np.uint8
+    assert denoise(image[..., :1, :1], method, sigma=3).shape == image[..., :1, :1].shape
+

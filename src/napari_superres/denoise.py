@@ -8,9 +8,11 @@ Prior, need no noise level: they learn from the image itself.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ._arrays import UnitScale, check_image, plane_layout, run_to_end, to_planes
+from ._arrays import UnitScale, check_image, check_memory, plane_layout, run_to_end, to_planes
 from .lazy import channels_last, is_lazy, iter_map_planes
 
 CLASSICAL = ("nlm", "tv", "wavelet", "bilateral")
@@ -18,6 +20,10 @@ CLASSICAL = ("nlm", "tv", "wavelet", "bilateral")
 # patch radius; the bilateral window); TV and BayesShrink are global: whole planes.
 CLASSICAL_HALO = {"nlm": 6 + 2, "bilateral": 5, "tv": None, "wavelet": None}
 CLASSICAL_BLOCK = 1024
+# float64 copies of a block (per channel) each classical method holds at its peak, measured on 256² and 768² planes.
+WORKING_COPIES = {"nlm": 8, "tv": 14, "wavelet": 7, "bilateral": 6}
+ESTIMATE_COPIES = 3  # float64 copies of a channel the noise estimate holds (the channel and its wavelet bands)
+MIN_SIDE = 5  # non-local means compares 5x5 patches: smaller planes are mirrored up to this size
 FITTED = ("n2v", "dip")  # trained on the image itself: slow, yield FitSteps with previews
 
 
@@ -36,25 +42,44 @@ def estimate_noise(image, *, channel_axis=None):
     """Standard deviation of Gaussian noise in ``image``, in the image's units.
 
     The wavelet-based robust estimator of Donoho and Johnstone
-    (``skimage.restoration.estimate_sigma``), averaged over channels and planes
-    (for a dask or zarr array, over its first plane).
+    (``skimage.restoration.estimate_sigma``), averaged over channels and planes.
+    A flat channel (one value throughout, such as a black frame in a stack or an
+    empty colour channel) has no noise to measure and is left out of the mean; an
+    image flat throughout has σ 0. For a dask or zarr array, the estimate is that of
+    its first plane that is not flat (not a pass over all the data).
 
     Examples
     --------
     >>> import numpy as np
-    >>> noisy = np.random.default_rng(0).normal(100, 10, (256, 256))
+    >>> noisy = np.random.default_rng(0).normal(100, 10, (2, 256, 256))
+    >>> noisy[1] = 0  # a black frame
     >>> round(estimate_noise(noisy))
     10
+    >>> estimate_noise(np.zeros((8, 8)))
+    0.0
     """
+    image = image if is_lazy(image) else np.asarray(image)
+    check_image(image, channel_axis, "estimate the noise of")
+    _, h, w, channels = plane_layout(image, channel_axis)
+    plane_bytes = h * w * channels * image.dtype.itemsize if is_lazy(image) else 0  # a lazy plane is computed
+    check_memory(plane_bytes + ESTIMATE_COPIES * 8 * h * w, f"estimating the noise of {h}x{w} planes")
+    planes = _lazy_planes(image, channel_axis) if is_lazy(image) else to_planes(image, channel_axis)[0]
+    sigmas = []
+    for plane in planes:
+        sigmas += [sigma for sigma in map(_channel_noise, np.moveaxis(plane, -1, 0)) if sigma is not None]
+        if sigmas and is_lazy(image):
+            break
+    return float(np.mean(sigmas)) if sigmas else 0.0
+
+
+def _channel_noise(channel):
+    """σ of one ``(H, W)`` channel, or None when it is flat: no noise to measure."""
     from skimage.restoration import estimate_sigma
 
-    if is_lazy(image):  # a dask or zarr stack: its first plane, not a pass over all the data
-        image, channel_axis = _first_plane(image, channel_axis), -1
-    image = np.asarray(image)
-    check_image(image, channel_axis, "estimate the noise of")
-    planes, _ = to_planes(image, channel_axis)
-    sigmas = [estimate_sigma(plane.astype(np.float64), channel_axis=-1, average_sigmas=True) for plane in planes]
-    return float(np.mean(sigmas))
+    if channel.min() == channel.max():
+        return None
+    sigma = estimate_sigma(channel.astype(np.float64))
+    return sigma if np.isfinite(sigma) else None  # no non-zero wavelet detail: nothing to measure either
 
 
 def denoise(image, method="nlm", *, sigma=None, channel_axis=None, **options):
@@ -74,7 +99,8 @@ def denoise(image, method="nlm", *, sigma=None, channel_axis=None, **options):
         Image Prior with early stopping (:func:`~napari_superres.dip.iter_fit_dip`).
     sigma : float, optional
         Noise standard deviation in the image's units, for the classical methods;
-        by default :func:`estimate_noise` of the whole image.
+        by default :func:`estimate_noise` of the whole image. Flat planes and
+        channels (one value throughout) come back unchanged.
     channel_axis : int, optional
         Axis of colour channels, denoised jointly.
     **options
@@ -105,9 +131,8 @@ def iter_denoise(image, method="nlm", *, sigma=None, channel_axis=None, **option
     :class:`~napari_superres._fitting.FitStep` per iteration, with previews.
     The arguments are checked when this is called, before any work.
     """
-    methods = available_denoisers()
-    if method not in methods:
-        raise ValueError(f"unknown denoising method {method!r}; choose one of {', '.join(methods)}")
+    if method not in CLASSICAL + FITTED and method not in available_denoisers():  # listing them loads torch
+        raise ValueError(f"unknown denoising method {method!r}; choose one of {', '.join(available_denoisers())}")
     if method == "n2v":
         from .noise2void import iter_fit_noise2void
 
@@ -128,15 +153,24 @@ def iter_denoise(image, method="nlm", *, sigma=None, channel_axis=None, **option
         raise TypeError(f"{method} takes no options {sorted(options)}; only the trained and fitted methods do")
     image = image if is_lazy(image) else np.asarray(image)
     check_image(image, channel_axis, "denoise")
+    if sigma is not None and not (np.isfinite(sigma) and sigma >= 0):
+        raise ValueError(f"sigma must be a noise level ≥ 0 in the image's units, got {sigma!r}")
+    halo = CLASSICAL_HALO[method] or 0
+    _, h, w, _ = plane_layout(image, channel_axis)
+    block = CLASSICAL_BLOCK if CLASSICAL_HALO[method] is not None else max(h, w)
+    _check_classical_memory(image, method, channel_axis, block + 2 * halo)
     if sigma is None:
         sigma = estimate_noise(image, channel_axis=channel_axis)
-    if not np.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"sigma must be a noise level ≥ 0 in the image's units, got {sigma!r}")
-    halo = CLASSICAL_HALO[method]
-    _, h, w, _ = plane_layout(image, channel_axis)
-    block = CLASSICAL_BLOCK if halo is not None else max(h, w)
-    return _denoise_steps(image, method, float(sigma), scale=1, halo=halo or 0, channel_axis=channel_axis,
+    return _denoise_steps(image, method, float(sigma), scale=1, halo=halo, channel_axis=channel_axis,
                           block=block)
+
+
+def _check_classical_memory(image, method, channel_axis, block_side):
+    """Refuse upfront what cannot fit: the numpy result and a block's working copies (a whole plane for tv, wavelet)."""
+    count, h, w, channels = plane_layout(image, channel_axis)
+    result = 0 if is_lazy(image) else math.prod((count, h, w, channels, image.dtype.itemsize))
+    working = WORKING_COPIES[method] * 8 * min(h, block_side) * min(w, block_side) * channels
+    check_memory(result + working, f"{method} denoising of {image.shape} ({image.dtype})")
 
 
 def _denoise_steps(image, method, sigma, **blocks):
@@ -145,21 +179,30 @@ def _denoise_steps(image, method, sigma, **blocks):
 
     def process(plane):
         unit = values.to_unit(plane)
-        return values.restore(_denoise_plane(unit, method, unit_sigma) if unit_sigma > 0 else unit)
+        if unit_sigma > 0:
+            flat = unit.min(axis=(0, 1)) == unit.max(axis=(0, 1))
+            # A flat channel has no noise; wavelet's YCbCr would leak the others' into it.
+            unit = np.where(flat, unit, _denoise_plane(unit, method, unit_sigma))
+        return values.restore(unit)
 
     return (yield from iter_map_planes(process, image, **blocks))
 
 
-def _first_plane(image, channel_axis):
-    """The first plane of a lazy stack as an ``(H, W, C)`` numpy array (for a noise estimate)."""
+def _lazy_planes(image, channel_axis):
+    """The planes of a lazy stack, one ``(H, W, C)`` numpy array at a time."""
     stacked = channels_last(image, channel_axis)
-    return stacked[(0,) * (stacked.ndim - 3)].compute()
+    for index in np.ndindex(stacked.shape[:-3]):
+        yield stacked[index].compute()
 
 
 def _denoise_plane(unit, method, sigma):
     """Denoise an ``(H, W, C)`` plane in [0, 1] with noise ``sigma`` (same units)."""
     from skimage import restoration
 
+    h, w = unit.shape[:2]
+    if min(h, w) < MIN_SIDE:  # skimage's nlm and bilateral need more pixels than that
+        pad = ((0, max(MIN_SIDE - h, 0)), (0, max(MIN_SIDE - w, 0)), (0, 0))
+        return _denoise_plane(np.pad(unit, pad, mode="symmetric"), method, sigma)[:h, :w]
     color = unit.shape[-1] > 1
     axis = -1 if color else None
     plane = unit if color else unit[..., 0]
