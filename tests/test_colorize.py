@@ -123,3 +123,24 @@ def test_shipped_colorizer_follows_a_hint():
     assert b_hint < b_auto - 10  # b* goes towards blue where the user said so
     far = (slice(150, 200), slice(0, 50))  # and the far corner hardly changes
     assert np.abs(rgb2lab(hinted[far] / 255) - rgb2lab(automatic[far] / 255))[..., 1:].mean() < 10
+
+
+def test_colour_input_needs_its_channel_axis_and_keeps_its_lightness(tiny_colorizer):
+    rgb = data.astronaut()[:48, :40]
+    with pytest.raises(ValueError, match="looks like colour.*channel_axis=-1"):
+        colorize(rgb, method=tiny_colorizer)
+    out = colorize(rgb, method=tiny_colorizer, channel_axis=-1)
+    assert out.shape == rgb.shape and out.dtype == np.uint8
+    assert np.abs(rgb2lab(out / 255)[..., 0] - rgb2lab(rgb / 255)[..., 0]).mean() < 1  # colours change, not L
+    first = colorize(np.moveaxis(rgb, -1, 0), method=tiny_colorizer, channel_axis=0)
+    np.testing.assert_array_equal(first, np.moveaxis(out, -1, 0))  # the layout is the input's
+    with pytest.raises(ValueError, match="got 4 channels.*alpha"):
+        colorize(np.dstack([rgb, rgb[..., :1]]), method=tiny_colorizer, channel_axis=-1)
+
+
+@pytest.mark.parametrize("bad, count", [(np.nan, 1), (1.5, 1), (-0.1, 1), (255.0, 1)])
+def test_hints_outside_zero_one_are_refused(tiny_colorizer, bad, count):
+    hints = np.zeros((32, 32, 4))
+    hints[5, 5] = (bad, 0.5, 0.5, 1.0)
+    with pytest.raises(ValueError, match=f"in \\[0, 1\\]; {count} NaN or out-of-range"):
+        colorize(data.camera()[:32, :32], hints, method=tiny_colorizer)

@@ -19,12 +19,13 @@ The results are a guess at colours, not a measurement: layers made from them say
 
 from __future__ import annotations
 
+import math
 import warnings
 from functools import lru_cache
 
 import numpy as np
 
-from ._arrays import UnitScale, check_image, run_to_end, to_planes
+from ._arrays import UnitScale, check_image, check_memory, run_to_end, spatial_shape, to_planes
 
 GRID = 10.0  # ab units between bin centres
 SIGMA_SOFT = 5.0  # soft encoding of targets and smoothing of the prior, ab units
@@ -32,6 +33,14 @@ NEIGHBOURS = 5
 REBALANCE_LAMBDA = 0.5
 TEMPERATURE = 0.38
 AB_SCALE = 110.0  # |ab| range, to scale hints to about [-1, 1]
+# Peak memory per pixel of a plane, measured on 512² and 1024² planes: Lab planes and their float64
+# copies (about 180 bytes, 100 more for colour input), the network's activations (about 13 bytes per
+# feature of the card: 380 in all at 16), and with hints the sparse solve that spreads them (3.1 KiB
+# at 512², 3.4 KiB at 1024²: growing slowly with the plane).
+LAB_BYTES_PER_PIXEL = 180
+COLOUR_INPUT_BYTES_PER_PIXEL = 100
+NETWORK_BYTES_PER_FEATURE = 13
+HINT_BYTES_PER_PIXEL = 4096
 
 
 @lru_cache(maxsize=1)
@@ -111,52 +120,104 @@ def available_colorizers():
     return sorted({card.method for card in list_models().values() if card.task == "colorize"})
 
 
-def colorize(gray, hints=None, *, method="colorizer", device=None):
+def colorize(gray, hints=None, *, method="colorizer", device=None, channel_axis=None):
     """Guess the colours of a gray image.
 
     Parameters
     ----------
     gray : ndarray
         ``(..., H, W)``; leading axes are colorized plane by plane. Any real dtype.
+        A colour image is colorized from its lightness (L of CIE Lab) when
+        ``channel_axis`` says where its RGB channels are: its colours are replaced
+        by a guess. Without ``channel_axis``, a last axis of 3 or 4 is refused as
+        colour: give the gray image (or its lightness), or its ``channel_axis``.
     hints : ndarray, optional
         ``(H, W, 4)`` RGBA in [0, 1], or a stack with the image's leading axes: the
         colour a user wants where alpha > 0 (points or regions), transparent elsewhere.
+        NaN or values outside [0, 1] are refused.
     method : str
         A colorization model from the weights folder (default ``'colorizer'``).
     device : str, optional
         Torch device; by default CUDA, then MPS, then CPU.
+    channel_axis : int, optional
+        Axis of ``gray``'s channels: 3 (RGB) or 1 (gray).
 
     Returns
     -------
     ndarray
-        ``(..., H, W, 3)`` RGB of ``gray``'s dtype and range; its lightness is the
-        input's. Colours are a guess: do not measure with them.
+        ``(..., H, W, 3)`` RGB of ``gray``'s dtype and range (with ``channel_axis``,
+        its RGB on that axis: ``gray``'s layout); its lightness is the input's.
+        Colours are a guess: do not measure with them.
 
     Examples
     --------
     >>> from skimage import data
     >>> colorize(data.camera()[:64, :64]).shape
     (64, 64, 3)
+    >>> colorize(data.astronaut()[:64, :64], channel_axis=-1).shape
+    (64, 64, 3)
     """
-    return run_to_end(iter_colorize(gray, hints, method=method, device=device))
+    return run_to_end(iter_colorize(gray, hints, method=method, device=device, channel_axis=channel_axis))
 
 
-def iter_colorize(gray, hints=None, *, method="colorizer", device=None):
-    """Step-by-step form of :func:`colorize`: yields the fraction of planes done, returns the result."""
+def iter_colorize(gray, hints=None, *, method="colorizer", device=None, channel_axis=None):
+    """Step-by-step form of :func:`colorize`: yields the fraction of planes done, returns the result.
+
+    The arguments are checked when this is called, before any work.
+    """
     gray = np.asarray(gray)
-    check_image(gray, None, "colorize")
+    _check_channels(gray, channel_axis)
+    _check_memory(gray, channel_axis, hints is not None)  # before the models are listed: that loads torch
+    if hints is not None:
+        hints = _checked_hints(hints, spatial_shape(gray, channel_axis))
     from .models import find_model
 
     card = find_model(method, 1)
-    if hints is not None:
-        hints = np.asarray(hints, dtype=np.float64)
-        if hints.shape[-1] != 4 or hints.shape[:-1] not in (gray.shape[-2:], gray.shape):
-            raise ValueError(f"hints must be RGBA (..., H, W, 4) over the image's plane {gray.shape[-2:]}, "
-                             f"got {hints.shape}")
-    return _colorize_steps(gray, hints, card, device)
+    _check_memory(gray, channel_axis, hints is not None, card)
+    return _colorize_steps(gray, channel_axis, hints, card, device)
 
 
-def _colorize_steps(gray, hints, card, device):
+def _check_channels(gray, channel_axis):
+    """Refuse what is not gray or RGB, or looks like colour without a ``channel_axis``."""
+    if channel_axis is None and gray.ndim >= 3 and gray.shape[-1] in (3, 4):
+        raise ValueError(f"colorize takes a gray image, and shape {gray.shape} looks like colour; give the gray "
+                         "image (or its lightness), or pass channel_axis=-1 to colorize an RGB image's lightness")
+    check_image(gray, channel_axis, "colorize")
+    if channel_axis is not None and gray.shape[channel_axis] not in (1, 3):
+        raise ValueError(f"colorize takes gray (1 channel) or RGB (3), got {gray.shape[channel_axis]} channels "
+                         f"on axis {channel_axis}; drop an alpha channel first")
+
+
+def _check_memory(gray, channel_axis, hinted, card=None):
+    """Refuse upfront, before the model is built, a job whose peak cannot fit in memory (see LAB_BYTES_PER_PIXEL).
+
+    Without the model's ``card``, its activations are left out.
+    """
+    spatial = spatial_shape(gray, channel_axis)
+    plane, pixels = math.prod(spatial[-2:]), math.prod(spatial)
+    colour = channel_axis is not None and gray.shape[channel_axis] == 3
+    features = 0 if card is None else card.config.get("features", 32)  # 32: the Colorizer's default
+    per_pixel = (LAB_BYTES_PER_PIXEL + COLOUR_INPUT_BYTES_PER_PIXEL * colour + NETWORK_BYTES_PER_FEATURE * features
+                 + HINT_BYTES_PER_PIXEL * hinted)
+    result = pixels * 3 * gray.dtype.itemsize
+    hints = pixels * 4 * 8 if hinted else 0  # as float64, at most one a plane
+    check_memory(result + hints + plane * per_pixel, f"colorizing {gray.shape} ({gray.dtype})")
+
+
+def _checked_hints(hints, spatial):
+    """``hints`` as float64 RGBA, or a ValueError saying what is wrong with them."""
+    hints = np.asarray(hints, dtype=np.float64)
+    if hints.shape[-1] != 4 or hints.shape[:-1] not in (tuple(spatial[-2:]), tuple(spatial)):
+        raise ValueError(f"hints must be RGBA (..., H, W, 4) over the image's plane {tuple(spatial[-2:])}, "
+                         f"got {hints.shape}")
+    bad = np.count_nonzero(~((hints >= 0) & (hints <= 1)))  # NaN included
+    if bad:
+        raise ValueError(f"hints must be RGBA values in [0, 1]; {bad} NaN or out-of-range values found "
+                         "(divide 8-bit colours by 255)")
+    return hints
+
+
+def _colorize_steps(gray, channel_axis, hints, card, device):
     import torch
     from skimage.color import lab2rgb
 
@@ -166,12 +227,12 @@ def _colorize_steps(gray, hints, card, device):
     device = select_device(device)
     model = load_model(card, device)
     bins = torch.from_numpy(ab_bins()).float().to(device)
-    planes, unstack = to_planes(gray, None)
+    planes, unstack = to_planes(gray, channel_axis)
     values = UnitScale(gray, clip=False)
     out = np.empty(planes.shape[:3] + (3,), dtype=gray.dtype)
     hint_planes = None if hints is None else hints.reshape((-1,) + hints.shape[-3:])  # one, or one a plane
     for i, plane in enumerate(planes):
-        lightness = np.clip(values.to_unit(plane[..., 0]), 0, 1) * 100
+        lightness = _lightness(values.to_unit(plane))
         hint_ab, hint_mask = (None, None) if hints is None else hints_to_ab(hint_planes[i % len(hint_planes)])
         ab = _predict_ab(model, lightness, hint_ab, hint_mask, bins, device)
         if hints is not None and hint_mask.any():
@@ -184,7 +245,15 @@ def _colorize_steps(gray, hints, card, device):
             rgb = lab2rgb(np.dstack([lightness, ab]))
         out[i] = values.restore(rgb)  # RGB in [0, 1] → the gray image's dtype and range
         yield (i + 1) / len(planes)
-    return out.reshape(gray.shape + (3,))
+    return out.reshape(gray.shape + (3,)) if channel_axis is None else unstack(out)
+
+
+def _lightness(unit):
+    """L of CIE Lab, in [0, 100], of an ``(H, W, C)`` plane in [0, 1]: gray values are lightness; RGB is converted."""
+    from skimage.color import rgb2lab
+
+    unit = np.clip(unit, 0, 1)
+    return rgb2lab(unit)[..., 0] if unit.shape[-1] == 3 else unit[..., 0] * 100
 
 
 def _predict_ab(model, lightness, hint_ab, hint_mask, bins, device):
