@@ -52,6 +52,14 @@ def test_stack_with_a_mask_per_plane(camera_small):
     assert np.abs(out[1, 5:9, 5:9].astype(int) - stack[1, 5:9, 5:9]).mean() < 30
 
 
+@pytest.mark.parametrize("nan", [np.nan, np.float16("nan"), np.float32("nan"), np.float64("nan"), float("nan")])
+def test_a_nan_of_any_float_type_marks_missing_pixels(dropped, nan):
+    clean, mask = dropped
+    image = np.where(mask, np.nan, clean / 255.0).astype(np.float32)
+    np.testing.assert_array_equal(missing_mask(image, nan), mask)
+    assert np.isfinite(inpaint(image, missing_value=nan)).all()
+
+
 def test_dip_inpainting_runs_and_keeps_known_pixels(dropped):
     clean, mask = dropped
     out = inpaint(np.where(mask, 0, clean).astype(np.uint8), mask, "dip", iterations=5)
@@ -67,6 +75,10 @@ def test_dip_inpainting_runs_and_keeps_known_pixels(dropped):
         (np.ones((8, 8)), {"mask": np.eye(4)}, ValueError, "matches neither"),
         (np.where(np.eye(8) > 0, np.nan, 1.0), {"mask": np.eye(8)[::-1]}, ValueError, "NaN"),
         (np.ones((8, 8)), {"mask": np.eye(8), "iterations": 3}, TypeError, "only dip"),
+        (np.array([1.0, np.nan, 3.0]), {}, ValueError, "two spatial axes"),
+        (np.array([[1.0, np.nan, 3.0]]), {"channel_axis": 0}, ValueError, "two spatial axes"),
+        (np.ones((0, 8)), {"mask": np.zeros((0, 8))}, ValueError, "empty"),
+        (np.ones((8, 8), bool), {"mask": np.eye(8)}, TypeError, "convert it to uint8"),
     ],
 )
 def test_bad_inputs_are_refused(image, kwargs, error, match):

@@ -7,11 +7,15 @@ value that marks them (a sensor's dead-pixel code, 0 in a stitched mosaic).
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 
 from ._arrays import (
     UnitScale,
     check_image,
+    check_memory,
     keep_known,
     plane_layout,
     plane_masks,
@@ -21,6 +25,16 @@ from ._arrays import (
 )
 
 METHODS = ("biharmonic", "dip")  # and the trained inpainting networks: available_inpainters()
+# Peak memory, measured on 512² to 2048² planes: the filled copy, the planes and the result (three
+# copies of the image), the masks (2 bytes a pixel), and for one plane: biharmonic's float64 copies
+# (about 5 a channel) and its sparse solve (4-5 KiB a missing pixel), or a trained network's
+# activations (about 64 bytes a pixel per feature of its card: 1050 at 16) and its input copies.
+IMAGE_COPIES = 3
+MASK_BYTES_PER_PIXEL = 2
+BIHARMONIC_COPIES = 5
+BIHARMONIC_BYTES_PER_MISSING = 6144
+NETWORK_BYTES_PER_FEATURE = 64
+NETWORK_INPUT_BYTES_PER_PIXEL = 100
 
 
 def available_inpainters():
@@ -69,7 +83,8 @@ def inpaint(image, mask=None, method="biharmonic", *, channel_axis=None, missing
     channel_axis : int, optional
         Axis of colour channels.
     missing_value : float
-        What marks a missing pixel in the image when no mask is given.
+        What marks a missing pixel in the image when no mask is given; any NaN
+        (``np.nan``, ``np.float32("nan")``) means NaN pixels.
     **options
         Settings of 'dip' (iterations, network, device, seed, preview_every...);
         ``device`` for a trained network.
@@ -100,12 +115,17 @@ def iter_inpaint(image, mask=None, method="biharmonic", *, channel_axis=None, mi
     :class:`~napari_superres._fitting.FitStep` per iteration, with previews.
     The arguments are checked when this is called, before any work.
     """
-    methods = available_inpainters()
-    if method not in methods:
-        raise ValueError(f"unknown inpainting method {method!r}; choose one of {', '.join(methods)}")
     image = np.asarray(image)
-    if channel_axis is not None and not -image.ndim <= channel_axis < image.ndim:
-        check_image(image, channel_axis, "inpaint")  # says what is wrong with the axis
+    _check_layout(image, channel_axis)
+    _check_memory(image, channel_axis, method)  # before the models are listed: that loads torch
+    if method not in METHODS and method not in available_inpainters():
+        raise ValueError(f"unknown inpainting method {method!r}; choose one of {', '.join(available_inpainters())}")
+    card = None
+    if method not in METHODS:
+        from .models import find_model
+
+        card = find_model(method, 1)
+        _check_memory(image, channel_axis, method, card)
     if mask is None:
         mask = missing_mask(image, missing_value, channel_axis=channel_axis)
         if not mask.any():
@@ -114,6 +134,8 @@ def iter_inpaint(image, mask=None, method="biharmonic", *, channel_axis=None, mi
                              "give a mask (True where missing) or the value that marks missing pixels")
     count = plane_layout(image, channel_axis)[0]
     masks = plane_masks(mask, image, channel_axis, count)
+    if method == "biharmonic":
+        _check_memory(image, channel_axis, method, card, missing=max(np.count_nonzero(m) for m in masks))
     filled = _fill(image, masks, channel_axis)
     check_image(filled, channel_axis, "inpaint")
     if method == "dip":
@@ -125,12 +147,35 @@ def iter_inpaint(image, mask=None, method="biharmonic", *, channel_axis=None, mi
         unknown = set(options) - {"device"}
         if unknown:
             raise TypeError(f"{method} takes only device, not {sorted(unknown)}")
-        from .models import find_model
-
-        return _network_steps(filled, masks, channel_axis, find_model(method, 1), options.get("device"))
+        return _network_steps(filled, masks, channel_axis, card, options.get("device"))
     if options:
         raise TypeError(f"biharmonic takes no options {sorted(options)}; only dip does")
     return _biharmonic_steps(filled, masks, channel_axis)
+
+
+def _check_layout(image, channel_axis):
+    """:func:`check_image`'s refusals of dtype and axes; not of NaN, which marks missing pixels here."""
+    check_image(np.zeros((1, 1), image.dtype), None, "inpaint")
+    with warnings.catch_warnings():  # any warning comes from the check of the filled image
+        warnings.simplefilter("ignore")
+        check_image(np.broadcast_to(np.uint8(0), image.shape), channel_axis, "inpaint")  # no memory behind it
+
+
+def _check_memory(image, channel_axis, method, card=None, missing=0):
+    """Refuse upfront, before a pass over the data or a model, what cannot fit (see IMAGE_COPIES).
+
+    Called as soon as each part of the peak is known: a network's ``card`` (its activations), and
+    ``missing``, the most missing pixels of a plane (biharmonic's solve grows with it).
+    """
+    _, h, w, channels = plane_layout(image, channel_axis)
+    pixels = math.prod(spatial_shape(image, channel_axis))
+    total = IMAGE_COPIES * image.nbytes + MASK_BYTES_PER_PIXEL * pixels
+    if method == "biharmonic":
+        total += BIHARMONIC_COPIES * 8 * h * w * channels + BIHARMONIC_BYTES_PER_MISSING * missing
+    elif card is not None:  # DIP checks its own fit
+        features = card.config.get("features", 32)  # 32: the gated U-Net's default
+        total += (NETWORK_BYTES_PER_FEATURE * features + NETWORK_INPUT_BYTES_PER_PIXEL) * h * w
+    check_memory(total, f"{method} inpainting of {image.shape} ({image.dtype})")
 
 
 def _biharmonic_steps(image, masks, channel_axis):
@@ -193,4 +238,5 @@ def _fill(image, masks, channel_axis):
 
 
 def _is_nan(value):
-    return isinstance(value, float) and np.isnan(value)
+    """Whether ``value`` is a NaN of any float type (``np.float32("nan")`` too)."""
+    return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
