@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import os
+import sys
+import warnings
+
 import numpy as np
 
 # A result (plus the float64 working copy of one plane) may use at most this share
@@ -18,8 +23,18 @@ def run_to_end(steps):
             return done.value
 
 
+class ChannelAxisWarning(UserWarning):
+    """An image looks like colour (a trailing axis of 3 or 4) but no ``channel_axis`` was given."""
+
+
 def check_image(image, channel_axis, task="process"):
-    """Refuse, before any work, what no task can process, saying what to do instead."""
+    """Refuse, before any work, what no task can process, saying what to do instead.
+
+    Warns with :class:`ChannelAxisWarning` when the image looks like colour without a
+    ``channel_axis``: a last axis of 3 or 4 after two axes of at least ``COLOUR_SIDE``
+    pixels, such as ``(512, 512, 3)``. A stack ``(3, H, W)`` or a plane ``(H, 3)``
+    does not warn; nor does a stack of ``(H, 3)`` planes smaller than that.
+    """
     if image.dtype == bool or not np.issubdtype(image.dtype, np.number) or np.iscomplexobj(image):
         raise TypeError(f"cannot {task} an image of dtype {image.dtype}; convert it to uint8, uint16 or float "
                         "(for a complex image, take np.abs or the real part first)")
@@ -30,11 +45,47 @@ def check_image(image, channel_axis, task="process"):
         raise ValueError(f"need at least two spatial axes, got shape {image.shape} (channel_axis={channel_axis})")
     if image.size == 0:
         raise ValueError(f"the image is empty (shape {image.shape})")
-    if np.issubdtype(image.dtype, np.floating) and isinstance(image, np.ndarray):  # not a pass over lazy data
+    if np.issubdtype(image.dtype, np.floating) and isinstance(image, np.ndarray):  # lazy data: see min_max
         bad = np.count_nonzero(~np.isfinite(image))
         if bad:
-            raise ValueError(f"the image has {bad} NaN or infinite values; replace them first (np.nan_to_num), "
-                             "or fill NaN holes with inpainting")
+            raise non_finite_error(bad)
+    if channel_axis is None and looks_like_colour(image.shape):
+        warnings.warn(f"an image of shape {image.shape} looks like colour: pass channel_axis=-1 to {task} it as "
+                      "colour (without it the last axis is an image axis)", ChannelAxisWarning,
+                      stacklevel=_caller_level())
+
+
+def _caller_level():
+    """The ``stacklevel`` of the first caller outside this package, for a warning that points at the user's code."""
+    package = os.path.dirname(__file__)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+# A last axis of 3 or 4 after two axes at least this long is taken for colour channels.
+COLOUR_SIDE = 16
+
+
+def looks_like_colour(shape):
+    """Whether ``shape`` ends like an RGB or RGBA image: ``(..., H, W, 3 or 4)`` with H and W ≥ ``COLOUR_SIDE``."""
+    return len(shape) >= 3 and shape[-1] in (3, 4) and min(shape[-3:-1]) >= COLOUR_SIDE
+
+
+def non_finite_error(count):
+    """The error for an image with ``count`` NaN or infinite values (numpy and lazy input alike)."""
+    return ValueError(f"the image has {count} NaN or infinite values; replace them first (np.nan_to_num), "
+                      "or fill NaN holes with inpainting")
+
+
+def scaled_side(length, scale):
+    """``ceil(length * scale)``, or a ValueError when no array can have a side that long."""
+    side = length * float(scale)
+    if not side <= sys.maxsize:  # also inf and NaN
+        raise ValueError(f"scale {float(scale):g} makes a side of {length} pixels {side:.3g} pixels long; no array "
+                         f"can be that large (at most {sys.maxsize} elements)")
+    return math.ceil(side)
 
 
 def spatial_shape(image, channel_axis):
@@ -51,8 +102,8 @@ def plane_layout(image, channel_axis):
 
 def check_output_fits(shape, dtype):
     """Refuse upfront a result of ``shape`` (planes first) that cannot fit in the memory free now."""
-    result = int(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize
-    plane = int(np.prod(shape[1:], dtype=np.float64)) * 8  # float64 working copy of one plane
+    result = math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize
+    plane = math.prod(int(n) for n in shape[1:]) * 8  # float64 working copy of one plane
     check_memory(result + plane, f"the result {tuple(shape)} ({dtype})")
 
 
@@ -66,7 +117,8 @@ def check_memory(nbytes, what):
 
     free = psutil.virtual_memory().available
     if nbytes > MEMORY_SHARE * free:
-        raise MemoryError(f"{what} needs {nbytes / 2**30:.1f} GiB but only {free / 2**30:.1f} GiB of memory is "
+        needed = f"{nbytes / 2**30:.1f}" if nbytes < 2**70 else f"{nbytes // 2**30:.3g}"
+        raise MemoryError(f"{what} needs {needed} GiB but only {free / 2**30:.1f} GiB of memory is "
                           "free; process a crop or fewer planes at a time")
 
 
@@ -94,6 +146,14 @@ class UnitScale:
     and white (e.g. ``(0, 255)`` for noisy floats that stray outside the signal's
     range). :meth:`restore` maps back, rounds and casts to the image's dtype and,
     with ``clip``, keeps results inside the image's range of values.
+
+    Building it is a pass over the data (lazily computed for dask and zarr), which
+    refuses NaN and infinite values as :func:`check_image` does. Any finite range
+    works, up to float64's ±1.8e308 and int64's and uint64's full range, without
+    overflow or wrap-around. The work is in float64, which holds integers exactly
+    only up to 2**53: beyond, int64/uint64 values come back to within float64's
+    resolution (e.g. ±1024 near 2**63), except the image's minimum and maximum
+    (and the dtype's limits), which come back exactly.
     """
 
     def __init__(self, image, clip=True, value_range=None):
@@ -102,27 +162,81 @@ class UnitScale:
         self.dtype = image.dtype
         minimum, maximum = min_max(image)
         if value_range is not None:
-            self.low, high = check_value_range(value_range)
+            low, high = check_value_range(value_range)
         elif image.dtype == np.uint8:
-            self.low, high = 0.0, 255.0
+            low, high = 0.0, 255.0
         else:
-            self.low, high = float(minimum), float(maximum)
-            if np.issubdtype(image.dtype, np.floating) and self.low >= 0 and high <= 1:
-                self.low, high = 0.0, 1.0
-        self.span = high - self.low if high > self.low else 1.0
+            low, high = float(minimum), float(maximum)
+            if np.issubdtype(image.dtype, np.floating) and low >= 0 and high <= 1:
+                low, high = 0.0, 1.0
+        self.low = low
+        # Values are divided by this before they are shifted, so that high - low cannot
+        # overflow float64 (finite values near ±1.8e308); 1 for any usual range.
+        self._factor = 1.0 if np.isfinite(high - low) else 2.0
+        self._offset = low / self._factor
+        self._span = high / self._factor - self._offset if high > low else 1.0
         self.bounds = (minimum, maximum) if clip else None
 
+    @property
+    def span(self):
+        """Image units per unit: ``high - low`` (may be inf for a float64 range wider than 1.8e308)."""
+        return self._span * self._factor
+
+    def to_unit_length(self, amount):
+        """A length in image units (e.g. a noise level σ) in unit units, without overflow."""
+        return amount / self._factor / self._span
+
     def to_unit(self, values):
-        return (values.astype(np.float64) - self.low) / self.span
+        values = values.astype(np.float64)
+        if self._factor != 1:
+            values = values / self._factor
+        return (values - self._offset) / self._span
 
     def restore(self, unit, clip=True):
-        values = unit * self.span + self.low
-        if clip and self.bounds is not None:
-            values = np.clip(values, *self.bounds)
-        if np.issubdtype(self.dtype, np.integer):
-            info = np.iinfo(self.dtype)
-            values = np.clip(np.round(values), info.min, info.max)
-        return values.astype(self.dtype)
+        with np.errstate(over="ignore"):  # beyond float64 (only past the range): clipped below
+            values = unit * self._span + self._offset
+            if self._factor != 1:
+                values = values * self._factor
+        bounds = self.bounds if clip else None
+        if bounds is not None:
+            values = np.clip(values, *bounds)
+        return cast_into(values, self.dtype, bounds)
+
+
+def cast_into(values, dtype, bounds=None):
+    """Float ``values`` as ``dtype``, inside ``bounds`` (or the dtype's limits): rounded, never wrapped.
+
+    An integer bound that float64 cannot hold (beyond 2**53) comes back exactly for the
+    values that reach it: ``2**63 - 1`` rounds to the float ``2**63``, whose cast would
+    wrap to ``-2**63``.
+    """
+    dtype = np.dtype(dtype)
+    if np.issubdtype(dtype, np.floating):
+        if bounds is None:
+            info = np.finfo(dtype)
+            values = np.clip(values, info.min, info.max)  # no inf where the input had none
+        return values.astype(dtype)
+    if not np.issubdtype(dtype, np.integer):
+        return values.astype(dtype)
+    info = np.iinfo(dtype)
+    low, high = (int(info.min), int(info.max)) if bounds is None else (int(bounds[0]), int(bounds[1]))
+    values = np.round(values)
+    out = np.clip(values, _float_inside(low, lower=True), _float_inside(high, lower=False)).astype(dtype)
+    # Where float64 cannot tell the ends from their neighbours, what reaches within its
+    # error of an end is that end, exactly.
+    error = 4 * np.spacing(max(abs(float(low)), abs(float(high))))
+    if error >= 0.5:
+        out[values >= float(high) - error] = high
+        out[values <= float(low) + error] = low
+    return out
+
+
+def _float_inside(end, lower):
+    """The float64 nearest to the integer ``end`` on the range's side of it: casting it back cannot wrap."""
+    near = float(end)
+    if (near < end) if lower else (near > end):
+        near = float(np.nextafter(near, np.inf if lower else -np.inf))
+    return near
 
 
 def check_value_range(value_range):

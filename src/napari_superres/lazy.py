@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from ._arrays import run_to_end, to_planes
+from ._arrays import non_finite_error, run_to_end, to_planes
 
 
 def is_lazy(image):
@@ -39,15 +39,26 @@ def channels_last(image, channel_axis):
 
 
 def min_max(image):
-    """``(min, max)`` of an array in one pass, lazily computed for dask and zarr arrays."""
+    """``(min, max)`` of an array in one pass, lazily computed for dask and zarr arrays.
+
+    Refuses NaN and infinite values with their count, as :func:`~napari_superres._arrays.check_image`
+    does for numpy input: for lazy input, this pass over the data is where they are found.
+    """
+    floating = np.issubdtype(image.dtype, np.floating)
     if is_lazy(image):
         import dask
         import dask.array as da
 
         x = da.asarray(image)
-        low, high = dask.compute(x.min(), x.max())
-        return np.asarray(low)[()], np.asarray(high)[()]
-    return np.min(image), np.max(image)
+        low, high, *bad = dask.compute(x.min(), x.max(), *([(~da.isfinite(x)).sum()] if floating else []))
+        low, high = np.asarray(low)[()], np.asarray(high)[()]
+    else:
+        low, high = np.min(image), np.max(image)
+        # NaN spreads to the minimum and an infinity is one of the ends: count only then.
+        bad = [np.count_nonzero(~np.isfinite(image))] if floating and not np.isfinite([low, high]).all() else []
+    if bad and bad[0]:
+        raise non_finite_error(int(bad[0]))
+    return low, high
 
 
 def map_planes(process, image, *, scale, halo, channel_axis=None, block=512, dtype=None):
