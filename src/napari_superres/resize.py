@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from ._arrays import check_memory, scaled_side
+
 __all__ = ["imresize", "resize_axis", "resize_matrix", "INTERPOLATION_METHODS"]
 
 
@@ -109,7 +111,9 @@ def imresize(
     image : ndarray
         2D image, or 3D with a channel axis.
     scale : float or tuple of 2 floats, optional
-        Zoom factor (``> 1`` enlarges). Either ``scale`` or ``output_shape``.
+        Zoom factor (``> 1`` enlarges). Either ``scale`` or ``output_shape``. A
+        scale that shrinks a side below one pixel is refused (MATLAB would widen
+        its kernel to far beyond the image for one pixel of edge replicas).
     output_shape : tuple of 2 ints, optional
         Output rows and columns; the scale is then ``output / input`` per axis.
     method : {'nearest', 'bilinear', 'bicubic', 'lanczos'}
@@ -131,6 +135,11 @@ def imresize(
         Resized image. Integer inputs are rounded and clipped to their dtype;
         float inputs come back as float64 (unclipped).
 
+    Raises
+    ------
+    MemoryError
+        Before any work, when the float64 working copies cannot fit in the memory free.
+
     Examples
     --------
     >>> from skimage import data
@@ -149,14 +158,8 @@ def imresize(
     in_shape = [image.shape[a] for a in spatial]
     if (scale is None) == (output_shape is None):
         raise ValueError("give exactly one of scale and output_shape")
-    if scale is not None:
-        scales = np.broadcast_to(np.asarray(scale, dtype=np.float64), (2,))
-        if np.any(scales <= 0):
-            raise ValueError(f"scale must be positive, got {scale}")
-        out_shape = [int(math.ceil(n * s)) for n, s in zip(in_shape, scales)]
-    else:
-        out_shape = [int(n) for n in output_shape]
-        scales = np.array([o / i for o, i in zip(out_shape, in_shape)])
+    out_shape, scales = _output_shape(in_shape, scale, output_shape)
+    _check_resize_memory(image, spatial, out_shape, scales)
     integer = np.issubdtype(image.dtype, np.integer)
     out = image.astype(np.float64)
     # Shrink along the axis with the stronger reduction first, as MATLAB does.
@@ -167,6 +170,38 @@ def imresize(
     if integer:
         return _round_to(out, image.dtype)
     return out.astype(image.dtype, copy=False) if np.issubdtype(image.dtype, np.floating) else out
+
+
+def _output_shape(in_shape, scale, output_shape):
+    """``(output sides, scales)`` of the two spatial axes, or a ValueError for sides that cannot be."""
+    if scale is not None:
+        scales = np.broadcast_to(np.asarray(scale, dtype=np.float64), (2,))
+        if not np.all(scales > 0):
+            raise ValueError(f"scale must be positive, got {scale}")
+        for n, s in zip(in_shape, scales):
+            if 0 < n * s < 1:  # the kernel would then span many times the image, for one pixel
+                raise ValueError(f"scale {s:g} shrinks a side of {n} pixels below one pixel; the smallest "
+                                 f"scale for it is 1/{n} (or give output_shape)")
+        return [scaled_side(n, s) for n, s in zip(in_shape, scales)], scales
+    out_shape = [int(n) for n in output_shape]
+    if len(out_shape) != 2 or min(out_shape) < 1:
+        raise ValueError(f"output_shape must be two sides ≥ 1 pixel, got {output_shape}")
+    return out_shape, np.array([o / i for o, i in zip(out_shape, in_shape)])
+
+
+def _check_resize_memory(image, spatial, out_shape, scales):
+    """Refuse upfront a resize whose float64 working copies cannot fit in the memory free now."""
+    others = math.prod(n for a, n in enumerate(image.shape) if a not in spatial)  # channels
+    first = int(np.argsort(scales, kind="stable")[0])
+    middle = out_shape[first] * image.shape[spatial[1 - first]]
+    # The input in float64, the first axis's result, then the second's with its two temporaries
+    # (a tap's product and the sum) and a rounded copy.
+    nbytes = 8 * others * (image.size // others + middle + 4 * math.prod(out_shape))
+    if nbytes > SMALL_WORK:
+        check_memory(nbytes, f"resizing to {tuple(out_shape)}")
+
+
+SMALL_WORK = 2**27  # bytes of working memory below which imresize does not ask how much is free
 
 
 def _round_to(array, dtype):
