@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import math
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 
-from ._arrays import UnitScale, check_image, check_output_fits, check_value_range, plane_layout, run_to_end
+from ._arrays import (
+    UnitScale,
+    check_image,
+    check_memory,
+    check_output_fits,
+    check_value_range,
+    plane_layout,
+    run_to_end,
+    scaled_side,
+)
 from .color import gray_to_luma, luma_to_gray, rgb_to_ycbcr, ycbcr_to_rgb
-from .lazy import is_lazy, iter_map_planes
+from .lazy import is_lazy, iter_blocks, iter_map_planes
 from .resize import INTERPOLATION_METHODS, imresize, resize_axis
 
 # Side of the blocks processed at a time, in input pixels: x4 of a 512² RGB block is a
 # 200 MB float64 working copy, a few of them while the block is resized or converted.
 AUTO_TILE = 512
 INTERPOLATION_HALO = 3  # Lanczos-3 reaches 3 input pixels; bicubic 2
+MIN_BLOCK = 16  # smallest tile: smaller ones are mostly halo, recomputed by their neighbours
 
 
 def available_methods():
@@ -45,13 +55,14 @@ def upscaled_geometry(scale, translate, factor):
     return scale / factor, translate + scale * (1 / factor - 1) / 2
 
 
-def upscale_axes(image, factors, method="bicubic", *, channel_axis=None, clip=True, block=64):
+def upscale_axes(image, factors, method="bicubic", *, channel_axis=None, clip=True, block=None):
     """Enlarge the spatial axes of an image each by its own factor, e.g. Z only for isotropic voxels.
 
     Parameters
     ----------
     image : ndarray
         Any number of spatial axes, plus an optional colour axis (``channel_axis``).
+        A dask or zarr array is loaded into memory (the result is numpy).
     factors : sequence of float
         One zoom factor ≥ 1 per spatial axis (the axes of ``image`` without the
         channel axis), 1 for an axis left as it is.
@@ -62,9 +73,11 @@ def upscale_axes(image, factors, method="bicubic", *, channel_axis=None, clip=Tr
         (its planes are then those two axes).
     clip : bool
         Keep the result inside the input's range of values.
-    block : int
-        Rows of an axis left as it is processed at a time (memory: one block's
-        float64 working copy).
+    block : int, optional
+        Rows processed at a time by an interpolation, along an axis that the step
+        leaves as it is (memory: one block's float64 working copy). By default as
+        many as make about ``AXES_BLOCK_VALUES`` output values, a fraction of a
+        second of work. A learned model goes tile by tile, as :func:`upscale` does.
 
     Returns
     -------
@@ -78,52 +91,149 @@ def upscale_axes(image, factors, method="bicubic", *, channel_axis=None, clip=Tr
     >>> upscale_axes(stack, (4, 1, 1)).shape
     (20, 64, 64)
     """
-    image = np.asarray(image)
+    return run_to_end(iter_upscale_axes(image, factors, method, channel_axis=channel_axis, clip=clip, block=block))
+
+
+# Output values per block of upscale_axes: a float64 working copy of 16 MiB, some 0.1 s of work.
+AXES_BLOCK_VALUES = 2**21
+
+
+def iter_upscale_axes(image, factors, method="bicubic", *, channel_axis=None, clip=True, block=None):
+    """Step-by-step form of :func:`upscale_axes`: a generator that yields progress in (0, 1] and returns the result.
+
+    The arguments are checked when this is called, before any work; a dask or zarr
+    image is loaded in the iteration (the worker). Each step is one block, so that
+    stopping the iteration cancels the job within a block.
+    """
+    image = image if is_lazy(image) else np.asarray(image)
     check_image(image, channel_axis, "upscale")
     spatial = [a for a in range(image.ndim) if channel_axis is None or a != channel_axis % image.ndim]
-    factors = [float(f) for f in factors]
-    if len(factors) != len(spatial) or min(factors) < 1:
-        raise ValueError(f"give one factor ≥ 1 per spatial axis ({len(spatial)} for shape {image.shape}, "
-                         f"channel_axis={channel_axis}), got {tuple(factors)}")
+    factors = _check_factors(factors, spatial, image.shape, channel_axis)
+    if block is not None and (isinstance(block, bool) or not isinstance(block, Integral) or block < 1):
+        raise ValueError(f"block must be a number of rows ≥ 1, got {block!r}")
     enlarged = [a for a, f in zip(spatial, factors) if f != 1]
-    if method not in INTERPOLATION_METHODS:
-        return _upscale_plane_axes(image, factors, spatial, enlarged, method, channel_axis, clip)
     out_shape = list(image.shape)
     for axis, factor in zip(spatial, factors):
-        out_shape[axis] = math.ceil(image.shape[axis] * factor)
-    check_output_fits((1,) + tuple(out_shape), image.dtype)
-    out = np.empty(out_shape, image.dtype)
-    kept = [a for a in range(image.ndim) if a not in enlarged]
-    slab_axis = max(kept, key=lambda a: image.shape[a]) if kept else None
-    values = UnitScale(image, clip)
-    starts = range(0, image.shape[slab_axis], block) if slab_axis is not None else [0]
-    for start in starts:
-        where = [slice(None)] * image.ndim
-        if slab_axis is not None:
-            where[slab_axis] = slice(start, start + block)
-        unit = values.to_unit(image[tuple(where)])
-        for axis in enlarged:
-            factor = factors[spatial.index(axis)]
-            unit = resize_axis(unit, axis, out_shape[axis], factor, method)
-        out[tuple(where)] = values.restore(unit)
-    return out
+        out_shape[axis] = scaled_side(image.shape[axis], factor)
+    if method not in INTERPOLATION_METHODS:
+        return _iter_upscale_plane_axes(image, factors, spatial, enlarged, method, channel_axis, clip)
+    passes = _axes_passes(image.shape, out_shape, enlarged)
+    _check_axes_memory(image, out_shape, passes, block)
+    resize = {a: (factors[spatial.index(a)], method) for a in enlarged}
+    return _upscale_axes_steps(image, passes, resize, clip, block)
 
 
-def _upscale_plane_axes(image, factors, spatial, enlarged, method, channel_axis, clip):
-    """A learned model on the planes of the two enlarged axes (same integer factor)."""
+def _check_factors(factors, spatial, shape, channel_axis):
+    """The factors as floats, or a ValueError unless there is one finite number ≥ 1 per spatial axis."""
+    factors = list(factors)
+    if len(factors) != len(spatial) or not all(
+            isinstance(f, Real) and not isinstance(f, bool) and math.isfinite(f) and f >= 1 for f in factors):
+        raise ValueError(f"give one factor ≥ 1 per spatial axis ({len(spatial)} for shape {shape}, "
+                         f"channel_axis={channel_axis}), got {tuple(factors)}")
+    return [float(f) for f in factors]
+
+
+def _check_axes_memory(image, out_shape, passes, block):
+    """Refuse upfront what cannot fit: the result, a lazy image loaded, the float64 between passes, a block's copies."""
+    loaded = image.nbytes if is_lazy(image) else 0
+    between = math.prod(passes[0][2]) * 8 if len(passes) > 1 else 0
+    blocks = 4 * 8 * max(min(_slab_rows(shape, slab, block), shape[slab]) * math.prod(shape) // shape[slab]
+                         for _, slab, shape in passes)
+    check_memory(math.prod(out_shape) * image.dtype.itemsize + loaded + between + blocks,
+                 f"the result {tuple(out_shape)} ({image.dtype})")
+
+
+def _axes_passes(shape, out_shape, enlarged):
+    """``[(axes to enlarge, slab axis, shape after the pass)]``: the image is cut in slabs along an axis a pass keeps.
+
+    One pass when an axis is left as it is and slabs of it are small; else (e.g. Z, Y
+    and X enlarged, or only colours kept) the first enlarged axis waits for a second pass.
+    """
+    kept = [a for a in range(len(shape)) if a not in enlarged]
+    if kept:
+        slab = max(kept, key=lambda a: shape[a])
+        if len(enlarged) < 2 or math.prod(out_shape) // out_shape[slab] <= AXES_BLOCK_VALUES:
+            return [(enlarged, slab, tuple(out_shape))]
+    first, rest = enlarged[0], enlarged[1:]
+    middle = tuple(out_shape[a] if a in rest else shape[a] for a in range(len(shape)))
+    slab = max((a for a in range(len(shape)) if a != first), key=lambda a: out_shape[a])
+    return [(rest, first, middle), ([first], slab, tuple(out_shape))]
+
+
+def _upscale_axes_steps(image, passes, resize, clip, block):
+    counts = [math.ceil(shape[slab] / _slab_rows(shape, slab, block)) for _, slab, shape in passes]
+    total, done = sum(counts), 0
+    if is_lazy(image):  # loaded here, in the worker, block by block
+        import dask.array as da
+
+        lazy = da.asarray(image)
+        done = math.prod(lazy.numblocks)
+        total += done
+        image = yield from _scaled(iter_blocks(lazy), done / total)
+    values = UnitScale(image, clip)  # refuses NaN of a lazy image, now loaded
+    source = image
+    for number, (axes, slab, shape) in enumerate(passes):
+        last = number == len(passes) - 1
+        out = np.empty(shape, image.dtype if last else np.float64)
+        rows = _slab_rows(shape, slab, block)
+        for start in range(0, shape[slab], rows):
+            where = [slice(None)] * image.ndim
+            where[slab] = slice(start, start + rows)
+            piece = source[tuple(where)]
+            unit = values.to_unit(piece) if number == 0 else piece
+            for axis in axes:
+                factor, method = resize[axis]
+                unit = resize_axis(unit, axis, shape[axis], factor, method)
+            out[tuple(where)] = values.restore(unit) if last else unit
+            done += 1
+            yield done / total
+        source = out
+    return source
+
+
+def _scaled(steps, share):
+    """``steps`` with its progress scaled to ``(0, share]``; returns its result."""
+    while True:
+        try:
+            fraction = next(steps)
+        except StopIteration as finished:
+            return finished.value
+        yield fraction * share
+
+
+def _slab_rows(shape, slab, block):
+    """Rows of ``slab`` per block: ``block``, or as many as make about ``AXES_BLOCK_VALUES`` output values."""
+    if block is not None:
+        return block
+    return max(1, AXES_BLOCK_VALUES // max(1, math.prod(shape) // shape[slab]))
+
+
+def _iter_upscale_plane_axes(image, factors, spatial, enlarged, method, channel_axis, clip):
+    """A learned model on the planes of the two enlarged axes (same integer factor), block by block."""
     pair = [factors[spatial.index(a)] for a in enlarged]
     if len(enlarged) != 2 or pair[0] != pair[1]:
         raise ValueError(f"{method} enlarges planes: give the same factor to exactly two axes, or use an "
                          f"interpolation ({', '.join(INTERPOLATION_METHODS)}) for {tuple(factors)}")
+    if is_lazy(image):
+        import dask.array as da
+
+        image = da.asarray(image)
     colour = channel_axis is not None
     if colour:  # colours last: the spatial axes keep their order before it
         image = np.moveaxis(image, channel_axis, -1)
     enlarged = [spatial.index(a) for a in enlarged]
     last = (-3, -2) if colour else (-2, -1)
-    result = upscale(np.moveaxis(image, enlarged, last), pair[0], method, channel_axis=-1 if colour else None,
-                     clip=clip)
+    steps = iter_upscale(np.moveaxis(image, enlarged, last), pair[0], method,
+                         channel_axis=-1 if colour else None, clip=clip)
+    return _axes_back(steps, last, enlarged, channel_axis)
+
+
+def _axes_back(steps, last, enlarged, channel_axis):
+    result = yield from steps
+    if is_lazy(result):  # a lazy image's result, computed here block by block
+        result = yield from iter_blocks(result)
     result = np.moveaxis(result, last, enlarged)
-    return np.moveaxis(result, -1, channel_axis) if colour else result
+    return np.moveaxis(result, -1, channel_axis) if channel_axis is not None else result
 
 
 def upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, tile=None, clip=True,
@@ -137,7 +247,7 @@ def upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, t
         axes (time, depth, ...) are processed plane by plane.
     scale : int or float
         Zoom factor ≥ 1. Learned models take the integer scales they were trained
-        for (see :func:`available_methods`); interpolations take any factor.
+        for (see :func:`available_methods`); interpolations take any finite factor.
     method : str
         ``'nearest'``, ``'bilinear'``, ``'bicubic'`` (MATLAB-compatible),
         ``'lanczos'`` (Lanczos-3), or a learned model such as ``'espcn'``.
@@ -150,7 +260,8 @@ def upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, t
     tile : int, optional
         Side, in input pixels, of the blocks processed one at a time (bounded
         memory, no seams: each block is cut with the context its pixels need).
-        By default 512.
+        By default 512; at least 16, and at least a learned model's halo (the
+        context its pixels need, e.g. 37 for EDSR).
     clip : bool
         Clip the result to the input's range of values, as scikit-image does.
     value_range : (float, float), optional
@@ -164,6 +275,12 @@ def upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, t
     ndarray
         Same dtype as ``image``, spatial axes ``ceil(n * scale)`` long. For a
         dask or zarr ``image`` a dask array, computed block by block on demand.
+
+    Warns
+    -----
+    ChannelAxisWarning
+        For an image that looks like colour, ``(..., H, W, 3 or 4)``, without
+        ``channel_axis``: its last axis is then enlarged as an image axis.
 
     Examples
     --------
@@ -192,8 +309,9 @@ def iter_upscale(image, scale, method="bicubic", *, channel_axis=None, device=No
     if value_range is not None:
         check_value_range(value_range)
     count, h, w, channels = plane_layout(image, channel_axis)
+    out_sides = scaled_side(h, scale), scaled_side(w, scale)
     if not is_lazy(image):
-        check_output_fits((count, math.ceil(h * scale), math.ceil(w * scale), channels), image.dtype)
+        check_output_fits((count, *out_sides, channels), image.dtype)
     if not float(scale).is_integer():
         block = max(h, w)  # one block a plane: output blocks must have whole-pixel sides
     return _upscale_steps(image, plane_fn, clip, value_range, scale=scale, halo=halo, channel_axis=channel_axis,
@@ -215,8 +333,12 @@ def _plane_function(method, scale, device, tile):
     The function maps one block (a plane, or a part of one with its halo) in [0, 1]
     to its result; progress is counted in blocks, by :func:`~napari_superres.lazy.iter_blocks`.
     """
-    if not isinstance(scale, Real) or not scale >= 1:
+    if isinstance(scale, bool) or not isinstance(scale, Real) or not scale >= 1:
         raise ValueError(f"scale must be a number ≥ 1 (to shrink, use imresize), got {scale!r}")
+    if not math.isfinite(scale):
+        raise ValueError(f"scale must be a finite number, got {scale!r}")
+    if tile is not None and (isinstance(tile, bool) or not isinstance(tile, Integral) or tile < MIN_BLOCK):
+        raise ValueError(f"tile must be a whole number of pixels ≥ {MIN_BLOCK}, got {tile!r}")
     if method in INTERPOLATION_METHODS:
         def interpolate(unit):
             return imresize(unit, scale, method=method, channel_axis=-1)
@@ -227,6 +349,8 @@ def _plane_function(method, scale, device, tile):
     if not float(scale).is_integer():
         raise ValueError(f"learned models need an integer scale, got {scale}")
     card = find_model(method, int(scale))
+    if card.task not in ("upscale", "denoise"):
+        raise ValueError(f"{method} is a {card.task} model; use {card.task}()")
     return _learned_plane_function(card, device, AUTO_TILE if tile is None else tile)
 
 
@@ -239,6 +363,9 @@ def _learned_plane_function(card, device, block):
 
     device = select_device(device)
     model = load_model(card, device)
+    if block < model.halo:  # blocks are cut with this much context from their neighbours
+        raise ValueError(f"tile must be at least {card.method}'s halo of {model.halo} pixels (the context "
+                         f"each block needs), got {block}")
 
     def enhance(array):
         """Model output for an ``(H, W, k)`` array, ``k`` = the model's channels."""
