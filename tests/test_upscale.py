@@ -53,7 +53,7 @@ def test_rgb_stack_with_channel_axis(astronaut_small):
 
 def test_input_is_not_modified(astronaut_small):
     image = astronaut_small.copy()
-    upscale(image, 2)
+    upscale(image, 2, channel_axis=-1)
     np.testing.assert_array_equal(image, astronaut_small)
 
 
