@@ -82,6 +82,13 @@ def test_estimate_of_an_image_with_an_empty_channel_is_finite(make_napari_viewer
     widget.estimate()
     _wait(qtbot, widget, "estimate_worker")
     assert np.isfinite(widget.sigma.value) and widget.sigma.value < widget.sigma.max, widget.status.value
+    assert "Estimated" in widget.status.value
+    for sigma in (widget.sigma.value, 0):  # the estimate in the field, then estimated by the run
+        widget.sigma.value = sigma
+        widget.run()
+        _wait(qtbot, widget)
+        result = widget._viewer.layers[-1].data
+        assert result.shape == rgb.shape and not result[..., 1].any(), widget.status.value
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
@@ -130,6 +137,22 @@ def test_upscale_along_z_loads_a_dask_layer_in_the_worker(make_napari_viewer, qt
     assert widget.worker is not None
     _wait(qtbot, widget)
     assert viewer.layers[-1].data.shape == (6, 64, 64), widget.status.value
+
+
+def test_cancel_of_an_upscale_along_z_acts_within_a_block(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    stack = np.random.default_rng(0).integers(0, 256, (64, 512, 512), dtype=np.uint8)  # some 4 s of Lanczos
+    widget = UpscaleWidget(viewer)
+    widget.image.value = viewer.add_image(stack, contrast_limits=(0, 255))
+    widget.method.value, widget.axes.value, widget.scale.value = "lanczos", "Z", 4
+    widget.run()
+    qtbot.waitUntil(lambda: widget.progress.value > 0, timeout=30_000)
+    cancelled = time.perf_counter()
+    widget.cancel()
+    _wait(qtbot, widget)
+    assert time.perf_counter() - cancelled < 1.5
+    assert widget.status.value == "Cancelled." and widget.progress.value < 50
+    assert len(viewer.layers) == 1
 
 
 def test_inpaint_fills_the_shapes_mask_in_the_worker(make_napari_viewer, qtbot, monkeypatch, camera_small):

@@ -19,7 +19,7 @@ from .device import available_devices
 from .lazy import is_lazy
 from .provenance import provenance
 from .tiling import TileSizeWarning
-from .upscale import available_methods, iter_upscale, upscale_axes, upscaled_geometry
+from .upscale import available_methods, iter_upscale, iter_upscale_axes, upscaled_geometry
 
 if TYPE_CHECKING:
     import napari
@@ -273,16 +273,9 @@ class UpscaleWidget(TaskWidget):
                              {"task": "upscale", "method": method, "scale": tuple(factors)}, factors)
             self.status.value = f"Done: {result.shape}."
 
-        return (_run_once, (upscale_axes, layer.data, factors, method), {"channel_axis": -1 if layer.rgb else None},
+        return (iter_upscale_axes, (layer.data, factors, method), {"channel_axis": -1 if layer.rgb else None},
                 f"Running {method} x{factor} along {axes}", on_result)
 
 
 # Axes the SR widget can enlarge, counted from the last spatial axis.
 AXES_CHOICES = {"Y, X": (-2, -1), "Z": (-3,), "Z, Y, X": (-3, -2, -1)}
-
-
-def _run_once(function, *args, **kwargs):
-    """A one-step job as a progress generator (for a core function that is not one)."""
-    result = function(*args, **kwargs)
-    yield 1.0
-    return result
