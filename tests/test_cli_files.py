@@ -85,11 +85,12 @@ def test_what_the_file_does_not_say_is_refused_until_channel_axis_says_it(tmp_pa
     assert channel_axis_of(tmp_path / "out.zarr", (10, 32, 3)) == -1  # the store says it from now on
 
 
-def test_channel_axis_overrides_the_file(tmp_path):
+def test_channel_axis_overrides_the_file(tmp_path, capsys):
     tifffile.imwrite(tmp_path / "in.tif", RGB_STACK, photometric="rgb")
     main(["upscale", str(tmp_path / "in.tif"), str(tmp_path / "out.tif"), "--scale", "2", "--channel-axis", "none",
           "--method", "nearest"])
     assert read_image(tmp_path / "out.tif").shape == (4, 32, 64, 6)
+    assert "warning" not in capsys.readouterr().err  # asked for: no advice to pass channel_axis=-1
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])

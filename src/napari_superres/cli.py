@@ -475,8 +475,12 @@ def main(argv=None):
     handlers = {"upscale": _upscale, "denoise": _denoise, "inpaint": _inpaint, "dip": _dip,
                 "video-prior": _video_prior, "train": _train, "export": _export, "methods": _methods,
                 "sample": _sample}
+    from ._arrays import ChannelAxisWarning
+
     with _sigterm_exits(), warnings.catch_warnings():
         warnings.showwarning = _show_warning
+        # The file's metadata or --channel-axis has settled the channel axis: no advice to pass channel_axis.
+        warnings.simplefilter("ignore", ChannelAxisWarning)
         try:
             _check_paths(args)
             _check_device(args)
