@@ -79,8 +79,8 @@ def test_command_line(tmp_path):
 
     clean, static = moving_scene(frames=4, side=32)
     flickering = np.clip(clean * np.array([0.8, 1.2, 0.9, 1.1])[:, None, None], 0, 255).astype(np.uint8)
-    tifffile.imwrite(tmp_path / "frames.tif", clean)
-    tifffile.imwrite(tmp_path / "flicker.tif", flickering)
+    tifffile.imwrite(tmp_path / "frames.tif", clean, photometric="minisblack")  # a stack of 4, not RGBA
+    tifffile.imwrite(tmp_path / "flicker.tif", flickering, photometric="minisblack")
     main(["video-prior", str(tmp_path / "frames.tif"), str(tmp_path / "flicker.tif"), str(tmp_path / "out.tif"),
           "--epochs", "2"])
     with tifffile.TiffFile(tmp_path / "out.tif") as tif:
