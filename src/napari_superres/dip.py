@@ -17,7 +17,7 @@ import numpy as np
 from ._arrays import (
     UnitScale,
     check_image,
-    check_output_fits,
+    check_memory,
     keep_known,
     plane_layout,
     plane_masks,
@@ -25,7 +25,8 @@ from ._arrays import (
     spatial_shape,
     to_planes,
 )
-from ._fitting import FitStep
+from ._fitting import FLOAT_BYTES, FitStep, build_network, check_count, fit_memory_bytes, skipnet_size, training_bytes
+from .resize import INTERPOLATION_METHODS
 
 TASKS = ("denoise", "inpaint", "super-resolve", "jpeg")
 
@@ -37,6 +38,9 @@ NETWORKS = {
     "paper": {"down": (128,) * 5, "up": (128,) * 5, "skip": (4,) * 5, "input_channels": 32},
     "fast": {"down": (32,) * 5, "up": (32,) * 5, "skip": (4,) * 5, "input_channels": 32},
 }
+# Bytes per value of a plane held besides the network: its float64 [0, 1] copy, the
+# float32 target, float64 steps back to the dtype and the copy a preview takes.
+WORKING_BYTES = 40
 
 # Per task: iterations (an upper bound when early stopping is on), the std of the
 # perturbation added to z at every step (the paper's regulariser), and whether to stop
@@ -178,8 +182,9 @@ def iter_fit_dip(
 ):
     """Step-by-step form of :func:`fit_dip`: a generator that yields a :class:`FitStep` per iteration.
 
-    The generator returns the result. The arguments are checked when this is
-    called, before any work, so bad input fails here and not in a worker thread.
+    The generator returns the result. The arguments, and whether the fit's memory
+    fits in what is free, are checked when this is called, before any work, so
+    bad input fails here and not in a worker thread.
 
     Parameters
     ----------
@@ -189,15 +194,17 @@ def iter_fit_dip(
         shape without the channel axis. Known pixels are returned unchanged.
     scale : int, optional
         Super-resolution factor; the data term compares the downsampled estimate
-        (``downsampler``: ``'bicubic'`` as MATLAB's ``imresize``, or ``'lanczos'``)
-        with the image.
+        (``downsampler``: ``'bicubic'`` as MATLAB's ``imresize``, or another of
+        ``INTERPOLATION_METHODS``, e.g. ``'lanczos'``) with the image.
     iterations : int, optional
         Iterations per plane (an upper bound with early stopping); task default.
     learning_rate : float
         Adam step size.
     network : str or dict
         ``'fast'`` (default: the paper's hourglass with 32 channels a level),
-        ``'paper'`` (128 channels a level) or a dict like the entries of ``NETWORKS``.
+        ``'paper'`` (128 channels a level) or a dict like the entries of ``NETWORKS``:
+        the keys ``down``, ``up``, ``skip`` (channels per level, top first; skip 0:
+        none) and ``input_channels`` (of the noise ``z``).
     early_stopping : bool or VarianceStopper, optional
         Stop each plane when the moving variance of the outputs stops falling
         (a :class:`VarianceStopper` to set its window and patience, or to read its
@@ -228,15 +235,14 @@ def iter_fit_dip(
     settings = dict(TASK_DEFAULTS[task])
     given = {"iterations": iterations, "input_noise": input_noise, "early_stopping": early_stopping}
     settings.update({k: v for k, v in given.items() if v is not None})
-    if settings["iterations"] < 1:
-        raise ValueError(f"iterations must be ≥ 1, got {settings['iterations']}")
-    if isinstance(network, str) and network not in NETWORKS:
-        raise ValueError(f"unknown network {network!r}; choose one of {', '.join(NETWORKS)} or give a dict")
-    spec = NETWORKS[network] if isinstance(network, str) else network
+    settings["iterations"] = check_count("iterations", settings["iterations"])
+    spec = _network_spec(network)
+    if downsampler not in INTERPOLATION_METHODS:
+        raise ValueError(f"unknown downsampler {downsampler!r}; choose one of {', '.join(INTERPOLATION_METHODS)}")
     count, h, w, channels = plane_layout(image, channel_axis)
     depth = _check_volumes(image, channel_axis, task) if volumetric else 1
     out_shape = (count, h * factor, w * factor, channels)
-    check_output_fits(out_shape, image.dtype)
+    _check_memory(image, out_shape, depth if volumetric else None, spec, settings["early_stopping"], device)
     planes, unstack = to_planes(image, channel_axis)
     masks = plane_masks(mask, image, channel_axis, count) if task == "inpaint" else [None] * count
     units = planes.reshape((count // depth,) + (depth,) * volumetric + planes.shape[1:])
@@ -250,6 +256,55 @@ def iter_fit_dip(
         return unstack(out.reshape(out_shape))
 
     return _dip_steps(image, units, restack, masks, settings["iterations"], fit, seed, preview_every, factor)
+
+
+def _network_spec(network):
+    """The channels per level of ``network``: a name in ``NETWORKS`` or a dict like theirs, checked."""
+    if isinstance(network, str):
+        if network not in NETWORKS:
+            raise ValueError(f"unknown network {network!r}; choose one of {', '.join(NETWORKS)} or give a dict")
+        return NETWORKS[network]
+    keys = tuple(NETWORKS["fast"])
+    if not isinstance(network, dict) or set(network) != set(keys):
+        raise ValueError(f"network must be one of {', '.join(NETWORKS)} or a dict with exactly the keys "
+                         f"{', '.join(keys)} (channels per level, top first; e.g. NETWORKS['fast']), got {network!r}")
+    levels = [tuple(network[key]) if np.iterable(network[key]) else () for key in ("down", "up", "skip")]
+    if not levels[0] or len(set(map(len, levels))) > 1:
+        raise ValueError(f"network's down, up and skip need one entry per level, as many each, got {network!r}")
+    spec = {"input_channels": check_count("network['input_channels']", network["input_channels"])}
+    for key, channels in zip(("down", "up", "skip"), levels):
+        spec[key] = tuple(check_count(f"network['{key}'] entries", n, 0 if key == "skip" else 1) for n in channels)
+    return spec
+
+
+def _check_memory(image, out_shape, depth, spec, early_stopping, device):
+    """Refuse upfront what would not fit: the result, working copies, and one plane's (or volume's) fit.
+
+    ``depth``: Z of the volumes of a volumetric fit, else None.
+    """
+    _, out_h, out_w, channels = out_shape
+    multiple = 2 ** len(spec["down"])
+    sides = tuple(n + _padding(n, multiple) for n in (out_h, out_w))
+    shape = (depth,) * (depth is not None) + sides
+    parameters, activations = skipnet_size(spec, channels, shape)
+    snapshots = getattr(early_stopping, "window", VarianceStopper().window) if early_stopping else 0
+    # Besides the network: z and its perturbation, and the outputs kept (average, stopper's snapshots).
+    output = channels * (depth or 1) * out_h * out_w
+    kept = 2 * spec["input_channels"] * np.prod(shape, dtype=np.float64) + (snapshots + 3) * output
+    network = fit_memory_bytes(training_bytes(parameters, activations) + FLOAT_BYTES * kept, device)
+    result = np.prod(out_shape, dtype=np.float64) * image.dtype.itemsize
+    check_memory(int(result + WORKING_BYTES * output + network),
+                 f"Deep Image Prior of {image.shape} ({image.dtype}) with a {parameters / 1e6:.1f} M-parameter "
+                 f"network on {'x'.join(map(str, shape))} inputs")
+
+
+def _padding(side, multiple):
+    """What the network's input adds to an output ``side``.
+
+    Up to a multiple of ``multiple``, and at least twice that so that the deepest level
+    is 2x2 (batch norm needs more than one value, reflection padding more than one pixel).
+    """
+    return max(-side % multiple, 2 * multiple - side)
 
 
 def _check_volumes(image, channel_axis, task):
@@ -312,14 +367,12 @@ def _fit_plane(unit, mask, *, factor, spec, settings, learning_rate, early_stopp
     device = select_device(device)
     *depth, h, w, channels = unit.shape  # depth: [Z] for a volume
     out_h, out_w = h * factor, w * factor
-    generator = torch.Generator(device=device).manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = SkipNet(spec["input_channels"], channels, spec["down"], spec["up"], spec["skip"],
-                      dims=2 + len(depth)).to(device)
-    # Sides a multiple of 2**depth, and at least twice that so the deepest level is
-    # 2x2 (batch norm needs more than one value, reflection padding more than one pixel).
-    pad_h, pad_w = (max(-n % net.multiple, 2 * net.multiple - n) for n in (out_h, out_w))
+    initial = torch.Generator().manual_seed(seed)
+    net = build_network(lambda: SkipNet(spec["input_channels"], channels, spec["down"], spec["up"], spec["skip"],
+                                        dims=2 + len(depth)), initial, device)
+    # z and its perturbations: from the same stream on the CPU, from the device's own generator elsewhere.
+    generator = initial if device.type == "cpu" else torch.Generator(device=device).manual_seed(seed)
+    pad_h, pad_w = (_padding(n, net.multiple) for n in (out_h, out_w))
     z = 0.1 * torch.rand(1, spec["input_channels"], *depth, out_h + pad_h, out_w + pad_w,
                          generator=generator, device=device)
     target = torch.from_numpy(np.ascontiguousarray(np.moveaxis(unit, -1, 0), dtype=np.float32))[None].to(device)

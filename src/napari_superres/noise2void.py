@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import UnitScale, check_image, check_output_fits, plane_layout, run_to_end, spatial_shape, to_planes
-from ._fitting import FitStep, optimise
+from ._arrays import UnitScale, check_image, check_memory, plane_layout, run_to_end, spatial_shape, to_planes
+from ._fitting import FitStep, build_network, check_count, check_depth, optimise, unet_fit_bytes
 
 # Replacement values come from this neighbourhood (radius 2: the 5x5 of the paper).
 NEIGHBOURHOOD = 2
 MIN_SIDE = 2 * NEIGHBOURHOOD + 1
 TILE, HALO = 512, 48  # prediction tile and context (the depth-2 U-Net sees about ±40 px)
+# Bytes per image value held besides the network while a result is made: the float64
+# [0, 1] copy, the float32 network input and output, and float64 steps back to the dtype.
+WORKING_BYTES = 48
 
 
 def fit_noise2void(image, **kwargs):
@@ -70,8 +73,9 @@ def iter_fit_noise2void(
 ):
     """Step-by-step form of :func:`fit_noise2void`: a generator yielding a :class:`FitStep` per iteration.
 
-    The generator returns the result. The arguments are checked when this is
-    called, before any work. Stopping the iteration between two steps cancels.
+    The generator returns the result. The arguments, and whether the fit's memory
+    fits in what is free, are checked when this is called, before any work.
+    Stopping the iteration between two steps cancels.
 
     Parameters
     ----------
@@ -81,8 +85,13 @@ def iter_fit_noise2void(
     iterations : int
         Training steps; each sees ``batch_size`` random patches (flipped and
         rotated) with ``blind_fraction`` of their pixels masked.
+    batch_size, patch_size, patch_depth : int
+        Patches per step and their side (at least 5: the blind spots' 5x5
+        neighbourhood; planes smaller than ``patch_size`` are taken whole) and,
+        with ``volumetric``, their depth in slices.
     features, depth : int
-        Width of the U-Net's first level and its number of poolings.
+        Width of the U-Net's first level and its number of poolings; ``2**depth``
+        must not exceed the training patch's side.
     device : str, optional
         Torch device; by default CUDA, then MPS, then CPU.
     seed : int
@@ -92,26 +101,47 @@ def iter_fit_noise2void(
     """
     image = np.asarray(image)
     check_image(image, channel_axis, "denoise")
-    if iterations < 1:
-        raise ValueError(f"iterations must be ≥ 1, got {iterations}")
+    iterations = check_count("iterations", iterations)
     if not 0 < blind_fraction < 0.5:
         raise ValueError(f"blind_fraction must be in (0, 0.5), got {blind_fraction}")
-    count, h, w, channels = plane_layout(image, channel_axis)
+    _, h, w, channels = plane_layout(image, channel_axis)
     if min(h, w) < MIN_SIDE:
         raise ValueError(f"Noise2Void needs planes of at least {MIN_SIDE}x{MIN_SIDE} pixels, got {h}x{w}")
     if volumetric and len(spatial_shape(image, channel_axis)) < 3:
         raise ValueError(f"volumetric needs a Z axis before (H, W), got shape {image.shape} "
                          f"(channel_axis={channel_axis})")
-    check_output_fits((count, h, w, channels), image.dtype)
-    settings = dict(volumetric=volumetric, iterations=int(iterations), batch_size=batch_size,
-                    patch_size=patch_size, patch_depth=patch_depth, blind_fraction=blind_fraction,
-                    learning_rate=learning_rate, features=features, depth=depth, device=device, seed=seed,
-                    preview_every=preview_every)
+    z = spatial_shape(image, channel_axis)[-3] if volumetric else 1
+    batch_size = check_count("batch_size", batch_size, why=" (patches per step)")
+    patch = _patch_shape(volumetric, z, h, w, patch_size, patch_depth)
+    features = check_count("features", features, why=" (the U-Net's channels at full resolution)")
+    depth = check_depth(depth, min(patch[-2:]), "training patch (patch_size, or the plane if smaller)")
+    tile = (z,) * volumetric + (min(h, TILE + 2 * HALO), min(w, TILE + 2 * HALO))  # predicted at once
+    _check_memory(image, channels, patch, tile, features, depth, batch_size, device)
+    settings = dict(volumetric=volumetric, iterations=iterations, batch_size=batch_size, patch=patch,
+                    blind_fraction=blind_fraction, learning_rate=learning_rate, features=features, depth=depth,
+                    device=device, seed=seed, preview_every=preview_every)
     return _n2v_steps(image, channel_axis, **settings)
 
 
-def _n2v_steps(image, channel_axis, *, volumetric, iterations, batch_size, patch_size, patch_depth,
-               blind_fraction, learning_rate, features, depth, device, seed, preview_every):
+def _patch_shape(volumetric, z, h, w, patch_size, patch_depth):
+    """The training patch ``([Z,] H, W)``; refuses sizes the blind spots cannot use."""
+    side = check_count("patch_size", patch_size, MIN_SIDE,
+                       f" (blind spots take a pixel from the {MIN_SIDE}x{MIN_SIDE} around them)")
+    planes = (min(check_count("patch_depth", patch_depth), z),) if volumetric else ()
+    return planes + (min(side, h), min(side, w))
+
+
+def _check_memory(image, channels, patch, tile, features, depth, batch_size, device):
+    """Refuse upfront what would not fit: result, working copies, the U-Net's training and prediction."""
+    parameters, network = unet_fit_bytes(channels, channels, features, depth, (batch_size, channels) + patch,
+                                         (1, channels) + tile, device)
+    check_memory(image.nbytes + WORKING_BYTES * image.size + network,
+                 f"Noise2Void of {image.shape} ({image.dtype}) with a {features}-feature depth-{depth} U-Net "
+                 f"({parameters / 1e6:.1f} M parameters)")
+
+
+def _n2v_steps(image, channel_axis, *, volumetric, iterations, batch_size, patch, blind_fraction, learning_rate,
+               features, depth, device, seed, preview_every):
     import torch
 
     from .device import select_device
@@ -132,12 +162,9 @@ def _n2v_steps(image, channel_axis, *, volumetric, iterations, batch_size, patch
         normed = normed[:, :, 0]
 
     generator = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = UNet(c, c, features, depth, dims=3 if volumetric else 2).to(device)
+    net = build_network(lambda: UNet(c, c, features, depth, dims=3 if volumetric else 2), generator, device)
     optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, iterations, eta_min=learning_rate / 20)
-    patch = (min(patch_depth, z),) * volumetric + (min(patch_size, h), min(patch_size, w))
 
     def result():
         unit_out = _predict(net, normed).cpu().numpy().astype(np.float64)

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import UnitScale, check_image, plane_layout, run_to_end, to_planes
-from ._fitting import optimise
+from ._arrays import UnitScale, check_image, check_memory, plane_layout, run_to_end, to_planes
+from ._fitting import build_network, check_count, check_depth, optimise, unet_fit_bytes
 
 PATCH = 256  # each step fits one random crop of this side of one frame
+# Bytes held besides the network: per value of either stack, its float32 copy for the
+# network; per value of the result, float64 steps on the way back to its dtype.
+INPUT_BYTES, WORKING_BYTES = 4, 32
 
 
 def fit_video_prior(frames, processed, **kwargs):
@@ -63,7 +66,8 @@ def iter_fit_video_prior(frames, processed, *, channel_axis=None, epochs=25, lea
         ``PATCH`` pixels a side). The paper stops after 25 epochs for most tasks:
         this early stop is what leaves the flicker out.
     learning_rate, features, depth : float, int, int
-        Adam step size; width and depth of the U-Net ``g``.
+        Adam step size; width and depth of the U-Net ``g`` (``2**depth`` must not
+        exceed the side of the frames' training crops).
     device : str, optional
         Torch device; by default CUDA, then MPS, then CPU.
     seed : int
@@ -79,11 +83,29 @@ def iter_fit_video_prior(frames, processed, *, channel_axis=None, epochs=25, lea
         raise ValueError(f"processed {processed.shape} must match frames {frames.shape} but for its channels")
     if count < 2:
         raise ValueError(f"Deep Video Prior needs a stack of frames, got {count} plane")
-    if epochs < 1:
-        raise ValueError(f"epochs must be ≥ 1, got {epochs}")
-    settings = dict(epochs=int(epochs), learning_rate=learning_rate, features=features, depth=depth,
+    epochs = check_count("epochs", epochs)
+    features = check_count("features", features, why=" (the U-Net's channels at full resolution)")
+    patch = (min(PATCH, h), min(PATCH, w))
+    depth = check_depth(depth, min(patch), "training crop (the frame, if smaller than PATCH)")
+    _check_memory(frames, processed, channel_axis, patch, features, depth, device)
+    settings = dict(epochs=epochs, learning_rate=learning_rate, features=features, depth=depth,
                     device=device, seed=seed, preview_every=preview_every)
     return _video_prior_steps(frames, processed, channel_axis, **settings)
+
+
+def _check_memory(frames, processed, channel_axis, patch, features, depth, device):
+    """Refuse upfront what would not fit: result, working copies, the U-Net's training and prediction."""
+    from .noise2void import HALO, TILE
+
+    _, h, w, c_in = plane_layout(frames, channel_axis)
+    c_out = plane_layout(processed, channel_axis)[3]
+    tile = (min(h, TILE + 2 * HALO), min(w, TILE + 2 * HALO))
+    parameters, network = unet_fit_bytes(c_in, c_out, features, depth, (1, c_in) + patch, (1, c_in) + tile,
+                                         device)
+    check_memory(processed.nbytes + INPUT_BYTES * frames.size + (INPUT_BYTES + WORKING_BYTES) * processed.size
+                 + network,
+                 f"Deep Video Prior of {processed.shape} ({processed.dtype}) with a {features}-feature "
+                 f"depth-{depth} U-Net ({parameters / 1e6:.1f} M parameters)")
 
 
 def _video_prior_steps(frames, processed, channel_axis, *, epochs, learning_rate, features, depth, device, seed,
@@ -102,9 +124,7 @@ def _video_prior_steps(frames, processed, channel_axis, *, epochs, learning_rate
     y = torch.from_numpy(out_values.to_unit(targets).astype(np.float32).transpose(0, 3, 1, 2)).to(device)
     count, _, h, w = x.shape
     generator = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = UNet(x.shape[1], y.shape[1], features, depth).to(device)
+    net = build_network(lambda: UNet(x.shape[1], y.shape[1], features, depth), generator, device)
     optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
     patch_h, patch_w = min(PATCH, h), min(PATCH, w)
     steps = epochs * count
