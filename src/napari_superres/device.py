@@ -25,7 +25,10 @@ def select_device(device=None):
 
     if device is None or device == "auto":
         return torch.device(available_devices()[0])
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}: use cpu, cuda, cuda:1 or mps") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for but no CUDA GPU is available; use device='cpu'")
     if device.type == "mps" and device.type not in available_devices():
