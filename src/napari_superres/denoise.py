@@ -175,7 +175,7 @@ def _check_classical_memory(image, method, channel_axis, block_side):
 
 def _denoise_steps(image, method, sigma, **blocks):
     values = UnitScale(image)
-    unit_sigma = sigma / values.span
+    unit_sigma = values.to_unit_length(sigma)
 
     def process(plane):
         unit = values.to_unit(plane)
