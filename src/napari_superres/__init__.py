@@ -12,12 +12,14 @@ from .metrics import psnr, sr_scores, ssim, temporal_flicker
 from .noise2void import fit_noise2void, iter_fit_noise2void
 from .provenance import provenance
 from .resize import imresize
-from .upscale import available_methods, iter_upscale, upscale, upscale_axes, upscaled_geometry
+from ._arrays import ChannelAxisWarning
+from .upscale import available_methods, iter_upscale, iter_upscale_axes, upscale, upscale_axes, upscaled_geometry
 from .video_prior import fit_video_prior, iter_fit_video_prior
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ChannelAxisWarning",
     "available_colorizers",
     "colorize",
     "iter_colorize",
@@ -38,6 +40,7 @@ __all__ = [
     "iter_fit_video_prior",
     "iter_inpaint",
     "iter_upscale",
+    "iter_upscale_axes",
     "missing_mask",
     "provenance",
     "psnr",
