@@ -9,7 +9,6 @@ scored. Weights are only ever read with safetensors (no pickle, no code).
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import os
 import threading
@@ -18,32 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .colorizer import Colorizer
-from .dncnn import DnCNN
-from .edsr import EDSR
-from .espcn import ESPCN
-from .fsrcnn import FSRCNN
-from .gated_unet import GatedUNet
-from .srcnn import SRCNN
-from .srresnet import SRResNet
-from .unet import UNetSR
-from .vdsr import VDSR
-
-# name -> architecture; every one takes (scale, channels=...). Those run tile by tile
-# (SR models, denoisers) have a ``halo`` attribute: their receptive-field radius on
-# the input grid. The colorizer and the inpainting network see whole planes.
-ARCHITECTURES = {
-    "srcnn": SRCNN,
-    "fsrcnn": FSRCNN,
-    "espcn": ESPCN,
-    "vdsr": VDSR,
-    "edsr": EDSR,
-    "srresnet": SRResNet,
-    "unet": UNetSR,
-    "dncnn": DnCNN,  # a denoiser: its cards have scale 1
-    "colorizer": Colorizer,  # L → ab bins; its cards say task "colorize"
-    "gatedunet": GatedUNet,  # free-form inpainting; its cards say task "inpaint"
-}
+from .catalog import ARCHITECTURES, CONTRACTS, TASKS, architecture  # noqa: F401 (ARCHITECTURES: re-exported)
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -117,13 +91,26 @@ class ModelCard:
             info=data,
         )
 
+    @property
+    def contract(self):
+        """The :class:`~napari_superres.models.catalog.ModelContract` of this card's architecture."""
+        return CONTRACTS[self.architecture]
+
+    @property
+    def halo(self):
+        """Input pixels of context a tile needs (see :meth:`ModelContract.halo`); None: never tiled."""
+        return self.contract.halo(self.scale, self.config)
+
     def build(self):
-        """The architecture with this card's configuration, untrained."""
+        """The architecture with this card's configuration, untrained; ValueError naming the card if it cannot be."""
         channels = 3 if self.input == "rgb" else 1
-        return ARCHITECTURES[self.architecture](scale=self.scale, channels=channels, **self.config)
+        try:
+            return architecture(self.architecture)(scale=self.scale, channels=channels, **self.config)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"the model card {self.name!r} ({self.weights.with_suffix('.json')}) describes no "
+                             f"{self.architecture} that can be built: {err}") from err
 
 
-TASKS = ("upscale", "denoise", "colorize", "inpaint")
 _CARD_FIELDS = {"name": str, "architecture": str, "scale": int, "weights": str, "sha256": str,
                 "config": dict, "input": str, "method": str, "task": str}
 
@@ -133,14 +120,15 @@ def _check_card(data):
     _check_card_types(data)
     if not data["name"]:
         raise ValueError("'name' is empty")
-    if data["architecture"] not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {data['architecture']!r}; known: {', '.join(ARCHITECTURES)}")
+    if data["architecture"] not in CONTRACTS:
+        raise ValueError(f"unknown architecture {data['architecture']!r}; known: {', '.join(CONTRACTS)}")
     if data["scale"] < 1:
         raise ValueError(f"'scale' must be at least 1, not {data['scale']}")
-    try:
-        inspect.signature(ARCHITECTURES[data["architecture"]]).bind(scale=1, channels=1, **data.get("config", {}))
-    except TypeError as err:
-        raise ValueError(f"'config' does not fit a {data['architecture']} ({err})") from None
+    contract = CONTRACTS[data["architecture"]]
+    unknown = contract.unknown_options(data.get("config", {}))
+    if unknown:
+        raise ValueError(f"'config' does not fit a {data['architecture']} (unexpected options {', '.join(unknown)}; "
+                         f"it takes {', '.join(contract.options) or 'none'})")
     weights = data["weights"]
     if weights in ("", ".", "..") or Path(weights).name != weights or "/" in weights or "\\" in weights:
         raise ValueError(f"'weights' must name a file in the card's own folder, not {weights!r}")

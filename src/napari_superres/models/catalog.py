@@ -1,0 +1,138 @@
+"""The architectures and their contracts: what a caller must know to run each, readable without torch.
+
+A :class:`ModelContract` says, for one architecture, which module and class build
+it, which configuration options it takes (with their defaults), its task, the
+scales it makes, what it sees as input, its halo and the multiple its input sides
+must be. The registry validates model cards against it, and callers read the halo
+and size multiple from it, so listing models never imports torch: an architecture's
+module is imported only when a model of it is built (:func:`architecture`).
+
+To add an architecture: write its module (a ``torch.nn.Module`` taking
+``scale``, ``channels`` and its options as keywords) and add its contract to
+:data:`CONTRACTS`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Callable, Optional
+
+TASKS = ("upscale", "denoise", "colorize", "inpaint")
+
+
+@dataclass(frozen=True)
+class ModelContract:
+    """How to build and call one architecture.
+
+    Parameters
+    ----------
+    task : {'upscale', 'denoise', 'colorize', 'inpaint'}
+        What its models do.
+    module, class_name : str
+        Where the architecture lives: ``napari_superres.models.<module>.<class_name>``.
+    options : mapping
+        The configuration options it takes besides ``scale`` and ``channels`` (a
+        card's ``config``), with the defaults of the class.
+    scales : tuple of int, optional
+        The scales it can make; None: any integer ≥ 2.
+    inputs : tuple of str
+        What it sees: ``'y'`` (luma) or ``'rgb'`` images (a card's ``input``), with
+        ``'+mask'`` (the holes to fill) or ``'+hints'`` (user colours) as extra channels.
+    halo_rule : callable, optional
+        ``halo_rule(scale, options)``: the receptive-field radius on the input grid,
+        the context a tile needs from its neighbours to match the untiled result.
+        None: the model sees whole planes and is never tiled.
+    multiple_rule : callable
+        ``multiple_rule(options)``: input sides must be a multiple of this (the
+        models whose ``forward`` pads do it themselves).
+    """
+
+    task: str
+    module: str
+    class_name: str
+    options: Mapping = field(default_factory=dict)
+    scales: Optional[tuple] = None
+    inputs: tuple = ("y", "rgb")
+    halo_rule: Optional[Callable] = None
+    multiple_rule: Callable = lambda options: 1
+
+    def __post_init__(self):
+        object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+
+    def halo(self, scale, config=None):
+        """The halo in input pixels of a model at ``scale`` with ``config``; None if it is never tiled."""
+        return None if self.halo_rule is None else self.halo_rule(scale, {**self.options, **(config or {})})
+
+    def size_multiple(self, config=None):
+        """The multiple the input sides of a model with ``config`` must be."""
+        return self.multiple_rule({**self.options, **(config or {})})
+
+    def unknown_options(self, config):
+        """The keys of ``config`` that this architecture does not take, sorted."""
+        return sorted(set(config) - set(self.options))
+
+
+CONTRACTS = MappingProxyType({
+    "srcnn": ModelContract(  # 8 pixels of context on the enlarged grid, plus 2 for the bicubic kernel
+        "upscale", "srcnn", "SRCNN", {"features": 64, "hidden": 32},
+        halo_rule=lambda scale, o: math.ceil(8 / scale) + 2),
+    "fsrcnn": ModelContract(
+        "upscale", "fsrcnn", "FSRCNN", {"d": 56, "s": 12, "m": 4},
+        halo_rule=lambda scale, o: 2 + o["m"] + 2),
+    "espcn": ModelContract(  # 2 + 1 + 1 pixels: its 5x5 and two 3x3 convolutions
+        "upscale", "espcn", "ESPCN", {"features": 64, "hidden": 32},
+        halo_rule=lambda scale, o: 4),
+    "vdsr": ModelContract(
+        "upscale", "vdsr", "VDSR", {"features": 64, "depth": 20},
+        halo_rule=lambda scale, o: math.ceil(o["depth"] / scale) + 2),
+    "edsr": ModelContract(
+        "upscale", "edsr", "EDSR", {"features": 64, "blocks": 16, "res_scale": 1.0},
+        halo_rule=lambda scale, o: 2 * o["blocks"] + 5),
+    "srresnet": ModelContract(
+        "upscale", "srresnet", "SRResNet", {"features": 64, "blocks": 16},
+        halo_rule=lambda scale, o: 2 * o["blocks"] + 9),
+    "unet": ModelContract(  # context grows with depth; a multiple of 2**depth keeps tiles on the pooling grid
+        "upscale", "unet", "UNetSR", {"features": 32, "depth": 3},
+        halo_rule=lambda scale, o: 8 * 2 ** o["depth"], multiple_rule=lambda o: 2 ** o["depth"]),
+    "dncnn": ModelContract(  # one pixel a layer on the sub-sampled grid, on which a tile must start
+        "denoise", "dncnn", "DnCNN", {"features": 64, "depth": 17, "unshuffle": 1}, scales=(1,),
+        halo_rule=lambda scale, o: (o["depth"] + 2) * o["unshuffle"], multiple_rule=lambda o: o["unshuffle"]),
+    "colorizer": ModelContract(  # L → ab bins at a quarter of the size
+        "colorize", "colorizer", "Colorizer", {"bins": 261, "features": 32, "blocks": 6}, scales=(1,),
+        inputs=("y+hints",), multiple_rule=lambda o: 8),
+    "gatedunet": ModelContract(  # free-form inpainting
+        "inpaint", "gated_unet", "GatedUNet", {"features": 32, "depth": 4}, scales=(1,),
+        inputs=("rgb+mask", "y+mask"), multiple_rule=lambda o: 2 ** o["depth"]),
+})
+
+
+def architecture(name):
+    """The class of the architecture ``name``, its module imported now; KeyError if unknown."""
+    contract = CONTRACTS[name]
+    return getattr(importlib.import_module(f"{__package__}.{contract.module}"), contract.class_name)
+
+
+class _Architectures(Mapping):
+    """``{name: class}`` of every architecture; a class's module (and torch) is imported on first access."""
+
+    def __getitem__(self, name):
+        return architecture(name)
+
+    def __contains__(self, name):
+        return name in CONTRACTS
+
+    def __iter__(self):
+        return iter(CONTRACTS)
+
+    def __len__(self):
+        return len(CONTRACTS)
+
+    def __repr__(self):
+        return f"ARCHITECTURES({', '.join(CONTRACTS)})"
+
+
+ARCHITECTURES = _Architectures()

@@ -1,0 +1,46 @@
+"""Architecture contracts: listing models needs no torch; each contract matches its class; cards are checked by it."""
+
+import hashlib
+import inspect
+import json
+import subprocess
+import sys
+
+import pytest
+
+from napari_superres.models import ARCHITECTURES, CONTRACTS, architecture, list_models, load_model
+from napari_superres.models.registry import _load_cached
+
+
+def test_listing_models_imports_no_torch():
+    code = ("import sys, napari_superres; napari_superres.available_methods(); napari_superres.available_denoisers(); "
+            "napari_superres.available_colorizers(); napari_superres.available_inpainters(); "
+            "from napari_superres.models import ARCHITECTURES; assert 'espcn' in ARCHITECTURES and list(ARCHITECTURES); "
+            "print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("name", CONTRACTS)
+def test_a_contract_lists_the_options_and_defaults_of_its_class(name):
+    parameters = inspect.signature(architecture(name)).parameters
+    defaults = {key: p.default for key, p in parameters.items() if key not in ("scale", "channels")}
+    assert dict(CONTRACTS[name].options) == defaults
+    assert ARCHITECTURES[name] is architecture(name)
+
+
+def test_an_unknown_architecture_is_a_key_error():
+    with pytest.raises(KeyError):
+        ARCHITECTURES["transformer9000"]
+    assert "transformer9000" not in ARCHITECTURES
+
+
+def test_a_card_that_cannot_be_built_is_a_value_error_naming_it(tmp_path, monkeypatch):
+    (tmp_path / "bad.safetensors").write_bytes(b"unused")
+    card = {"name": "bad_x2", "architecture": "dncnn", "scale": 2, "config": {}, "weights": "bad.safetensors",
+            "sha256": hashlib.sha256(b"unused").hexdigest()}
+    (tmp_path / "bad.json").write_text(json.dumps(card))
+    monkeypatch.setenv("NAPARI_SUPERRES_WEIGHTS", str(tmp_path))
+    _load_cached.cache_clear()
+    with pytest.raises(ValueError, match=r"'bad_x2'.*bad\.json.*scale must be 1"):
+        load_model(list_models()["bad_x2"], "cpu")
