@@ -51,8 +51,9 @@ def test_other_errors_and_hopeless_sizes_are_raised():
 @pytest.fixture
 def espcn_with_little_memory(monkeypatch):
     """The shared ESPCN x2 model, made to run out of memory on tiles over 48 pixels."""
-    model = load_model(find_model("espcn", 2), torch.device("cpu"))
-    forward, sizes = _fails_above(48 + 2 * model.halo, model.forward)
+    card = find_model("espcn", 2)
+    model = load_model(card, torch.device("cpu"))
+    forward, sizes = _fails_above(48 + 2 * card.halo, model.forward)
     monkeypatch.setattr(model, "forward", forward)
     return sizes
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from napari_superres import available_methods, upscale
-from napari_superres.models import ARCHITECTURES, find_model, list_models, load_model
+from napari_superres.models import ARCHITECTURES, CONTRACTS, find_model, list_models, load_model
 from napari_superres.models.registry import _load_cached
 from napari_superres.tiling import iter_tiled
 from napari_superres.upscale import run_to_end
@@ -59,7 +59,7 @@ def test_tiles_without_enough_halo_do_show_seams():
     x = torch.rand(1, 1, 40, 40)
     with torch.inference_mode():
         whole = model(x)
-        good = run_to_end(iter_tiled(model, x, 2, 16, model.halo))
+        good = run_to_end(iter_tiled(model, x, 2, 16, CONTRACTS["espcn"].halo(2)))
         bad = run_to_end(iter_tiled(model, x, 2, 16, 1))
     torch.testing.assert_close(good, whole, atol=1e-5, rtol=0)
     assert (bad - whole).abs().max() > 1e-3

@@ -363,8 +363,11 @@ def _learned_plane_function(card, device, block):
 
     device = select_device(device)
     model = load_model(card, device)
-    if block < model.halo:  # blocks are cut with this much context from their neighbours
-        raise ValueError(f"tile must be at least {card.method}'s halo of {model.halo} pixels (the context "
+    halo = card.halo
+    if halo is None:
+        raise ValueError(f"{card.method} is a {card.architecture}, which sees whole planes: it cannot {card.task}")
+    if block < halo:  # blocks are cut with this much context from their neighbours
+        raise ValueError(f"tile must be at least {card.method}'s halo of {halo} pixels (the context "
                          f"each block needs), got {block}")
 
     def enhance(array):
@@ -373,7 +376,7 @@ def _learned_plane_function(card, device, block):
         with torch.inference_mode():
             x = x.to(device).contiguous(memory_format=torch.channels_last)
             # A block comes with its halo: one tile, unless it runs out of memory.
-            out = run_to_end(iter_tiled_adaptive(model, x, card.scale, block + 2 * model.halo, model.halo))
+            out = run_to_end(iter_tiled_adaptive(model, x, card.scale, block + 2 * halo, halo))
         return out[0].float().cpu().numpy().transpose(1, 2, 0).astype(np.float64)
 
     def enhance_rgb(rgb):
@@ -400,4 +403,4 @@ def _learned_plane_function(card, device, block):
             return np.dstack([rgb, imresize(unit[..., 3:], card.scale, channel_axis=-1)]) if channels == 4 else rgb
         return np.stack([enhance_gray(unit[..., c]) for c in range(channels)], axis=-1)
 
-    return process, model.halo, block
+    return process, halo, block

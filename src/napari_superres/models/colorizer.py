@@ -12,6 +12,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .catalog import CONTRACTS
+
 
 def _conv(c_in, c_out, stride=1, dilation=1):
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, padding=dilation, dilation=dilation),
@@ -48,7 +50,7 @@ class Colorizer(nn.Module):
         self.context = nn.Sequential(*[_DilatedBlock(8 * f, d) for d in (1, 2, 4, 8, 4, 2)[:blocks]])
         self.skip = nn.Conv2d(4 * f, 4 * f, 1)
         self.decoder = nn.Sequential(_conv(8 * f + 4 * f, 4 * f), _conv(4 * f, 4 * f), nn.Conv2d(4 * f, bins, 1))
-        self.multiple = 8
+        self.multiple = CONTRACTS["colorizer"].size_multiple()  # the encoder reaches 1/8
 
     def forward(self, x):
         quarter = self.encoder[:4](x)

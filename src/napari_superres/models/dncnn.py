@@ -29,9 +29,6 @@ class DnCNN(nn.Module):
         if unshuffle > 1:
             layers.append(nn.PixelShuffle(unshuffle))
         self.body = nn.Sequential(*layers)
-        # Receptive-field radius (one pixel a layer, on the sub-sampled grid), plus the
-        # grid offset: a tile must start on it, so the halo is a multiple of the factor.
-        self.halo = (depth + 2) * unshuffle
 
     def forward(self, x):
         h, w = x.shape[-2:]

@@ -19,7 +19,6 @@ class EDSR(nn.Module):
             nn.Conv2d(features, features, 3, padding=1),
         )
         self.tail = nn.Sequential(SubPixelUpsampler(scale, features), nn.Conv2d(features, channels, 3, padding=1))
-        self.halo = 2 * blocks + 5
 
     def forward(self, x):
         features = self.head(x)

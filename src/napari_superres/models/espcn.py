@@ -21,9 +21,5 @@ class ESPCN(nn.Module):
             nn.PixelShuffle(scale),
         )
 
-    # Receptive-field radius on the input grid: 2 + 1 + 1 pixels. Tiles with at
-    # least this much context reproduce the untiled output exactly.
-    halo = 4
-
     def forward(self, x):
         return self.body(x)

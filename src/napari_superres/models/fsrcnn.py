@@ -20,7 +20,6 @@ class FSRCNN(nn.Module):
         layers += [nn.Conv2d(s, d, 1), nn.PReLU(d)]
         self.body = nn.Sequential(*layers)
         self.upsample = SubPixelUpsampler(scale, d, channels, single_stage=True)
-        self.halo = 2 + m + 2
 
     def forward(self, x):
         return self.upsample(self.body(x))

@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .catalog import CONTRACTS
+
 
 class GatedConv(nn.Module):
     def __init__(self, c_in, c_out, stride=1, dilation=1):
@@ -38,7 +40,7 @@ class GatedUNet(nn.Module):
         self.middle = nn.Sequential(*[GatedConv(widths[-1], widths[-1], dilation=d) for d in (2, 4, 8)])
         self.ups = nn.ModuleList([GatedConv(widths[i + 1] + widths[i], widths[i]) for i in range(depth)])
         self.head = nn.Conv2d(widths[0], channels, 3, padding=1)
-        self.multiple = 2**depth
+        self.multiple = CONTRACTS["gatedunet"].size_multiple({"depth": depth})
 
     def forward(self, x):
         h, w = x.shape[-2:]

@@ -3,8 +3,6 @@
 Three convolutions (9-5-5, 64 and 32 filters) on the bicubic-enlarged image.
 """
 
-import math
-
 from torch import nn
 
 from .common import bicubic_upsample
@@ -19,8 +17,6 @@ class SRCNN(nn.Module):
             nn.Conv2d(features, hidden, 5, padding=2), nn.ReLU(inplace=True),
             nn.Conv2d(hidden, channels, 5, padding=2),
         )
-        # 8 pixels of context on the enlarged grid, plus 2 for the bicubic kernel.
-        self.halo = math.ceil(8 / scale) + 2
 
     def forward(self, x):
         return self.body(bicubic_upsample(x, self.scale))

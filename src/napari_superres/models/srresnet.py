@@ -24,7 +24,6 @@ class SRResNet(nn.Module):
             SubPixelUpsampler(scale, features, activation=nn.PReLU), nn.PReLU(features),
             nn.Conv2d(features, channels, 9, padding=4),
         )
-        self.halo = 2 * blocks + 9
 
     def forward(self, x):
         features = self.head(x)

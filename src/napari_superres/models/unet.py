@@ -75,8 +75,6 @@ class UNetSR(nn.Module):
         self.scale = scale
         self.body = UNet(channels, None, features, depth)
         self.upsample = SubPixelUpsampler(scale, features, channels)
-        # Context grows with depth; a multiple of 2**depth keeps tiles on the pooling grid.
-        self.halo = 8 * 2**depth
 
     def forward(self, x):
         return self.upsample(self.body(x)) + bicubic_upsample(x, self.scale)

@@ -4,8 +4,6 @@
 (global skip connection).
 """
 
-import math
-
 from torch import nn
 
 from .common import bicubic_upsample
@@ -20,7 +18,6 @@ class VDSR(nn.Module):
             layers += [nn.Conv2d(features, features, 3, padding=1), nn.ReLU(inplace=True)]
         layers.append(nn.Conv2d(features, channels, 3, padding=1))
         self.body = nn.Sequential(*layers)
-        self.halo = math.ceil(depth / scale) + 2
 
     def forward(self, x):
         up = bicubic_upsample(x, self.scale)
