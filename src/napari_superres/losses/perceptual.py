@@ -42,10 +42,7 @@ def perceptual_network(weights_path=None, layers=DEFAULT_LAYERS, classifier=Fals
 
 def freeze(network):
     """Put ``network`` in eval mode and stop gradients to its parameters."""
-    network.eval()
-    for parameter in network.parameters():
-        parameter.requires_grad_(False)
-    return network
+    return network.eval().requires_grad_(False)
 
 
 class PerceptualLoss(nn.Module):
