@@ -14,7 +14,7 @@ from make_screenshot import screenshot_in_grid  # noqa: E402 (docs/ is on the pa
 from qtpy.QtWidgets import QApplication
 from skimage import data
 
-from napari_superres._dip_widget import DIPWidget
+from napari_superres._widgets.dip import DIPWidget
 
 ITERATIONS_BEFORE_SHOT = 400
 

@@ -8,7 +8,7 @@ import sys
 import napari
 from qtpy.QtWidgets import QApplication
 
-from napari_superres._widget import UpscaleWidget
+from napari_superres._widgets.upscale import UpscaleWidget
 
 
 def main(path):

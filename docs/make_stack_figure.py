@@ -15,7 +15,7 @@ from qtpy.QtWidgets import QApplication
 from scipy import ndimage
 from skimage import data
 
-from napari_superres._widget import UpscaleWidget
+from napari_superres._widgets.upscale import UpscaleWidget
 
 
 def coarse_stack():

@@ -89,8 +89,8 @@ def test_colorize_checks_hints(tiny_colorizer):
 
 
 def test_widget_colorizes_with_point_hints(tiny_colorizer, make_napari_viewer, qtbot):
-    from napari_superres._colorize_widget import ColorizeWidget
-    from napari_superres._layers import layer_hints
+    from napari_superres._widgets.colorize import ColorizeWidget
+    from napari_superres._widgets.layers import layer_hints
 
     viewer = make_napari_viewer()
     gray = data.camera()[::4, ::4]

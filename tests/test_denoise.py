@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from napari_superres import denoise, estimate_noise, psnr
-from napari_superres._denoise_widget import DenoiseWidget
+from napari_superres._widgets.denoise import DenoiseWidget
 from napari_superres.denoise import CLASSICAL
 
 

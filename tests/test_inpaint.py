@@ -3,7 +3,7 @@ import pytest
 from skimage import data
 
 from napari_superres import inpaint, missing_mask, psnr
-from napari_superres._inpaint_widget import InpaintWidget
+from napari_superres._widgets.inpaint import InpaintWidget
 
 
 @pytest.fixture(scope="module")

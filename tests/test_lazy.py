@@ -86,7 +86,7 @@ def test_distributed_cluster_runs_the_same_graph(stack):
 
 
 def test_widget_on_a_dask_stack_adds_a_lazy_layer(make_napari_viewer, qtbot, stack):
-    from napari_superres._widget import UpscaleWidget
+    from napari_superres._widgets.upscale import UpscaleWidget
 
     viewer = make_napari_viewer()
     layer = viewer.add_image(da.from_array(stack[..., 0], chunks=(1, 70, 103)), scale=(4.0, 1.0, 1.0),

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from napari_superres import upscale
-from napari_superres._widget import UpscaleWidget
+from napari_superres._widgets.upscale import UpscaleWidget
 from napari_superres.models import find_model, load_model
 from napari_superres.tiling import TileSizeWarning, iter_tiled_adaptive
 from napari_superres.upscale import run_to_end

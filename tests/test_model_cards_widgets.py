@@ -6,9 +6,9 @@ import pytest
 
 from napari_superres.models.registry import ModelCardWarning
 
-WIDGETS = [("_widget", "UpscaleWidget"), ("_dip_widget", "DIPWidget"), ("_denoise_widget", "DenoiseWidget"),
-           ("_inpaint_widget", "InpaintWidget"), ("_colorize_widget", "ColorizeWidget"),
-           ("_video_prior_widget", "VideoPriorWidget")]
+WIDGETS = [("_widgets.upscale", "UpscaleWidget"), ("_widgets.dip", "DIPWidget"), ("_widgets.denoise", "DenoiseWidget"),
+           ("_widgets.inpaint", "InpaintWidget"), ("_widgets.colorize", "ColorizeWidget"),
+           ("_widgets.video_prior", "VideoPriorWidget")]
 
 
 def test_every_widget_opens_beside_a_bad_card(make_napari_viewer, tmp_path, monkeypatch):

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from napari_superres import denoise, psnr
-from napari_superres._denoise_widget import DenoiseWidget
+from napari_superres._widgets.denoise import DenoiseWidget
 from napari_superres.models.unet import UNet
 from napari_superres.noise2void import NEIGHBOURHOOD, _blind_spots, fit_noise2void
 

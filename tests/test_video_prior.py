@@ -49,7 +49,7 @@ def test_refuses_mismatched_or_single_frames():
 
 
 def test_widget_adds_the_consistent_stack(make_napari_viewer, qtbot):
-    from napari_superres._video_prior_widget import VideoPriorWidget
+    from napari_superres._widgets.video_prior import VideoPriorWidget
 
     clean, static = moving_scene(frames=4, side=32)
     gains = np.random.default_rng(1).uniform(0.8, 1.2, (4, 1, 1))

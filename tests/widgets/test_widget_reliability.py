@@ -5,8 +5,8 @@ import hashlib
 import numpy as np
 
 from napari_superres import fit_dip, upscale
-from napari_superres._dip_widget import DIPWidget
-from napari_superres._widget import UpscaleWidget
+from napari_superres._widgets.dip import DIPWidget
+from napari_superres._widgets.upscale import UpscaleWidget
 
 
 def _digest(layer):

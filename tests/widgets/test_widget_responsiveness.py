@@ -10,11 +10,11 @@ import pytest
 
 from napari.layers import Image, Labels, Shapes
 
-from napari_superres import _denoise_widget
-from napari_superres._denoise_widget import DenoiseWidget
-from napari_superres._inpaint_widget import InpaintWidget
-from napari_superres._layers import hints_maker, mask_maker
-from napari_superres._widget import UpscaleWidget
+from napari_superres._widgets import denoise as denoise_widget
+from napari_superres._widgets.denoise import DenoiseWidget
+from napari_superres._widgets.inpaint import InpaintWidget
+from napari_superres._widgets.layers import hints_maker, mask_maker
+from napari_superres._widgets.upscale import UpscaleWidget
 
 SLOW = 2.0  # seconds a monkeypatched estimate or a dask chunk takes
 GUI_BUDGET = 0.5  # seconds the GUI thread may spend starting a job
@@ -40,7 +40,7 @@ def slow_estimate(monkeypatch):
         time.sleep(SLOW)
         return value[0]
 
-    for module in (_denoise_widget, importlib.import_module("napari_superres.denoise")):
+    for module in (denoise_widget, importlib.import_module("napari_superres.denoise")):
         monkeypatch.setattr(module, "estimate_noise", estimate)
     return threads, value
 

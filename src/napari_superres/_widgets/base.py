@@ -1,25 +1,26 @@
-"""Dock widgets: each reads a layer, runs a core generator in a worker and adds the result.
+"""The shared task widget: reads a layer, runs a core generator in a worker and adds the result.
 
 :class:`TaskWidget` holds what every task shares (layer choice, device, Run/Cancel,
-progress, status, result layer geometry); a task widget adds its own fields and
-says which generator to run.
+progress, status, preview, result layer geometry); a task widget adds its own fields
+and says, in a :class:`Job`, which generator to run and what to do with its result.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton, SpinBox
+from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton
 from napari.layers import Image, Labels, Shapes
 from napari.qt.threading import create_worker
 
-from ._fitting import FitStep
-from .device import available_devices
-from .lazy import is_lazy
-from .provenance import provenance
-from .tiling import TileSizeWarning
-from .upscale import available_methods, iter_upscale, iter_upscale_axes, upscaled_geometry
+from .._fitting import FitStep
+from ..device import available_devices
+from ..provenance import provenance
+from ..tiling import TileSizeWarning
+from ..upscale import upscaled_geometry
 
 if TYPE_CHECKING:
     import napari
@@ -37,15 +38,41 @@ class InWorker:
         self.make = make
 
 
-def _start_and_relay(function, args, kwargs):
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    """One run of a task widget, as the widget hands it to :class:`TaskWidget`.
+
+    Attributes
+    ----------
+    steps : callable
+        Generator function of the core (e.g. :func:`~napari_superres.upscale.iter_upscale`).
+        The worker calls ``steps(*args, **kwargs)``, so that the input checks and any
+        heavy set-up happen off the GUI thread.
+    args, kwargs : tuple, dict
+        Its arguments; an :class:`InWorker` among them is made in the worker first.
+    description : str
+        What the status says while it runs ("Running bicubic x4"); " on <layer>..." is appended.
+    on_result : callable
+        ``on_result(result)``, on the GUI thread: adds the result layer and says it is done.
+        It closes over the run's settings, so changing the fields mid-run does not mislabel the result.
+    """
+
+    steps: Callable[..., Any]
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    description: str
+    on_result: Callable[[Any], Any]
+
+
+def _start_and_relay(job):
     """The body of a run's worker: make the :class:`InWorker` arguments, create the job's generator, run it.
 
     Creating the generator checks the input and may do heavy set-up (load a dask
     layer, estimate σ, load a model): here, off the GUI thread, so the window stays responsive.
     """
-    args = [a.make() if isinstance(a, InWorker) else a for a in args]
-    kwargs = {k: v.make() if isinstance(v, InWorker) else v for k, v in kwargs.items()}
-    steps = function(*args, **kwargs)
+    args = [a.make() if isinstance(a, InWorker) else a for a in job.args]
+    kwargs = {k: v.make() if isinstance(v, InWorker) else v for k, v in job.kwargs.items()}
+    steps = job.steps(*args, **kwargs)
     yield 0.0  # Cancel acts here, after the set-up and before the first block
     return (yield from steps)
 
@@ -106,21 +133,20 @@ class TaskWidget(Container):
             return
         self._run_device = self._device()
         try:
-            function, args, kwargs, description, on_result = self._job(layer)  # reads the fields: quick
+            job = self._job(layer)  # reads the fields: quick
         except INPUT_ERRORS as err:
             self.status.value = f"Failed: {err}"
             return
-        worker = create_worker(_start_and_relay, function, args, kwargs, _connect={"errored": self._on_errored},
-                               _start_thread=False)
+        worker = create_worker(_start_and_relay, job, _connect={"errored": self._on_errored}, _start_thread=False)
         worker.yielded.connect(self._on_yielded)
-        worker.returned.connect(on_result)
+        worker.returned.connect(job.on_result)
         worker.returned.connect(lambda _: setattr(self.progress, "value", 100))
         worker.warned.connect(self._on_warned)
         worker.aborted.connect(lambda: setattr(self.status, "value", "Cancelled."))
         worker.finished.connect(self._finished)
         self.worker = worker
         self.progress.value = 0
-        self.status.value = f"{description} on {layer.name}..."
+        self.status.value = f"{job.description} on {layer.name}..."
         self.run_button.enabled = False
         self.cancel_button.enabled = True
         worker.start()
@@ -138,13 +164,10 @@ class TaskWidget(Container):
         self.run_button.enabled = self._ready()
 
     def _job(self, layer):
-        """``(generator function, args, kwargs, description, on_result)`` for a run on ``layer``.
+        """The :class:`Job` of a run on ``layer``.
 
         This runs on the GUI thread: it only reads the fields and the layer, raising
-        ValueError for choices that cannot run. The worker calls ``function(*args,
-        **kwargs)``, so that the input checks and any heavy set-up happen there.
-        ``on_result(result)`` adds the result layer; it closes over this run's
-        settings, so that changing the fields mid-run does not mislabel the result.
+        ValueError for choices that cannot run.
         """
         raise NotImplementedError
 
@@ -210,72 +233,3 @@ class TaskWidget(Container):
             metadata={"napari_superres": {**metadata, "source": layer.name}},
             **kwargs,
         )
-
-
-class UpscaleWidget(TaskWidget):
-    """Upscale an Image layer into a new layer that overlays it exactly."""
-
-    run_text = "Upscale"
-
-    def __init__(self, viewer: napari.viewer.Viewer):
-        self._methods = available_methods()
-        self.method = ComboBox(label="method", choices=list(self._methods), value="bicubic")
-        self.scale = SpinBox(label="scale", value=4, min=2, max=8)
-        self.axes = ComboBox(label="axes", choices=list(AXES_CHOICES), value="Y, X")
-        self.tile = SpinBox(label="tile (px)", value=512, min=32, max=8192, step=32)
-        super().__init__(viewer, [self.method, self.scale, self.axes, self.tile])
-        self.axes.changed.connect(self._check_choices)
-        self.image.changed.connect(self._check_choices)
-        self.method.changed.connect(self._check_choices)
-        self.scale.changed.connect(self._check_choices)
-        self._check_choices()
-
-    def _ready(self):
-        return not self._problem()
-
-    def _problem(self):
-        """Why the current choices cannot run, or ''."""
-        scales = self._methods[self.method.value]
-        if scales is not None and self.scale.value not in scales:
-            return f"{self.method.value} is trained for x{', x'.join(map(str, scales))}"
-        if self.axes.value != "Y, X" and scales is not None:
-            return f"{self.method.value} enlarges (Y, X) planes; along Z, use an interpolation"
-        layer = self.image.value
-        if layer is not None and layer.ndim < len(AXES_CHOICES[self.axes.value]):
-            return f"{layer.name} has no Z axis"
-        return ""
-
-    def _check_choices(self):
-        super()._check_choices()
-        self.status.value = self._problem()
-
-    def _job(self, layer):
-        method, factor = self.method.value, self.scale.value
-        if self.axes.value != "Y, X":
-            return self._axes_job(layer, method, factor)
-        kwargs = {"channel_axis": -1 if layer.rgb else None, "device": self._device(), "tile": self.tile.value}
-
-        def on_result(result):
-            self._add_result(layer, result, f"{layer.name} ({method} x{factor})",
-                             {"task": "upscale", "method": method, "scale": factor}, factor)
-            self.status.value = f"Done: {result.shape}{LAZY_NOTE if is_lazy(result) else ''}."
-
-        return iter_upscale, (layer.data, factor, method), kwargs, f"Running {method} x{factor}", on_result
-
-    def _axes_job(self, layer, method, factor):
-        """Enlarge Z (and Y, X) of a stack by interpolation: voxels made isotropic."""
-        picked = AXES_CHOICES[self.axes.value]
-        factors = [factor if axis - layer.ndim in picked else 1 for axis in range(layer.ndim)]
-        axes = self.axes.value
-
-        def on_result(result):
-            self._add_result(layer, result, f"{layer.name} ({method} x{factor} {axes})",
-                             {"task": "upscale", "method": method, "scale": tuple(factors)}, factors)
-            self.status.value = f"Done: {result.shape}."
-
-        return (iter_upscale_axes, (layer.data, factors, method), {"channel_axis": -1 if layer.rgb else None},
-                f"Running {method} x{factor} along {axes}", on_result)
-
-
-# Axes the SR widget can enlarge, counted from the last spatial axis.
-AXES_CHOICES = {"Y, X": (-2, -1), "Z": (-3,), "Z, Y, X": (-3, -2, -1)}

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, SpinBox
 
-from ._layers import mask_maker
-from ._widget import InWorker, TaskWidget
-from .dip import NETWORKS, TASK_DEFAULTS, TASKS, iter_fit_dip
+from ..dip import NETWORKS, TASK_DEFAULTS, TASKS, iter_fit_dip
+from .base import InWorker, Job, TaskWidget
+from .layers import mask_maker
 
 if TYPE_CHECKING:
     import napari
@@ -68,4 +68,5 @@ class DIPWidget(TaskWidget):
             self.status.value = f"Done: {result.shape}, {self._stopped_text}."
 
         self._stopped_text = "ran all iterations"
-        return iter_fit_dip, (layer.data, task), kwargs, f"Fitting DIP ({task})", on_result
+        return Job(steps=iter_fit_dip, args=(layer.data, task), kwargs=kwargs, description=f"Fitting DIP ({task})",
+                   on_result=on_result)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from napari_superres._widget import UpscaleWidget
+from napari_superres._widgets.upscale import UpscaleWidget
 from napari_superres.models import find_model
 
 

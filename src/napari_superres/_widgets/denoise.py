@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, PushButton, SpinBox
 from napari.qt.threading import create_worker
 
-from ._widget import LAZY_NOTE, TaskWidget
-from .denoise import CLASSICAL, FITTED, available_denoisers, estimate_noise, iter_denoise
-from .lazy import is_lazy
+from ..denoise import CLASSICAL, FITTED, available_denoisers, estimate_noise, iter_denoise
+from ..lazy import is_lazy
+from .base import LAZY_NOTE, Job, TaskWidget
 
 if TYPE_CHECKING:
     import napari
@@ -96,7 +96,8 @@ class DenoiseWidget(TaskWidget):
             self.status.value = f"Done with σ = {used:.3g}{LAZY_NOTE if is_lazy(result) else ''}."
 
         description = f"Denoising ({method}, σ = {'estimated' if sigma is None else f'{sigma:.3g}'})"
-        return _iter_denoise_sigma, (layer.data, method, sigma, self._channel_axis(layer)), {}, description, on_result
+        return Job(steps=_iter_denoise_sigma, args=(layer.data, method, sigma, self._channel_axis(layer)),
+                   description=description, on_result=on_result)
 
     def _fit_job(self, layer, method):
         options = {"iterations": self.iterations.value, "preview_every": self.preview_every.value,
@@ -112,7 +113,8 @@ class DenoiseWidget(TaskWidget):
             self.status.value = f"Done: {self._stopped_text}."
 
         kwargs = {"channel_axis": self._channel_axis(layer), **options}
-        return iter_denoise, (layer.data, method), kwargs, f"Denoising ({METHOD_NAMES[method]})", on_result
+        return Job(steps=iter_denoise, args=(layer.data, method), kwargs=kwargs,
+                   description=f"Denoising ({METHOD_NAMES[method]})", on_result=on_result)
 
 
 def finite_noise_estimate(image, channel_axis):

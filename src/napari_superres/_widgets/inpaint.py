@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from magicgui.widgets import ComboBox, LineEdit, SpinBox
 
-from ._layers import mask_maker
-from ._widget import InWorker, TaskWidget
-from .dip import TASK_DEFAULTS
-from .inpaint import available_inpainters, iter_inpaint
+from ..dip import TASK_DEFAULTS
+from ..inpaint import available_inpainters, iter_inpaint
+from .base import InWorker, Job, TaskWidget
+from .layers import mask_maker
 
 if TYPE_CHECKING:
     import napari
@@ -62,4 +62,5 @@ class InpaintWidget(TaskWidget):
             self.progress.value = 100
             self.status.value = f"Done: filled the pixels of {source}."
 
-        return iter_inpaint, (layer.data,), {"method": method, **kwargs}, f"Inpainting ({method})", on_result
+        return Job(steps=iter_inpaint, args=(layer.data,), kwargs={"method": method, **kwargs},
+                   description=f"Inpainting ({method})", on_result=on_result)

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from napari_superres._dip_widget import DIPWidget
-from napari_superres._layers import layer_mask
+from napari_superres._widgets.dip import DIPWidget
+from napari_superres._widgets.layers import layer_mask
 
 
 def _dock(viewer, **values):

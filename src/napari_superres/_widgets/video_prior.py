@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from magicgui.widgets import ComboBox, SpinBox
 
-from ._widget import TaskWidget
-from .video_prior import iter_fit_video_prior
+from ..video_prior import iter_fit_video_prior
+from .base import Job, TaskWidget
 
 if TYPE_CHECKING:
     import napari
@@ -41,5 +41,5 @@ class VideoPriorWidget(TaskWidget):
             self.status.value = "Done."
 
         kwargs = {"channel_axis": -1 if layer.rgb else None, **options}
-        return (iter_fit_video_prior, (layer.data, processed.data), kwargs, "Fitting Deep Video Prior",
-                on_result)
+        return Job(steps=iter_fit_video_prior, args=(layer.data, processed.data), kwargs=kwargs,
+                   description="Fitting Deep Video Prior", on_result=on_result)

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from magicgui.widgets import ComboBox
 from napari.layers import Labels, Points
 
-from ._layers import hints_maker
-from ._widget import InWorker, TaskWidget
-from .colorize import available_colorizers, iter_colorize
+from ..colorize import available_colorizers, iter_colorize
+from .base import InWorker, Job, TaskWidget
+from .layers import hints_maker
 
 if TYPE_CHECKING:
     import napari
@@ -50,4 +50,5 @@ class ColorizeWidget(TaskWidget):
             self.status.value = f"Done: {NOT_QUANTITATIVE}."
 
         kwargs = {"method": method, "device": self._device()}
-        return iter_colorize, (layer.data, hints), kwargs, f"Colorizing with {method}", on_result
+        return Job(steps=iter_colorize, args=(layer.data, hints), kwargs=kwargs,
+                   description=f"Colorizing with {method}", on_result=on_result)

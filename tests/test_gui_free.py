@@ -1,0 +1,109 @@
+"""The core is GUI-free: only ``napari_superres._widgets`` imports Qt, magicgui widgets or napari's Qt parts.
+
+In a fresh process: import every module outside ``_widgets``, call every public
+function of the package once on a tiny input, then look at what got imported.
+"""
+
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent('''
+    import importlib
+    import inspect
+    import pkgutil
+    import sys
+    import warnings
+
+    import numpy as np
+    import torch
+
+    import napari_superres as nsr
+
+    torch.set_num_threads(1)  # tiny inputs: threads only add overhead, and the tests share the cores
+
+    GUI = ("PyQt5", "PyQt6", "PySide2", "PySide6", "qtpy", "superqt", "napari._qt", "napari.qt",
+           "magicgui.widgets", "magicgui.backends", "vispy.app")
+
+
+    def core_modules(package):
+        """Names of the package's modules and subpackages, ``_widgets`` left out (and not imported)."""
+        for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+            if info.name.endswith("._widgets"):
+                continue
+            module = importlib.import_module(info.name)
+            yield info.name
+            if info.ispkg:
+                yield from core_modules(module)
+
+
+    def drain(steps):
+        """Run a generator to its end; its return value."""
+        while True:
+            try:
+                next(steps)
+            except StopIteration as stop:
+                return stop.value
+
+
+    rng = np.random.default_rng(0)
+    gray = rng.random((24, 24))
+    rgb = rng.random((24, 24, 3))
+    stack = rng.random((3, 24, 24))
+    holes = np.zeros((24, 24), bool)
+    holes[8:12, 8:12] = True
+    with_nan = np.where(holes, np.nan, gray)
+    hints = np.zeros((24, 24, 4))
+    hints[4, 4] = [1, 0, 0, 1]
+    fit = {"iterations": 1, "preview_every": 0, "device": "cpu"}
+    CALLS = {
+        "available_colorizers": lambda: nsr.available_colorizers(),
+        "available_denoisers": lambda: nsr.available_denoisers(),
+        "available_devices": lambda: nsr.available_devices(),
+        "available_inpainters": lambda: nsr.available_inpainters(),
+        "available_methods": lambda: nsr.available_methods(),
+        "colorize": lambda: nsr.colorize(gray, hints, device="cpu"),
+        "iter_colorize": lambda: drain(nsr.iter_colorize(gray, device="cpu")),
+        "denoise": lambda: nsr.denoise(gray, "tv"),
+        "iter_denoise": lambda: drain(nsr.iter_denoise(gray, "nlm", sigma=0.1)),
+        "estimate_noise": lambda: nsr.estimate_noise(gray),
+        "fit_dip": lambda: nsr.fit_dip(gray, "denoise", **fit),
+        "iter_fit_dip": lambda: drain(nsr.iter_fit_dip(gray, "super-resolve", scale=2, **fit)),
+        "fit_noise2void": lambda: nsr.fit_noise2void(gray, batch_size=1, patch_size=16, **fit),
+        "iter_fit_noise2void": lambda: drain(nsr.iter_fit_noise2void(gray, batch_size=1, patch_size=16, **fit)),
+        "fit_video_prior": lambda: nsr.fit_video_prior(stack, stack, epochs=1, device="cpu"),
+        "iter_fit_video_prior": lambda: drain(nsr.iter_fit_video_prior(stack, stack, epochs=1, device="cpu")),
+        "imresize": lambda: nsr.imresize(gray, 0.5),
+        "inpaint": lambda: nsr.inpaint(with_nan),
+        "iter_inpaint": lambda: drain(nsr.iter_inpaint(gray, holes, "gatedunet", device="cpu")),
+        "missing_mask": lambda: nsr.missing_mask(with_nan),
+        "provenance": lambda: nsr.provenance("upscale", "bicubic", scale=2),
+        "psnr": lambda: nsr.psnr(gray, gray * 0.9, data_range=1),
+        "ssim": lambda: nsr.ssim(gray, gray * 0.9, data_range=1),
+        "sr_scores": lambda: nsr.sr_scores(rgb, rgb * 0.9, 2, channel_axis=-1),
+        "temporal_flicker": lambda: nsr.temporal_flicker(stack),
+        "select_device": lambda: nsr.select_device("cpu"),
+        "upscale": lambda: nsr.upscale(gray, 2),
+        "iter_upscale": lambda: drain(nsr.iter_upscale(rgb, 2, "espcn", channel_axis=-1, device="cpu")),
+        "upscale_axes": lambda: nsr.upscale_axes(stack, (2, 1, 1)),
+        "iter_upscale_axes": lambda: drain(nsr.iter_upscale_axes(stack, (2, 2, 2), "bilinear")),
+        "upscaled_geometry": lambda: nsr.upscaled_geometry([1.0, 1.0], [0.0, 0.0], 2),
+    }
+
+    modules = list(core_modules(nsr))
+    functions = {name for name in nsr.__all__ if inspect.isfunction(getattr(nsr, name))}
+    assert functions == set(CALLS), f"public functions without a call here: {functions ^ set(CALLS)}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for call in CALLS.values():
+            call()
+    gui = sorted(name for name in sys.modules if name.startswith(GUI))
+    print(len(modules), "modules,", len(CALLS), "functions;", "GUI modules:", gui)
+    assert not gui, gui
+''')
+
+
+def test_no_module_outside_widgets_imports_qt():
+    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "GUI modules: []" in result.stdout
