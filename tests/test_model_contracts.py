@@ -44,3 +44,19 @@ def test_a_card_that_cannot_be_built_is_a_value_error_naming_it(tmp_path, monkey
     _load_cached.cache_clear()
     with pytest.raises(ValueError, match=r"'bad_x2'.*bad\.json.*scale must be 1"):
         load_model(list_models()["bad_x2"], "cpu")
+
+
+def test_to_batch_and_to_image_cross_between_numpy_planes_and_tensors():
+    import numpy as np
+    import torch
+
+    from napari_superres.models.inference import to_batch, to_image
+
+    rgb = np.random.default_rng(0).random((5, 7, 3))
+    batch = to_batch(rgb, "cpu", channels_last=True)
+    assert batch.shape == (1, 3, 5, 7) and batch.dtype == torch.float32
+    assert batch.is_contiguous(memory_format=torch.channels_last)
+    assert to_batch(rgb[..., 0], "cpu").shape == (1, 1, 5, 7)
+    back = to_image(batch)
+    assert back.dtype == np.float64 and back.shape == rgb.shape
+    np.testing.assert_array_equal(back, rgb.astype(np.float32))

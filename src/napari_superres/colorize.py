@@ -221,11 +221,9 @@ def _colorize_steps(gray, channel_axis, hints, card, device):
     import torch
     from skimage.color import lab2rgb
 
-    from .device import select_device
-    from .models import load_model
+    from .models.inference import load_on
 
-    device = select_device(device)
-    model = load_model(card, device)
+    model, device = load_on(card, device)
     bins = torch.from_numpy(ab_bins()).float().to(device)
     planes, unstack = to_planes(gray, channel_axis)
     values = UnitScale(gray, clip=False)
@@ -261,18 +259,19 @@ def _predict_ab(model, lightness, hint_ab, hint_mask, bins, device):
     import torch
     from torch.nn import functional as F
 
+    from .models.inference import to_batch, to_image
+
     h, w = lightness.shape
     pad_h, pad_w = -h % model.multiple, -w % model.multiple
-    light = torch.from_numpy(np.pad(lightness, ((0, pad_h), (0, pad_w)), mode="reflect")).float()[None, None]
-    if hint_ab is not None:
-        hint_ab = torch.from_numpy(np.pad(hint_ab, ((0, pad_h), (0, pad_w), (0, 0)))).float().permute(2, 0, 1)[None]
-        hint_mask = torch.from_numpy(np.pad(hint_mask, ((0, pad_h), (0, pad_w)))).float()[None, None]
-        hint_ab, hint_mask = hint_ab.to(device), hint_mask.to(device)
     with torch.inference_mode():
-        logits = model(network_input(light.to(device), hint_ab, hint_mask))
+        light = to_batch(np.pad(lightness, ((0, pad_h), (0, pad_w)), mode="reflect"), device)
+        if hint_ab is not None:
+            hint_ab = to_batch(np.pad(hint_ab, ((0, pad_h), (0, pad_w), (0, 0))), device)
+            hint_mask = to_batch(np.pad(hint_mask, ((0, pad_h), (0, pad_w))), device)
+        logits = model(network_input(light, hint_ab, hint_mask))
         ab = annealed_mean(logits, bins)
         ab = F.interpolate(ab, size=light.shape[-2:], mode="bilinear", align_corners=False)
-    return ab[0, :, :h, :w].permute(1, 2, 0).cpu().numpy().astype(np.float64)
+    return to_image(ab[..., :h, :w])
 
 
 def propagate(lightness, values, known, decay=1e-5):

@@ -196,11 +196,9 @@ def _network_steps(image, masks, channel_axis, card, device):
     """A trained inpainting network (RGB) on every plane: gray planes go in as three equal channels."""
     import torch
 
-    from .device import select_device
-    from .models import load_model
+    from .models.inference import load_on, to_batch, to_image
 
-    device = select_device(device)
-    model = load_model(card, device)
+    model, device = load_on(card, device)
     planes, unstack = to_planes(image, channel_axis)
     values = UnitScale(image)
     out = planes.copy()
@@ -208,11 +206,9 @@ def _network_steps(image, masks, channel_axis, card, device):
         if masks[i].any():
             unit = values.to_unit(plane)
             rgb = unit if unit.shape[-1] == 3 else np.repeat(unit.mean(axis=-1, keepdims=True), 3, axis=-1)
-            x = torch.from_numpy(rgb.transpose(2, 0, 1)).float()[None]
-            hole = torch.from_numpy(masks[i]).float()[None, None]
             with torch.inference_mode():
-                filled = model(torch.cat([x * (1 - hole), hole], dim=1).to(device))[0].cpu().numpy()
-            filled = filled.transpose(1, 2, 0).astype(np.float64)
+                x, hole = to_batch(rgb, device), to_batch(masks[i], device)
+                filled = to_image(model(torch.cat([x * (1 - hole), hole], dim=1)))
             result = filled if unit.shape[-1] == 3 else np.repeat(filled.mean(axis=-1, keepdims=True),
                                                                    unit.shape[-1], axis=-1)
             out[i] = keep_known(values.restore(result), plane, masks[i])

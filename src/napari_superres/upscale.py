@@ -357,12 +357,10 @@ def _plane_function(method, scale, device, tile):
 def _learned_plane_function(card, device, block):
     import torch
 
-    from .device import select_device
-    from .models import load_model
+    from .models.inference import load_on, to_batch, to_image
     from .tiling import iter_tiled_adaptive
 
-    device = select_device(device)
-    model = load_model(card, device)
+    model, device = load_on(card, device)
     halo = card.halo
     if halo is None:
         raise ValueError(f"{card.method} is a {card.architecture}, which sees whole planes: it cannot {card.task}")
@@ -372,12 +370,10 @@ def _learned_plane_function(card, device, block):
 
     def enhance(array):
         """Model output for an ``(H, W, k)`` array, ``k`` = the model's channels."""
-        x = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1), dtype=np.float32))[None]
         with torch.inference_mode():
-            x = x.to(device).contiguous(memory_format=torch.channels_last)
+            x = to_batch(array, device, channels_last=True)
             # A block comes with its halo: one tile, unless it runs out of memory.
-            out = run_to_end(iter_tiled_adaptive(model, x, card.scale, block + 2 * halo, halo))
-        return out[0].float().cpu().numpy().transpose(1, 2, 0).astype(np.float64)
+            return to_image(run_to_end(iter_tiled_adaptive(model, x, card.scale, block + 2 * halo, halo)))
 
     def enhance_rgb(rgb):
         if card.input == "rgb":
