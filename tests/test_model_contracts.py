@@ -15,7 +15,8 @@ from napari_superres.models.registry import _load_cached
 def test_listing_models_imports_no_torch():
     code = ("import sys, napari_superres; napari_superres.available_methods(); napari_superres.available_denoisers(); "
             "napari_superres.available_colorizers(); napari_superres.available_inpainters(); "
-            "from napari_superres.models import ARCHITECTURES; assert 'espcn' in ARCHITECTURES and list(ARCHITECTURES); "
+            "from napari_superres.models import ARCHITECTURES; "
+            "assert 'espcn' in ARCHITECTURES and list(ARCHITECTURES); "
             "print('torch' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

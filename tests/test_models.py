@@ -119,7 +119,8 @@ def test_rgb_model_on_rgb_rgba_and_gray(tiny_rgb_model, astronaut_small, camera_
     assert out.shape == (128, 128, 3) and out.dtype == np.uint8
     with torch.inference_mode():
         expected = tiny_rgb_model(torch.from_numpy(astronaut_small / 255).float().permute(2, 0, 1)[None])
-    expected = np.clip(np.round(expected[0].permute(1, 2, 0).numpy() * 255), astronaut_small.min(), astronaut_small.max())
+    expected = np.clip(np.round(expected[0].permute(1, 2, 0).numpy() * 255),
+                       astronaut_small.min(), astronaut_small.max())
     np.testing.assert_allclose(out, expected, atol=1)
     rgba = np.dstack([astronaut_small, np.full((64, 64), 200, np.uint8)])
     out = upscale(rgba, 2, method="tiny_rgb", channel_axis=-1)
