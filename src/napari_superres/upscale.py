@@ -355,18 +355,18 @@ def _plane_function(method, scale, device, tile):
 
 
 def _learned_plane_function(card, device, block):
+    halo = card.halo  # from the card's contract: checked before torch and the weights are loaded
+    if halo is None:
+        raise ValueError(f"{card.method} is a {card.architecture}, which sees whole planes: it cannot {card.task}")
+    if block < halo:  # blocks are cut with this much context from their neighbours
+        raise ValueError(f"tile must be at least {card.method}'s halo of {halo} pixels (the context "
+                         f"each block needs), got {block}")
     import torch
 
     from .models.inference import load_on, to_batch, to_image
     from .tiling import iter_tiled_adaptive
 
     model, device = load_on(card, device)
-    halo = card.halo
-    if halo is None:
-        raise ValueError(f"{card.method} is a {card.architecture}, which sees whole planes: it cannot {card.task}")
-    if block < halo:  # blocks are cut with this much context from their neighbours
-        raise ValueError(f"tile must be at least {card.method}'s halo of {halo} pixels (the context "
-                         f"each block needs), got {block}")
 
     def enhance(array):
         """Model output for an ``(H, W, k)`` array, ``k`` = the model's channels."""
