@@ -1,13 +1,17 @@
 """What the per-image fits share: seeded networks that never touch torch's global generator, sizes known upfront."""
 
+import inspect
+
 import pytest
 import torch
 from torch import nn
 
 from napari_superres._fitting import build_network, check_count, reset_parameters, skipnet_size, unet_size
-from napari_superres.dip import NETWORKS
+from napari_superres.dip import NETWORKS, fit_dip, iter_fit_dip
 from napari_superres.models.skip import SkipNet
 from napari_superres.models.unet import UNet
+from napari_superres.noise2void import fit_noise2void, iter_fit_noise2void
+from napari_superres.video_prior import fit_video_prior, iter_fit_video_prior
 
 TINY = {"down": (8, 8, 8), "up": (8, 8, 8), "skip": (4, 0, 4), "input_channels": 8}
 
@@ -92,3 +96,16 @@ def test_whole_floats_and_numpy_integers_are_counts():
     import numpy as np
 
     assert check_count("iterations", 3.0) == 3 and check_count("depth", np.int64(0), 0) == 0
+
+
+@pytest.mark.parametrize("fit, iter_fit", [(fit_dip, iter_fit_dip), (fit_noise2void, iter_fit_noise2void),
+                                           (fit_video_prior, iter_fit_video_prior)])
+def test_fits_show_their_parameters_as_their_step_by_step_forms(fit, iter_fit):
+    parameters = inspect.signature(fit).parameters
+    assert parameters == inspect.signature(iter_fit).parameters
+    assert not any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    options = [name for name, p in parameters.items() if p.default is not p.empty and name != "task"]
+    assert all(parameters[name].kind is inspect.Parameter.KEYWORD_ONLY for name in options)
+    for section in ("Parameters", "Returns", "Raises", "Examples"):
+        assert f"\n    {section}\n    ---" in fit.__doc__
+    assert all(f"\n    {name} :" in fit.__doc__ for name in parameters)

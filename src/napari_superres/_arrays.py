@@ -79,6 +79,35 @@ def non_finite_error(count):
                       "or fill NaN holes with inpainting")
 
 
+def is_lazy(image):
+    """Whether ``image`` is a dask or zarr array (or another array not held in memory by numpy)."""
+    return not isinstance(image, np.ndarray) and hasattr(image, "shape") and hasattr(image, "dtype") and (
+        hasattr(image, "dask") or type(image).__module__.split(".")[0] == "zarr")
+
+
+def min_max(image):
+    """``(min, max)`` of an array in one pass, lazily computed for dask and zarr arrays.
+
+    Refuses NaN and infinite values with their count, as :func:`check_image`
+    does for numpy input: for lazy input, this pass over the data is where they are found.
+    """
+    floating = np.issubdtype(image.dtype, np.floating)
+    if is_lazy(image):
+        import dask
+        import dask.array as da
+
+        x = da.asarray(image)
+        low, high, *bad = dask.compute(x.min(), x.max(), *([(~da.isfinite(x)).sum()] if floating else []))
+        low, high = np.asarray(low)[()], np.asarray(high)[()]
+    else:
+        low, high = np.min(image), np.max(image)
+        # NaN spreads to the minimum and an infinity is one of the ends: count only then.
+        bad = [np.count_nonzero(~np.isfinite(image))] if floating and not np.isfinite([low, high]).all() else []
+    if bad and bad[0]:
+        raise non_finite_error(int(bad[0]))
+    return low, high
+
+
 def scaled_side(length, scale):
     """``ceil(length * scale)``, or a ValueError when no array can have a side that long."""
     side = length * float(scale)
@@ -157,8 +186,6 @@ class UnitScale:
     """
 
     def __init__(self, image, clip=True, value_range=None):
-        from .lazy import min_max
-
         self.dtype = image.dtype
         minimum, maximum = min_max(image)
         if value_range is not None:

@@ -1,4 +1,4 @@
-"""What the per-image fits (Deep Image Prior, Noise2Void, Deep Video Prior) share: steps, seeded networks, sizes."""
+"""What the per-image fits (Deep Image Prior, Noise2Void, Deep Video Prior) share: steps, networks, sizes, tiles."""
 
 from __future__ import annotations
 
@@ -6,6 +6,12 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+
+from ._arrays import run_to_end
+
+# A fitted U-Net predicts the whole result in tiles of this side, each with this much
+# context (a depth-2 U-Net sees about ±40 pixels).
+TILE, HALO = 512, 48
 
 
 @dataclass
@@ -44,6 +50,26 @@ BACKWARD_PEAK = 1.6
 # Every parameter is held four times while fitting: weights, gradients and Adam's two moments.
 COPIES_PER_PARAMETER = 4
 FLOAT_BYTES = 4  # networks compute in float32
+
+
+def prediction_tile(h, w):
+    """``(H, W)`` of the largest tile (halo included) :func:`predict_tiled` gives the network for ``h x w`` planes."""
+    return min(h, TILE + 2 * HALO), min(w, TILE + 2 * HALO)
+
+
+def predict_tiled(net, data):
+    """``net`` applied to every plane or volume of ``data`` (``(N, C, [Z,] H, W)``), tile by tile, without gradients.
+
+    Each of the ``N`` items is predicted on its own in tiles of :data:`TILE` pixels
+    with :data:`HALO` pixels of context, so that memory holds one tile's activations.
+    """
+    import torch
+
+    from .tiling import iter_tiled
+
+    net.eval()
+    with torch.no_grad():
+        return torch.cat([run_to_end(iter_tiled(net, data[i : i + 1], 1, TILE, HALO)) for i in range(len(data))])
 
 
 def check_count(name, value, minimum=1, why=""):

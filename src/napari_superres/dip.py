@@ -131,8 +131,31 @@ class VarianceStopper:
         return None, replayed.best_iteration or None
 
 
-def fit_dip(image, task="denoise", **kwargs):
+def fit_dip(
+    image,
+    task="denoise",
+    *,
+    mask=None,
+    scale=None,
+    channel_axis=None,
+    iterations=None,
+    learning_rate=0.01,
+    network="fast",
+    early_stopping=None,
+    averaging=0.99,
+    input_noise=None,
+    downsampler="bicubic",
+    device=None,
+    seed=0,
+    preview_every=50,
+    volumetric=False,
+):
     """Restore an image with Deep Image Prior (no training data, no weights).
+
+    A randomly initialised network is fitted, plane by plane, so that its output
+    seen through the degradation (identity, mask, downsampling) matches the image;
+    its structure fits image content long before noise (Ulyanov, Vedaldi and
+    Lempitsky, 2018).
 
     Parameters
     ----------
@@ -142,23 +165,85 @@ def fit_dip(image, task="denoise", **kwargs):
     task : {'denoise', 'inpaint', 'super-resolve', 'jpeg'}
         The degradation to undo. ``'inpaint'`` needs ``mask``, ``'super-resolve'``
         needs ``scale``.
-    **kwargs
-        See :func:`iter_fit_dip`.
+    mask : ndarray of bool, optional
+        Inpainting: True (non-zero) where pixels are missing, as in
+        ``skimage.restoration.inpaint_biharmonic``; shape ``(H, W)`` or the image's
+        shape without the channel axis. Known pixels are returned unchanged.
+    scale : int, optional
+        Super-resolution factor; the data term compares the downsampled estimate
+        (``downsampler``) with the image.
+    channel_axis : int, optional
+        The colour axis, fitted together with the planes' pixels; None: grayscale.
+    iterations : int, optional
+        Iterations per plane (an upper bound with early stopping); default: the
+        task's, in ``TASK_DEFAULTS``.
+    learning_rate : float, optional
+        Adam step size.
+    network : str or dict, optional
+        ``'fast'`` (default: the paper's hourglass with 32 channels a level),
+        ``'paper'`` (128 channels a level) or a dict like the entries of ``NETWORKS``:
+        the keys ``down``, ``up``, ``skip`` (channels per level, top first; skip 0:
+        none) and ``input_channels`` (of the noise ``z``).
+    early_stopping : bool or VarianceStopper, optional
+        Stop each plane when the moving variance of the outputs stops falling
+        (a :class:`VarianceStopper` to set its window and patience, or to read its
+        history afterwards). Default: on for denoising and JPEG, off for
+        inpainting and SR, which do not overfit noise.
+    averaging : float, optional
+        Keep an exponential moving average of the outputs with this weight (0: off).
+    input_noise : float, optional
+        Std of the perturbation of ``z`` at each step; default: the task's.
+    downsampler : str, optional
+        Super-resolution's degradation: ``'bicubic'`` as MATLAB's ``imresize``, or
+        another of ``INTERPOLATION_METHODS``, e.g. ``'lanczos'``.
+    device : str, optional
+        Torch device; by default CUDA, then MPS, then CPU.
+    seed : int, optional
+        Same seed, same input and settings → same result on the same device.
+    preview_every : int, optional
+        :func:`iter_fit_dip` attaches the current result to a step every this many
+        iterations (0: never).
+    volumetric : bool, optional
+        Fit each volume (the axis before H, W is Z) with one 3D network instead of
+        each plane with a 2D one: neighbouring slices inform each other. Denoising,
+        JPEG and inpainting.
 
     Returns
     -------
     ndarray
-        The restored image, same dtype; ``scale`` times larger for SR.
+        The restored image, same dtype; ``scale`` times larger in H and W for SR.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``task``, ``network`` or ``downsampler``, a missing or
+        all-covering ``mask``, a ``scale`` that is no integer ≥ 1, a count below 1,
+        NaN or infinite values, or ``volumetric`` without a Z axis (or with SR).
+    TypeError
+        For an image that is not real numbers (bool, complex, object).
+    MemoryError
+        When the result and the fit would not fit in the memory free now.
+
+    See Also
+    --------
+    iter_fit_dip : The same fit step by step, with progress and previews.
 
     Examples
     --------
     >>> import numpy as np
     >>> from skimage import data
     >>> noisy = data.camera()[:64, :64]
-    >>> fit_dip(noisy, "denoise", iterations=5).shape
+    >>> restored = fit_dip(noisy, "denoise", iterations=5)
+    >>> restored.shape, restored.dtype
+    ((64, 64), dtype('uint8'))
+    >>> fit_dip(noisy[:32, :32], "super-resolve", scale=2, iterations=3).shape
     (64, 64)
     """
-    return run_to_end(iter_fit_dip(image, task, **kwargs))
+    return run_to_end(iter_fit_dip(
+        image, task, mask=mask, scale=scale, channel_axis=channel_axis, iterations=iterations,
+        learning_rate=learning_rate, network=network, early_stopping=early_stopping, averaging=averaging,
+        input_noise=input_noise, downsampler=downsampler, device=device, seed=seed, preview_every=preview_every,
+        volumetric=volumetric))
 
 
 def iter_fit_dip(
@@ -182,50 +267,35 @@ def iter_fit_dip(
 ):
     """Step-by-step form of :func:`fit_dip`: a generator that yields a :class:`FitStep` per iteration.
 
-    The generator returns the result. The arguments, and whether the fit's memory
-    fits in what is free, are checked when this is called, before any work, so
-    bad input fails here and not in a worker thread.
+    The arguments, and whether the fit's memory fits in what is free, are checked
+    when this is called, before any work, so bad input fails here and not in a
+    worker thread. Stopping the iteration between two steps cancels the fit.
 
-    Parameters
-    ----------
-    mask : ndarray of bool, optional
-        Inpainting: True (non-zero) where pixels are missing, as in
-        ``skimage.restoration.inpaint_biharmonic``; shape ``(H, W)`` or the image's
-        shape without the channel axis. Known pixels are returned unchanged.
-    scale : int, optional
-        Super-resolution factor; the data term compares the downsampled estimate
-        (``downsampler``: ``'bicubic'`` as MATLAB's ``imresize``, or another of
-        ``INTERPOLATION_METHODS``, e.g. ``'lanczos'``) with the image.
-    iterations : int, optional
-        Iterations per plane (an upper bound with early stopping); task default.
-    learning_rate : float
-        Adam step size.
-    network : str or dict
-        ``'fast'`` (default: the paper's hourglass with 32 channels a level),
-        ``'paper'`` (128 channels a level) or a dict like the entries of ``NETWORKS``:
-        the keys ``down``, ``up``, ``skip`` (channels per level, top first; skip 0:
-        none) and ``input_channels`` (of the noise ``z``).
-    early_stopping : bool or VarianceStopper, optional
-        Stop each plane when the moving variance of the outputs stops falling
-        (a :class:`VarianceStopper` to set its window and patience, or to read its
-        history afterwards). Default: on for denoising and JPEG, off for
-        inpainting and SR, which do not overfit noise.
-    averaging : float
-        Keep an exponential moving average of the outputs with this weight (0: off).
-    input_noise : float, optional
-        Std of the perturbation of ``z`` at each step; task default.
-    device : str, optional
-        Torch device; by default CUDA, then MPS, then CPU.
-    seed : int
-        Same seed, same input and settings → same result on the same device.
-    preview_every : int
-        Attach the current result to a step every this many iterations (0: never).
-    volumetric : bool
-        Fit each volume (the axis before H, W is Z) with one 3D network instead of
-        each plane with a 2D one: neighbouring slices inform each other. Denoising,
-        JPEG and inpainting.
+    It takes the parameters of :func:`fit_dip`.
 
-    Stopping the iteration between two steps cancels the fit.
+    Yields
+    ------
+    FitStep
+        One per iteration of each plane, carrying the whole result so far every
+        ``preview_every`` iterations, and one with ``stopped=True`` when early
+        stopping ends a plane.
+
+    Returns
+    -------
+    ndarray
+        The generator's return value (``StopIteration.value``): the result of :func:`fit_dip`.
+
+    Raises
+    ------
+    ValueError, TypeError, MemoryError
+        As :func:`fit_dip`, when called.
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> steps = iter_fit_dip(data.camera()[:32, :32], iterations=4, preview_every=2)
+    >>> [(step.iteration, step.estimate is not None) for step in steps]
+    [(1, False), (2, True), (3, False), (4, True)]
     """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")

@@ -21,13 +21,10 @@ import math
 
 import numpy as np
 
-from ._arrays import non_finite_error, run_to_end, to_planes
+from ._arrays import is_lazy, run_to_end, to_planes
 
-
-def is_lazy(image):
-    """Whether ``image`` is a dask or zarr array (or another array not held in memory by numpy)."""
-    return not isinstance(image, np.ndarray) and hasattr(image, "shape") and hasattr(image, "dtype") and (
-        hasattr(image, "dask") or type(image).__module__.split(".")[0] == "zarr")
+# is_lazy lives with the array plumbing (UnitScale needs it too); it is part of this module's API.
+__all__ = ["channels_last", "compute", "is_lazy", "iter_blocks", "iter_map_planes", "map_planes"]
 
 
 def channels_last(image, channel_axis):
@@ -36,29 +33,6 @@ def channels_last(image, channel_axis):
 
     x = da.asarray(image)
     return x[..., None] if channel_axis is None else da.moveaxis(x, channel_axis, -1)
-
-
-def min_max(image):
-    """``(min, max)`` of an array in one pass, lazily computed for dask and zarr arrays.
-
-    Refuses NaN and infinite values with their count, as :func:`~napari_superres._arrays.check_image`
-    does for numpy input: for lazy input, this pass over the data is where they are found.
-    """
-    floating = np.issubdtype(image.dtype, np.floating)
-    if is_lazy(image):
-        import dask
-        import dask.array as da
-
-        x = da.asarray(image)
-        low, high, *bad = dask.compute(x.min(), x.max(), *([(~da.isfinite(x)).sum()] if floating else []))
-        low, high = np.asarray(low)[()], np.asarray(high)[()]
-    else:
-        low, high = np.min(image), np.max(image)
-        # NaN spreads to the minimum and an infinity is one of the ends: count only then.
-        bad = [np.count_nonzero(~np.isfinite(image))] if floating and not np.isfinite([low, high]).all() else []
-    if bad and bad[0]:
-        raise non_finite_error(int(bad[0]))
-    return low, high
 
 
 def map_planes(process, image, *, scale, halo, channel_axis=None, block=512, dtype=None):

@@ -15,43 +15,121 @@ from __future__ import annotations
 import numpy as np
 
 from ._arrays import UnitScale, check_image, check_memory, plane_layout, run_to_end, spatial_shape, to_planes
-from ._fitting import FitStep, build_network, check_count, check_depth, optimise, unet_fit_bytes
+from ._fitting import (
+    FitStep,
+    build_network,
+    check_count,
+    check_depth,
+    optimise,
+    predict_tiled,
+    prediction_tile,
+    unet_fit_bytes,
+)
 
 # Replacement values come from this neighbourhood (radius 2: the 5x5 of the paper).
 NEIGHBOURHOOD = 2
 MIN_SIDE = 2 * NEIGHBOURHOOD + 1
-TILE, HALO = 512, 48  # prediction tile and context (the depth-2 U-Net sees about ±40 px)
 # Bytes per image value held besides the network while a result is made: the float64
 # [0, 1] copy, the float32 network input and output, and float64 steps back to the dtype.
 WORKING_BYTES = 48
 
 
-def fit_noise2void(image, **kwargs):
+def fit_noise2void(
+    image,
+    *,
+    channel_axis=None,
+    volumetric=False,
+    iterations=1500,
+    batch_size=8,
+    patch_size=64,
+    patch_depth=8,
+    blind_fraction=0.02,
+    learning_rate=1e-3,
+    features=16,
+    depth=2,
+    device=None,
+    seed=0,
+    preview_every=250,
+):
     """Denoise an image or stack by Noise2Void training on itself (no clean data, no weights).
+
+    A small U-Net learns to predict each pixel from its neighbours on patches of the
+    image whose blind spots hide the pixel itself; pixel-wise independent noise
+    cannot be predicted that way, the signal can (Krull, Buchholz and Jug, 2019).
 
     Parameters
     ----------
     image : ndarray
-        ``(..., H, W)`` grayscale or with a colour axis (``channel_axis``). One
-        network is trained for the whole stack, on patches drawn from every plane
-        (or every volume with ``volumetric=True``). dtype and range are kept.
-    **kwargs
-        See :func:`iter_fit_noise2void`.
+        ``(..., H, W)`` grayscale or with a colour axis (``channel_axis``), planes of
+        at least 5x5 pixels. One network is trained for the whole stack, on patches
+        drawn from every plane (or every volume with ``volumetric=True``). dtype and
+        range are kept.
+    channel_axis : int, optional
+        The colour axis; the network sees all channels of a pixel together.
+    volumetric : bool, optional
+        Treat the axis before ``(H, W)`` as Z and train a 3D network on
+        ``patch_depth x patch_size²`` patches: neighbouring slices then help.
+    iterations : int, optional
+        Training steps; each sees ``batch_size`` random patches (flipped and
+        rotated) with ``blind_fraction`` of their pixels masked.
+    batch_size : int, optional
+        Patches per step.
+    patch_size : int, optional
+        Side of the training patches, at least 5 (the blind spots' 5x5
+        neighbourhood); planes smaller than it are taken whole.
+    patch_depth : int, optional
+        With ``volumetric``, the patches' depth in slices.
+    blind_fraction : float, optional
+        Share of each patch's pixels hidden and predicted, in (0, 0.5).
+    learning_rate : float, optional
+        Adam's initial step size, lowered to a twentieth along a cosine.
+    features : int, optional
+        Width of the U-Net's first level.
+    depth : int, optional
+        The U-Net's number of poolings; ``2**depth`` must not exceed the training
+        patch's side.
+    device : str, optional
+        Torch device; by default CUDA, then MPS, then CPU.
+    seed : int, optional
+        Same seed, same input and settings → same result on the same device.
+    preview_every : int, optional
+        :func:`iter_fit_noise2void` attaches the current result to a step every
+        this many iterations (0: never).
 
     Returns
     -------
     ndarray
         The denoised image, same shape and dtype.
 
+    Raises
+    ------
+    ValueError
+        For planes smaller than 5x5, ``volumetric`` without a Z axis, a count or
+        size below its minimum, ``blind_fraction`` outside (0, 0.5), a ``depth`` too
+        deep for the patches, or NaN or infinite values.
+    TypeError
+        For an image that is not real numbers (bool, complex, object).
+    MemoryError
+        When the result, its working copies and the training would not fit in the
+        memory free now.
+
+    See Also
+    --------
+    iter_fit_noise2void : The same training step by step, with progress and previews.
+
     Examples
     --------
     >>> import numpy as np
     >>> from skimage import data
     >>> noisy = data.camera()[:64, :64]
-    >>> fit_noise2void(noisy, iterations=5).shape
-    (64, 64)
+    >>> denoised = fit_noise2void(noisy, iterations=5)
+    >>> denoised.shape, denoised.dtype
+    ((64, 64), dtype('uint8'))
     """
-    return run_to_end(iter_fit_noise2void(image, **kwargs))
+    return run_to_end(iter_fit_noise2void(
+        image, channel_axis=channel_axis, volumetric=volumetric, iterations=iterations, batch_size=batch_size,
+        patch_size=patch_size, patch_depth=patch_depth, blind_fraction=blind_fraction, learning_rate=learning_rate,
+        features=features, depth=depth, device=device, seed=seed, preview_every=preview_every))
 
 
 def iter_fit_noise2void(
@@ -73,31 +151,33 @@ def iter_fit_noise2void(
 ):
     """Step-by-step form of :func:`fit_noise2void`: a generator yielding a :class:`FitStep` per iteration.
 
-    The generator returns the result. The arguments, and whether the fit's memory
-    fits in what is free, are checked when this is called, before any work.
-    Stopping the iteration between two steps cancels.
+    The arguments, and whether the fit's memory fits in what is free, are checked
+    when this is called, before any work. Stopping the iteration between two steps
+    cancels. It takes the parameters of :func:`fit_noise2void`.
 
-    Parameters
-    ----------
-    volumetric : bool
-        Treat the axis before ``(H, W)`` as Z and train a 3D network on
-        ``patch_depth x patch_size²`` patches: neighbouring slices then help.
-    iterations : int
-        Training steps; each sees ``batch_size`` random patches (flipped and
-        rotated) with ``blind_fraction`` of their pixels masked.
-    batch_size, patch_size, patch_depth : int
-        Patches per step and their side (at least 5: the blind spots' 5x5
-        neighbourhood; planes smaller than ``patch_size`` are taken whole) and,
-        with ``volumetric``, their depth in slices.
-    features, depth : int
-        Width of the U-Net's first level and its number of poolings; ``2**depth``
-        must not exceed the training patch's side.
-    device : str, optional
-        Torch device; by default CUDA, then MPS, then CPU.
-    seed : int
-        Same seed, same input and settings → same result on the same device.
-    preview_every : int
-        Attach the current result to a step every this many iterations (0: never).
+    Yields
+    ------
+    FitStep
+        One per training step, carrying the whole result so far every
+        ``preview_every`` steps.
+
+    Returns
+    -------
+    ndarray
+        The generator's return value (``StopIteration.value``): the result of
+        :func:`fit_noise2void`.
+
+    Raises
+    ------
+    ValueError, TypeError, MemoryError
+        As :func:`fit_noise2void`, when called.
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> steps = list(iter_fit_noise2void(data.camera()[:32, :32], iterations=4, preview_every=2))
+    >>> [step.iteration for step in steps], steps[1].estimate.shape
+    ([1, 2, 3, 4], (32, 32))
     """
     image = np.asarray(image)
     check_image(image, channel_axis, "denoise")
@@ -115,7 +195,7 @@ def iter_fit_noise2void(
     patch = _patch_shape(volumetric, z, h, w, patch_size, patch_depth)
     features = check_count("features", features, why=" (the U-Net's channels at full resolution)")
     depth = check_depth(depth, min(patch[-2:]), "training patch (patch_size, or the plane if smaller)")
-    tile = (z,) * volumetric + (min(h, TILE + 2 * HALO), min(w, TILE + 2 * HALO))  # predicted at once
+    tile = (z,) * volumetric + prediction_tile(h, w)  # predicted at once
     _check_memory(image, channels, patch, tile, features, depth, batch_size, device)
     settings = dict(volumetric=volumetric, iterations=iterations, batch_size=batch_size, patch=patch,
                     blind_fraction=blind_fraction, learning_rate=learning_rate, features=features, depth=depth,
@@ -167,7 +247,7 @@ def _n2v_steps(image, channel_axis, *, volumetric, iterations, batch_size, patch
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, iterations, eta_min=learning_rate / 20)
 
     def result():
-        unit_out = _predict(net, normed).cpu().numpy().astype(np.float64)
+        unit_out = predict_tiled(net, normed).cpu().numpy().astype(np.float64)
         unit_out = unit_out.reshape((n // z, c) + (z,) * volumetric + (h, w))
         unit_out = np.moveaxis(unit_out, 1, -1).reshape(n, h, w, c) * std + mean
         return unstack(values.restore(unit_out))
@@ -236,13 +316,3 @@ def _loss_at(prediction, target, spots):
     index = spots[:, None].expand(b, c, spots.shape[1])
     return ((prediction.reshape(b, c, -1).gather(2, index) - target.reshape(b, c, -1).gather(2, index)) ** 2).mean()
 
-
-def _predict(net, data):
-    """The network applied to every plane or volume of ``data``, tile by tile."""
-    import torch
-
-    from .tiling import iter_tiled
-
-    net.eval()
-    with torch.no_grad():
-        return torch.cat([run_to_end(iter_tiled(net, data[i : i + 1], 1, TILE, HALO)) for i in range(len(data))])

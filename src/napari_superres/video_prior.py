@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._arrays import UnitScale, check_image, check_memory, plane_layout, run_to_end, to_planes
-from ._fitting import build_network, check_count, check_depth, optimise, unet_fit_bytes
+from ._fitting import build_network, check_count, check_depth, optimise, predict_tiled, prediction_tile, unet_fit_bytes
 
 PATCH = 256  # each step fits one random crop of this side of one frame
 # Bytes held besides the network: per value of either stack, its float32 copy for the
@@ -23,23 +23,63 @@ PATCH = 256  # each step fits one random crop of this side of one frame
 INPUT_BYTES, WORKING_BYTES = 4, 32
 
 
-def fit_video_prior(frames, processed, **kwargs):
+def fit_video_prior(frames, processed, *, channel_axis=None, epochs=25, learning_rate=1e-3, features=32, depth=3,
+                    device=None, seed=0, preview_every=0):
     """Return ``processed`` made temporally consistent with Deep Video Prior.
+
+    One U-Net is fitted to map every input frame to its processed frame, and
+    stopped early: it learns what the frames' processing has in common long
+    before the flicker that differs at random between frames (Lei, Xing and Chen,
+    2020).
 
     Parameters
     ----------
     frames : ndarray
-        The input stack ``(T, ..., H, W)`` with an optional colour axis (``channel_axis``).
+        The input stack ``(T, ..., H, W)`` of at least two frames, with an optional
+        colour axis (``channel_axis``).
     processed : ndarray
         Its frame-by-frame processed version: the same shape except, possibly, the
         number of channels (colorization turns 1 channel into 3).
-    **kwargs
-        See :func:`iter_fit_video_prior`.
+    channel_axis : int, optional
+        Colour axis of both stacks.
+    epochs : int, optional
+        Passes over the frames; each step fits one frame (a random crop of up to
+        ``PATCH`` pixels a side). The paper stops after 25 epochs for most tasks:
+        this early stop is what leaves the flicker out.
+    learning_rate : float, optional
+        Adam step size.
+    features : int, optional
+        Width of the U-Net ``g``'s first level.
+    depth : int, optional
+        Its number of poolings; ``2**depth`` must not exceed the side of the
+        frames' training crops.
+    device : str, optional
+        Torch device; by default CUDA, then MPS, then CPU.
+    seed : int, optional
+        Same seed and inputs, same result on the same device.
+    preview_every : int, optional
+        :func:`iter_fit_video_prior` attaches the whole current result every this
+        many steps (0: never).
 
     Returns
     -------
     ndarray
         ``processed``'s shape and dtype.
+
+    Raises
+    ------
+    ValueError
+        For stacks whose frames or sizes differ, a single frame, a count below 1, a
+        ``depth`` too deep for the crops, or NaN or infinite values.
+    TypeError
+        For stacks that are not real numbers (bool, complex, object).
+    MemoryError
+        When the result, its working copies and the fit would not fit in the
+        memory free now.
+
+    See Also
+    --------
+    iter_fit_video_prior : The same fit step by step, with progress and previews.
 
     Examples
     --------
@@ -50,30 +90,43 @@ def fit_video_prior(frames, processed, **kwargs):
     >>> fit_video_prior(frames, flickering, epochs=2).shape
     (4, 32, 32)
     """
-    return run_to_end(iter_fit_video_prior(frames, processed, **kwargs))
+    return run_to_end(iter_fit_video_prior(
+        frames, processed, channel_axis=channel_axis, epochs=epochs, learning_rate=learning_rate, features=features,
+        depth=depth, device=device, seed=seed, preview_every=preview_every))
 
 
 def iter_fit_video_prior(frames, processed, *, channel_axis=None, epochs=25, learning_rate=1e-3, features=32,
                          depth=3, device=None, seed=0, preview_every=0):
     """Step-by-step form of :func:`fit_video_prior`: yields a :class:`FitStep` per step, returns the result.
 
-    Parameters
-    ----------
-    channel_axis : int, optional
-        Colour axis of both stacks.
-    epochs : int
-        Passes over the frames; each step fits one frame (a random crop of up to
-        ``PATCH`` pixels a side). The paper stops after 25 epochs for most tasks:
-        this early stop is what leaves the flicker out.
-    learning_rate, features, depth : float, int, int
-        Adam step size; width and depth of the U-Net ``g`` (``2**depth`` must not
-        exceed the side of the frames' training crops).
-    device : str, optional
-        Torch device; by default CUDA, then MPS, then CPU.
-    seed : int
-        Same seed and inputs, same result on the same device.
-    preview_every : int
-        Attach the whole current result every this many steps (0: never).
+    The arguments, and whether the fit's memory fits in what is free, are checked
+    when this is called, before any work. Stopping the iteration between two steps
+    cancels. It takes the parameters of :func:`fit_video_prior`.
+
+    Yields
+    ------
+    FitStep
+        One per step (one frame's crop), carrying the whole result so far every
+        ``preview_every`` steps.
+
+    Returns
+    -------
+    ndarray
+        The generator's return value (``StopIteration.value``): the result of
+        :func:`fit_video_prior`.
+
+    Raises
+    ------
+    ValueError, TypeError, MemoryError
+        As :func:`fit_video_prior`, when called.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> frames = np.random.default_rng(0).random((2, 32, 32))
+    >>> steps = list(iter_fit_video_prior(frames, frames ** 2, epochs=2, depth=2))
+    >>> len(steps), steps[-1].iterations
+    (4, 4)
     """
     frames, processed = np.asarray(frames), np.asarray(processed)
     check_image(frames, channel_axis, "take the flicker out of")
@@ -95,11 +148,9 @@ def iter_fit_video_prior(frames, processed, *, channel_axis=None, epochs=25, lea
 
 def _check_memory(frames, processed, channel_axis, patch, features, depth, device):
     """Refuse upfront what would not fit: result, working copies, the U-Net's training and prediction."""
-    from .noise2void import HALO, TILE
-
     _, h, w, c_in = plane_layout(frames, channel_axis)
     c_out = plane_layout(processed, channel_axis)[3]
-    tile = (min(h, TILE + 2 * HALO), min(w, TILE + 2 * HALO))
+    tile = prediction_tile(h, w)
     parameters, network = unet_fit_bytes(c_in, c_out, features, depth, (1, c_in) + patch, (1, c_in) + tile,
                                          device)
     check_memory(processed.nbytes + INPUT_BYTES * frames.size + (INPUT_BYTES + WORKING_BYTES) * processed.size
@@ -114,7 +165,6 @@ def _video_prior_steps(frames, processed, channel_axis, *, epochs, learning_rate
 
     from .device import select_device
     from .models.unet import UNet
-    from .noise2void import _predict
 
     device = select_device(device)
     inputs, _ = to_planes(frames, channel_axis)
@@ -130,7 +180,7 @@ def _video_prior_steps(frames, processed, channel_axis, *, epochs, learning_rate
     steps = epochs * count
 
     def result():
-        unit = _predict(net, x).cpu().numpy().transpose(0, 2, 3, 1).astype(np.float64)
+        unit = predict_tiled(net, x).cpu().numpy().transpose(0, 2, 3, 1).astype(np.float64)
         return unstack(out_values.restore(unit))
 
     for step in range(1, steps + 1):
