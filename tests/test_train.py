@@ -7,10 +7,10 @@ from skimage import data
 
 from napari_superres import imresize
 from napari_superres.cli import main
-from napari_superres.degrade import Degradation, bicubic_shrink
 from napari_superres.losses.pixel import high_frequency_loss, ms_ssim, ms_ssim_l1_loss
 from napari_superres.models import ModelCard
 from napari_superres.train import PatchSampler, TrainConfig, export_model, train
+from napari_superres.train.degrade import Degradation, bicubic_shrink
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +100,8 @@ def test_adversarial_rgb_training_runs(image_folders, tmp_path):
     assert best.exists()
     state = torch.load(tmp_path / "gan" / "checkpoint.pt", weights_only=True)
     assert "discriminator" in state["objective"]
+    # What older run folders hold: a changed layout would stop them resuming.
+    assert set(state) == {"model", "optimizer", "objective", "step", "best", "rng", "torch_rng"}
 
 
 def test_a_scale_one_run_trains_a_blind_denoiser(image_folders, tmp_path):
@@ -142,6 +144,16 @@ def test_calibration_batches_repeat_and_leave_the_training_stream_alone():
     first = calibration_batches(sampler, 0).sample()[0]
     torch.testing.assert_close(calibration_batches(sampler, 0).sample()[0], first)
     assert sampler.rng.bit_generator.state == state
+
+
+def test_every_task_trains_by_one_recipe():
+    from napari_superres.train import RECIPES, recipe_for
+
+    assert sorted(RECIPES) == ["colorize", "denoise", "inpaint", "upscale"]
+    assert all(recipe.task == task for task, recipe in RECIPES.items())
+    runs = [("fsrcnn", 2), ("srresnet", 4), ("dncnn", 1), ("fsrcnn", 1), ("gatedunet", 1), ("colorizer", 1)]
+    assert [recipe_for(*run).task for run in runs] == ["upscale", "upscale", "denoise", "denoise", "inpaint",
+                                                      "colorize"]
 
 
 def test_a_denoiser_without_a_noise_range_is_refused(image_folders, tmp_path):

@@ -1,8 +1,9 @@
-"""Degradations that turn HR training crops into LR inputs.
+"""Degradations that turn clean training crops into model inputs.
 
-The default is the published protocol alone: MATLAB bicubic with its uint8
-rounding. Blur, noise and JPEG, each drawn per crop from a range, train models
-for real-world inputs (Real-ESRGAN-style, one order of degradations).
+For super-resolution, the default is the published protocol alone: MATLAB
+bicubic with its uint8 rounding. Blur, noise and JPEG, each drawn per crop from a
+range, train models for real-world inputs (Real-ESRGAN-style, one order of
+degradations). For inpainting, free-form holes.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .losses.pixel import gaussian_blur
-from .models.common import resize_matrix_tensor
+from ..losses.pixel import gaussian_blur
+from ..models.common import resize_matrix_tensor
 
 
 @dataclass
@@ -69,3 +70,37 @@ def _jpeg(image, quality):
     Image.fromarray(array).save(buffer, format="JPEG", quality=quality)
     decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
     return torch.from_numpy(decoded.copy()).permute(2, 0, 1).float()
+
+
+def free_form_mask(shape, rng, coverage=(0.1, 0.5)):
+    """A random free-form hole mask (True: missing): brush strokes and boxes, as users scribble or sensors fail.
+
+    Strokes are random walks of a round brush 4-24 pixels wide (after Yu et al.
+    2019); boxes cover a tenth to a third of a side. Drawn until the hole covers a
+    share of the image drawn from ``coverage``.
+    """
+    h, w = shape
+    rows, cols = np.mgrid[:h, :w].astype(np.float64)
+    mask = np.zeros(shape, bool)
+    target = rng.uniform(*coverage)
+    while mask.mean() < target:
+        if rng.random() < 0.2:
+            bh, bw = (int(rng.integers(n // 10, n // 3 + 1)) for n in shape)
+            y, x = int(rng.integers(0, h - bh + 1)), int(rng.integers(0, w - bw + 1))
+            mask[y:y + bh, x:x + bw] = True
+            continue
+        y, x, radius = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(2, 12)
+        for _ in range(int(rng.integers(3, 10))):
+            angle, length = rng.uniform(0, 2 * np.pi), rng.uniform(5, max(h, w) / 3)
+            y2, x2 = np.clip(y + length * np.sin(angle), 0, h - 1), np.clip(x + length * np.cos(angle), 0, w - 1)
+            mask |= _distance_to_segment(rows, cols, (y, x), (y2, x2)) <= radius
+            y, x = y2, x2
+    return mask
+
+
+def _distance_to_segment(rows, cols, start, end):
+    """Distance of every pixel to the segment from ``start`` to ``end`` (row, col)."""
+    dy, dx = end[0] - start[0], end[1] - start[1]
+    along = ((rows - start[0]) * dy + (cols - start[1]) * dx) / max(dy * dy + dx * dx, 1e-12)
+    along = np.clip(along, 0, 1)
+    return np.hypot(rows - start[0] - along * dy, cols - start[1] - along * dx)

@@ -1,0 +1,109 @@
+"""Objectives: what a training step minimises, with whatever else trains alongside (a discriminator).
+
+Each has ``generator_loss(output, target)``, ``discriminator_step(output, target)``,
+``discriminator`` (None unless adversarial) and ``state_dict``/``load_state_dict``
+for the checkpoint.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+class Objective:
+    """Weighted sum of losses named in ``TrainConfig.losses``.
+
+    ``l1``, ``l2``, ``ms_ssim_l1``, ``hf`` (high-frequency), ``perceptual``
+    (SqueezeNet features, see :mod:`napari_superres.losses.perceptual`) and
+    ``adversarial`` (SRGAN discriminator, trained alongside).
+    """
+
+    def __init__(self, weights, channels, lr, discriminator_features=64):
+        from ..losses.pixel import high_frequency_loss, ms_ssim_l1_loss
+
+        self.weights = dict(weights)
+        known = {"l1": F.l1_loss, "l2": F.mse_loss, "ms_ssim_l1": ms_ssim_l1_loss, "hf": high_frequency_loss}
+        unknown = set(self.weights) - set(known) - {"perceptual", "adversarial"}
+        if unknown:
+            raise ValueError(f"unknown losses {sorted(unknown)}; choose from {sorted(known)} + perceptual, adversarial")
+        self.terms = {name: fn for name, fn in known.items() if name in self.weights}
+        if "perceptual" in self.weights:
+            from ..losses.perceptual import PerceptualLoss
+
+            self.terms["perceptual"] = PerceptualLoss()
+        self.discriminator = self.d_optimizer = None
+        if "adversarial" in self.weights:
+            from ..models.srresnet import SRGANDiscriminator
+
+            self.discriminator = SRGANDiscriminator(channels=channels, features=discriminator_features)
+            self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=(0.9, 0.999))
+
+    def generator_loss(self, sr, hr):
+        total = sum(self.weights[name] * fn(sr, hr) for name, fn in self.terms.items())
+        if self.discriminator is not None:
+            real = torch.ones(len(sr), 1)
+            total = total + self.weights["adversarial"] * F.binary_cross_entropy_with_logits(
+                self.discriminator(sr), real)
+        return total
+
+    def discriminator_step(self, sr, hr):
+        if self.discriminator is None:
+            return
+        logits = self.discriminator(torch.cat([hr, sr.detach()]))
+        labels = torch.cat([torch.ones(len(hr), 1), torch.zeros(len(sr), 1)])
+        loss = F.binary_cross_entropy_with_logits(logits, labels)
+        self.d_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.d_optimizer.step()
+
+    def state_dict(self):
+        if self.discriminator is None:
+            return {}
+        return {"discriminator": self.discriminator.state_dict(), "d_optimizer": self.d_optimizer.state_dict()}
+
+    def load_state_dict(self, state):
+        if self.discriminator is not None and state:
+            self.discriminator.load_state_dict(state["discriminator"])
+            self.d_optimizer.load_state_dict(state["d_optimizer"])
+
+
+class _SingleLoss:
+    """An objective with one loss and nothing else to train or save (no discriminator)."""
+
+    discriminator = None
+
+    def discriminator_step(self, sr, hr):
+        pass
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+class ColorObjective(_SingleLoss):
+    """Zhang et al.'s loss: cross-entropy against soft-encoded ab, each pixel weighted by its colour's rarity."""
+
+    def __init__(self, class_weights):
+        from ..colorize import ab_bins
+
+        self.class_weights = class_weights
+        self.bins = torch.from_numpy(ab_bins()).float()
+
+    def generator_loss(self, logits, target_ab):
+        from ..colorize import soft_encode
+
+        soft, nearest = soft_encode(target_ab, self.bins)
+        per_pixel = -(soft * F.log_softmax(logits, dim=1)).sum(dim=1)
+        return (per_pixel * self.class_weights[nearest]).mean()
+
+
+class HoleObjective(_SingleLoss):
+    """L1 on the hole (weight 6) and on the known pixels (weight 1), as in Liu et al. 2018 without the style terms."""
+
+    def generator_loss(self, output, target):
+        clean, mask = target[:, :-1], target[:, -1:]
+        error = (output - clean).abs()
+        return 6 * (error * mask).mean() + (error * (1 - mask)).mean()

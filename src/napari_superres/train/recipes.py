@@ -1,0 +1,143 @@
+"""Task recipes: how each task trains, in one table.
+
+A recipe says what a task's batches are (sampler: model input and target), what
+it minimises (objective), how it is validated and how its model card describes
+the training. The training loop and the export read the recipe of a run's task and
+never the architecture's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..models.catalog import CONTRACTS
+from .degrade import Degradation
+from .objectives import ColorObjective, HoleObjective, Objective
+from .samplers import ColorSampler, HoleSampler, NoisySampler, PatchSampler
+from .validation import (
+    validate,
+    validate_colorizer,
+    validate_denoiser,
+    validate_inpainter,
+)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one task trains.
+
+    ``sampler(cfg, images)`` gives the batches ``(model input, target)``,
+    ``objective(cfg, sampler)`` what a step minimises, ``validate(model, images, cfg)``
+    the validation PSNR; ``cfg`` is the run's :class:`TrainConfig`. ``pairs(config)``
+    and ``losses(config)`` describe the training on the model card, from the run's
+    ``config.json`` (a dict, possibly of an older version). ``psnr_is_the_aim``:
+    False keeps a run's latest weights rather than those of the best validation PSNR.
+    """
+
+    task: str
+    sampler: Callable
+    objective: Callable
+    validate: Callable
+    pairs: Callable
+    losses: Callable
+    psnr_is_the_aim: bool = True
+
+
+def task_of(architecture, scale):
+    """The task (a model card's ``task``) a run of ``architecture`` at ``scale`` trains for.
+
+    The architecture's contract names it; an image-to-image network (an upscaler
+    or a denoiser) trained at scale 1 is a denoiser.
+    """
+    task = CONTRACTS[architecture].task
+    if task in ("upscale", "denoise"):
+        return "upscale" if scale > 1 else "denoise"
+    return task
+
+
+def recipe_for(architecture, scale):
+    """The :class:`Recipe` of a run of ``architecture`` at ``scale``."""
+    return RECIPES[task_of(architecture, scale)]
+
+
+def _degraded_pairs(cfg, images):
+    return PatchSampler(images, cfg.scale, cfg.lr_patch, cfg.batch_size, cfg.seed,
+                        Degradation(**cfg.degradation), cfg.channels)
+
+
+def _noisy_pairs(cfg, images):
+    sigmas = tuple(cfg.degradation.get("noise_sigma") or (0.0, 0.0))
+    if sigmas[1] <= 0:
+        raise ValueError("a scale-1 model is a denoiser: give the noise range to train for (--noise 0:55)")
+    return NoisySampler(images, cfg.lr_patch, cfg.batch_size, sigmas, cfg.seed, cfg.channels)
+
+
+def _hole_pairs(cfg, images):
+    return HoleSampler(images, cfg.lr_patch, cfg.batch_size, cfg.seed)
+
+
+def _color_pairs(cfg, images):
+    return ColorSampler(images, cfg.lr_patch, cfg.batch_size, cfg.seed)
+
+
+def _weighted_losses(cfg, sampler):
+    return Objective(cfg.losses, cfg.channels, cfg.lr, cfg.discriminator_features)
+
+
+def _configured_losses(config):
+    """The ``--losses`` weights (``loss``, a single name, in older runs)."""
+    return config.get("losses", {config.get("loss"): 1.0})
+
+
+def _model_space(config):
+    return "luma models see BT.601 Y" if config.get("channels", 1) == 1 else "RGB"
+
+
+def _bicubic_description(config):
+    return f"MATLAB bicubic (antialiased, uint8 rounding); {_model_space(config)}"
+
+
+def _noise_description(config):
+    low, high = config["degradation"]["noise_sigma"]
+    return (f"clean crops + Gaussian noise, σ uniform in [{low:g}, {high:g}] grey levels, unclipped; "
+            f"{_model_space(config)}")
+
+
+RECIPES = {
+    "upscale": Recipe(
+        task="upscale",
+        sampler=_degraded_pairs,
+        objective=_weighted_losses,
+        validate=lambda model, images, cfg: validate(model, images, cfg.scale, cfg.channels),
+        pairs=_bicubic_description,
+        losses=_configured_losses,
+    ),
+    "denoise": Recipe(
+        task="denoise",
+        sampler=_noisy_pairs,
+        objective=_weighted_losses,
+        validate=lambda model, images, cfg: validate_denoiser(model, images, cfg.channels),
+        pairs=_noise_description,
+        losses=_configured_losses,
+    ),
+    "inpaint": Recipe(
+        task="inpaint",
+        sampler=_hole_pairs,
+        objective=lambda cfg, sampler: HoleObjective(),
+        validate=lambda model, images, cfg: validate_inpainter(model, images),
+        pairs=lambda config: ("RGB crops with random holes zeroed: free-form (brush strokes and boxes, 10-50 % of "
+                              "the pixels) or, one in five, 30-70 % of the pixels dropped at random"),
+        losses=lambda config: {"l1_holes": 6.0, "l1_known_pixels": 1.0},
+    ),
+    "colorize": Recipe(
+        task="colorize",
+        sampler=_color_pairs,
+        objective=lambda cfg, sampler: ColorObjective(sampler.class_weights),
+        validate=lambda model, images, cfg: validate_colorizer(model, images),
+        pairs=lambda config: ("L of CIE Lab in, ab out at 1/4 resolution, soft-encoded over 261 bins, "
+                              "class-rebalanced (λ = 0.5); half the crops with random user hints"),
+        losses=lambda config: {"rebalanced_cross_entropy": 1.0},
+        psnr_is_the_aim=False,  # rebalanced colours aim at vivid, not mean, colours
+    ),
+}

@@ -1,0 +1,142 @@
+"""Samplers: random batches ``(model input, target)`` cut from the training images, one kind per task."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .data import cie_lab, model_space
+from .degrade import Degradation, free_form_mask
+
+
+class PatchSampler:
+    """Random HR crops with flips and 90° rotations, degraded into LR inputs."""
+
+    def __init__(self, images, scale, lr_patch, batch_size, seed=0, degradation=None, channels=1):
+        self.images = [im for im in images if min(im.shape[:2]) >= lr_patch * scale]
+        if not self.images:
+            raise ValueError(f"no training image is {lr_patch * scale} pixels or more on its shorter side "
+                             f"(the crop of --lr-patch {lr_patch} at --scale {scale})")
+        areas = np.array([im.shape[0] * im.shape[1] for im in self.images], dtype=np.float64)
+        self.p = areas / areas.sum()
+        self.scale, self.lr_patch, self.batch_size = scale, lr_patch, batch_size
+        self.degradation = degradation or Degradation()
+        self.channels = channels
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self):
+        """``(lr, hr)`` float tensors in [0, 1]: luma ``(N, 1, h, w)`` or RGB ``(N, 3, h, w)``."""
+        hr = self.crops()
+        lr = self.degradation(hr, self.scale, self.rng)
+        return model_space(lr, self.channels), model_space(hr, self.channels)
+
+    def crops(self):
+        """A batch of random HR crops ``(N, 3, H, W)``, float in 0-255, randomly flipped and turned."""
+        hr_size = self.lr_patch * self.scale
+        crops = []
+        for idx in self.rng.choice(len(self.images), self.batch_size, p=self.p):
+            im = self.images[idx]
+            y = self.rng.integers(0, im.shape[0] - hr_size + 1)
+            x = self.rng.integers(0, im.shape[1] - hr_size + 1)
+            crop = im[y : y + hr_size, x : x + hr_size]
+            crop = np.rot90(crop, self.rng.integers(4))
+            if self.rng.random() < 0.5:
+                crop = crop[:, ::-1]
+            crops.append(crop)
+        return torch.from_numpy(np.ascontiguousarray(np.stack(crops))).permute(0, 3, 1, 2).float()
+
+
+class NoisySampler(PatchSampler):
+    """Denoiser training pairs: clean crops and the same with Gaussian noise of a random σ.
+
+    σ (grey levels of 0-255) is drawn per crop from ``sigma_range``; the noise is
+    added in floating point and not clipped (the DnCNN protocol), in the model's own
+    space: to the luma for 1-channel models, so that σ is the gray image's σ.
+    """
+
+    def __init__(self, images, patch, batch_size, sigma_range, seed=0, channels=1):
+        super().__init__(images, 1, patch, batch_size, seed, channels=channels)
+        self.sigma_range = sigma_range
+
+    def sample(self):
+        clean = model_space(self.crops(), self.channels)
+        sigmas = self.rng.uniform(*self.sigma_range, size=(len(clean), 1, 1, 1)) / 255
+        noise = torch.from_numpy(self.rng.standard_normal(clean.shape) * sigmas).float()
+        return clean + noise, clean
+
+
+class ColorSampler(PatchSampler):
+    """Colorization batches: network input (L and random user hints) and ab targets.
+
+    Hints as in Zhang et al. 2017: half the crops have none (automatic
+    colorization); the others a geometric number of hints (p = 1/8, at most 32),
+    each a square of 1 to 5 pixels at a uniform random place holding the mean ab of
+    the true colours there. Also counts the ab bins of the training images for the
+    class-rebalancing weights.
+    """
+
+    def __init__(self, images, patch, batch_size, seed=0, prior_crops=2000):
+        super().__init__(images, 1, patch, batch_size, seed)
+        from ..colorize import ab_bins, rebalancing_weights
+
+        self.bins = torch.from_numpy(ab_bins()).float()
+        counts = np.zeros(len(self.bins))
+        prior_rng = np.random.default_rng(seed + 1)  # the prior does not move the training sequence
+        for index in prior_rng.choice(len(self.images), prior_crops, p=self.p):
+            image = self.images[index]
+            y, x = (prior_rng.integers(0, n - 32 + 1) for n in image.shape[:2])
+            ab = torch.from_numpy(cie_lab(image[y:y + 32, x:x + 32] / 255)[..., 1:].reshape(-1, 2)).float()
+            counts += np.bincount(torch.cdist(ab, self.bins).argmin(1).numpy(), minlength=len(self.bins))
+        self.class_weights = torch.from_numpy(rebalancing_weights(counts, ab_bins())).float()
+
+    def sample(self):
+        from ..colorize import network_input
+
+        rgb = self.crops() / 255
+        lab = torch.from_numpy(cie_lab(rgb.permute(0, 2, 3, 1).numpy())).float().permute(0, 3, 1, 2)
+        lightness, ab = lab[:, :1], lab[:, 1:]
+        hint_ab, hint_mask = torch.zeros_like(ab), torch.zeros_like(lightness)
+        for i in range(len(rgb)):
+            if self.rng.random() < 0.5:
+                continue
+            for _ in range(min(int(self.rng.geometric(1 / 8)), 32)):
+                size = int(self.rng.integers(1, 6))
+                y, x = (int(self.rng.integers(0, n - size + 1)) for n in ab.shape[-2:])
+                window = (i, slice(None), slice(y, y + size), slice(x, x + size))
+                hint_ab[window] = ab[window].mean(dim=(-2, -1), keepdim=True)
+                hint_mask[window] = 1
+        target = F.avg_pool2d(ab, 4)  # the network predicts at a quarter of the resolution
+        return network_input(lightness, hint_ab, hint_mask), target
+
+
+class HoleSampler(PatchSampler):
+    """Inpainting batches: input (RGB crops in [0, 1], holes zeroed, and the mask), target (the crops and the mask).
+
+    A share ``scattered`` of the masks are pixels dropped at random (30-70 %, as
+    from a sparse sensor or the Deep Image Prior paper's 50 % test), the rest free-form holes.
+    """
+
+    def __init__(self, images, patch, batch_size, seed=0, scattered=0.2):
+        super().__init__(images, 1, patch, batch_size, seed)
+        self.scattered = scattered
+
+    def hole(self, shape):
+        if self.rng.random() < self.scattered:
+            return self.rng.random(shape) < self.rng.uniform(0.3, 0.7)
+        return free_form_mask(shape, self.rng)
+
+    def sample(self):
+        clean = self.crops() / 255
+        masks = np.stack([self.hole(clean.shape[-2:]) for _ in range(len(clean))])
+        mask = torch.from_numpy(masks).float()[:, None]
+        return torch.cat([clean * (1 - mask), mask], dim=1), torch.cat([clean, mask], dim=1)
+
+
+def calibration_batches(sampler, seed):
+    """A copy of ``sampler`` drawing the same fixed batches at every call: training's stream is untouched."""
+    calibration = copy.copy(sampler)
+    calibration.rng = np.random.default_rng([seed, 1])
+    return calibration
