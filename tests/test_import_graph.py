@@ -21,9 +21,7 @@ from pathlib import Path
 PACKAGE = Path(importlib.util.find_spec("napari_superres").origin).parent
 
 # Loops and private names known to remain, each with the area that removes it.
-# lead: provenance reads ``from . import __version__`` from the package, which imports provenance
-# (fix: ``__version__`` in a ``_version.py`` that both import).
-KNOWN_LOOPS = {("napari_superres", "napari_superres.provenance")}
+KNOWN_LOOPS = set()
 KNOWN_PRIVATE = set()
 
 

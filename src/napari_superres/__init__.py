@@ -1,8 +1,10 @@
 """napari-superres: image restoration for napari and for scripts.
 
-The core (this package minus the ``_``-prefixed widget modules) is numpy in, numpy out and never imports Qt.
+The core (this package minus the ``_widgets`` subpackage) is numpy in, numpy out and never imports Qt.
 """
 
+from ._arrays import ChannelAxisWarning
+from ._version import __version__
 from .colorize import available_colorizers, colorize, iter_colorize
 from .denoise import available_denoisers, denoise, estimate_noise, iter_denoise
 from .device import available_devices, select_device
@@ -12,11 +14,8 @@ from .metrics import psnr, sr_scores, ssim, temporal_flicker
 from .noise2void import fit_noise2void, iter_fit_noise2void
 from .provenance import provenance
 from .resize import imresize
-from ._arrays import ChannelAxisWarning
 from .upscale import available_methods, iter_upscale, iter_upscale_axes, upscale, upscale_axes, upscaled_geometry
 from .video_prior import fit_video_prior, iter_fit_video_prior
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ChannelAxisWarning",

@@ -20,7 +20,7 @@ def provenance(task, method, *, scale=1, device=None, **settings):
     >>> record["model"]["name"], record["device"]
     ('espcn_x2', 'cpu')
     """
-    from . import __version__
+    from ._version import __version__
 
     record = {"task": task, "method": method, "settings": settings, "napari_superres": __version__,
               "python": platform.python_version()}
