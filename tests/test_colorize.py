@@ -64,11 +64,6 @@ def test_hints_become_ab_where_alpha_is_set():
     assert mask.sum() == 1 and ab[2, 3, 0] > 60 and np.all(ab[mask == 0] == 0)
 
 
-@pytest.fixture
-def tiny_colorizer(register_untrained):
-    return register_untrained("colorizer", "tinycolor", {"features": 4, "blocks": 1}, task="colorize")
-
-
 def test_colorize_keeps_lightness_shape_and_dtype(tiny_colorizer):
     from napari_superres import available_denoisers
 
@@ -86,29 +81,6 @@ def test_colorize_keeps_lightness_shape_and_dtype(tiny_colorizer):
 def test_colorize_checks_hints(tiny_colorizer):
     with pytest.raises(ValueError, match="RGBA"):
         colorize(data.camera()[:32, :32], np.zeros((16, 16, 4)), method=tiny_colorizer)
-
-
-def test_widget_colorizes_with_point_hints(tiny_colorizer, make_napari_viewer, qtbot):
-    from napari_superres._widgets.colorize import ColorizeWidget
-    from napari_superres._widgets.layers import layer_hints
-
-    viewer = make_napari_viewer()
-    gray = data.camera()[::4, ::4]
-    layer = viewer.add_image(gray, scale=(2.0, 2.0))
-    points = viewer.add_points([[20.0, 30.0]], face_color="red", size=4)  # world (20, 30): pixel (10, 15) at scale 2
-    hints = layer_hints(points, layer)
-    assert hints[..., 3].sum() == 9 and tuple(hints[10, 15]) == (1.0, 0.0, 0.0, 1.0)
-    widget = ColorizeWidget(viewer)
-    widget.image.value = layer
-    widget.hints.value = points
-    widget.method.value = tiny_colorizer
-    widget.run()
-    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
-    result = viewer.layers[-1]
-    assert result.rgb and result.data.shape == gray.shape + (3,), widget.status.value
-    np.testing.assert_allclose(result.scale, [2.0, 2.0])
-    record = result.metadata["napari_superres"]
-    assert record["quantitative"] is False and record["hints"] == points.name and "not a measurement" in record["note"]
 
 
 @pytest.mark.skipif("colorizer" not in __import__("napari_superres").available_colorizers(),

@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 
 from napari_superres import denoise, estimate_noise, psnr
-from napari_superres._widgets.denoise import DenoiseWidget
 from napari_superres.denoise import CLASSICAL
 
 
@@ -39,25 +38,6 @@ def test_bad_arguments_are_refused(camera_small):
         denoise(camera_small, "tv", sigma=-1)
     with pytest.raises(ValueError, match="NaN"):
         denoise(np.full((8, 8), np.nan), "tv")
-
-
-def test_widget_estimates_sigma_and_adds_a_layer(make_napari_viewer, qtbot, noisy_camera):
-    viewer = make_napari_viewer()
-    layer = viewer.add_image(noisy_camera[1], name="noisy", scale=(0.5, 0.5))
-    before = layer.data.copy()
-    widget = DenoiseWidget(viewer)
-    widget.image.value = layer
-    widget.estimate()  # in a worker: the GUI stays responsive
-    qtbot.waitUntil(lambda: widget.estimate_worker is None, timeout=60_000)
-    assert 17 < widget.sigma.value < 23 and "Estimated" in widget.status.value
-    widget.method.value = "tv"
-    widget.run()
-    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
-    result = viewer.layers[-1]
-    assert result.name == "noisy (tv denoise)" and result.data.dtype == np.uint8
-    np.testing.assert_allclose(result.scale, [0.5, 0.5])
-    assert result.metadata["napari_superres"]["sigma"] == widget.sigma.value
-    np.testing.assert_array_equal(layer.data, before)
 
 
 @pytest.fixture

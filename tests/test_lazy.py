@@ -3,17 +3,9 @@
 import dask.array as da
 import numpy as np
 import pytest
-from skimage import data
 
 from napari_superres import denoise, upscale
 from napari_superres.lazy import compute, is_lazy, map_planes
-
-
-@pytest.fixture(scope="module")
-def stack():
-    """A (T, H, W, C) uint8 stack whose last block is narrower than a model's halo (merged into its neighbour)."""
-    rgb = data.astronaut()[100:170, 150:253]
-    return np.stack([rgb, rgb[::-1], rgb[:, ::-1]])
 
 
 @pytest.mark.parametrize("method", ["bicubic", "lanczos", "espcn"])
@@ -83,26 +75,6 @@ def test_distributed_cluster_runs_the_same_graph(stack):
             workers = {w for w, keys in client.has_what().items()}
     assert len(workers) == 2
     np.testing.assert_array_equal(result, expected)
-
-
-def test_widget_on_a_dask_stack_adds_a_lazy_layer(make_napari_viewer, qtbot, stack):
-    from napari_superres._widgets.upscale import UpscaleWidget
-
-    viewer = make_napari_viewer()
-    layer = viewer.add_image(da.from_array(stack[..., 0], chunks=(1, 70, 103)), scale=(4.0, 1.0, 1.0),
-                             units=("s", "µm", "µm"), axis_labels=("t", "y", "x"))
-    widget = UpscaleWidget(viewer)
-    widget.image.value = layer
-    widget.method.value = "bicubic"
-    widget.scale.value = 2
-    widget.run()
-    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
-    result = viewer.layers[-1]
-    assert is_lazy(result.data) and result.data.shape == (3, 140, 206), widget.status.value
-    assert "lazy" in widget.status.value and widget.progress.value == 100
-    assert tuple(map(str, result.units)) == tuple(map(str, layer.units)) and result.axis_labels == ("t", "y", "x")
-    np.testing.assert_allclose(result.scale, [4.0, 0.5, 0.5])
-    np.testing.assert_array_equal(np.asarray(result.data[1]), upscale(stack[1, ..., 0], 2, "bicubic"))
 
 
 def test_cli_zarr_to_zarr_on_a_distributed_cluster(stack, tmp_path):

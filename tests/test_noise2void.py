@@ -5,7 +5,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from napari_superres import denoise, psnr
-from napari_superres._widgets.denoise import DenoiseWidget
 from napari_superres.models.unet import UNet
 from napari_superres.noise2void import NEIGHBOURHOOD, _blind_spots, fit_noise2void
 
@@ -98,23 +97,3 @@ def test_unet_takes_any_size(dims):
     net = UNet(2, 3, features=4, depth=2, dims=dims)
     shape = (1, 2, 5, 19, 23) if dims == 3 else (1, 2, 19, 23)
     assert net(torch.zeros(shape)).shape == (1, 3) + shape[2:]
-
-
-def test_widget_shows_a_preview_then_the_result(make_napari_viewer, qtbot, noisy_camera):
-    viewer = make_napari_viewer()
-    layer = viewer.add_image(noisy_camera[1], name="noisy", scale=(0.5, 0.5))
-    widget = DenoiseWidget(viewer)
-    viewer.window.add_dock_widget(widget)
-    widget.image.value = layer
-    widget.method.value = "n2v"
-    assert widget.sigma.native.isHidden() and not widget.iterations.native.isHidden()
-    widget.iterations.value, widget.preview_every.value = 30, 10
-    seen = []
-    widget.run()
-    widget.worker.yielded.connect(lambda step: seen.append([lay.name for lay in viewer.layers]))
-    qtbot.waitUntil(lambda: widget.worker is None, timeout=120_000)
-    assert any("noisy (Noise2Void preview)" in names for names in seen), seen
-    assert [lay.name for lay in viewer.layers] == ["noisy", "noisy (n2v denoise)"], widget.status.value
-    result = viewer.layers[1]
-    np.testing.assert_allclose(result.scale, [0.5, 0.5])
-    assert result.metadata["napari_superres"]["method"] == "n2v" and widget.progress.value == 100

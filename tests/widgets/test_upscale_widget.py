@@ -1,7 +1,10 @@
+import dask.array as da
 import numpy as np
 import pytest
 
+from napari_superres import upscale
 from napari_superres._widgets.upscale import UpscaleWidget
+from napari_superres.lazy import is_lazy
 from napari_superres.models import find_model
 
 
@@ -131,3 +134,37 @@ def test_widget_makes_voxels_isotropic_along_z(make_napari_viewer, qtbot, camera
     # Four new slices tile each old one: their mean position is the old slice's centre.
     np.testing.assert_allclose(result.data_to_world([1.5, 0, 0]), layer.data_to_world([0, 0, 0]))
     assert tuple(result.metadata["napari_superres"]["scale"]) == (4, 1, 1)
+
+
+def test_widget_on_a_dask_stack_adds_a_lazy_layer(make_napari_viewer, qtbot, stack):
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(da.from_array(stack[..., 0], chunks=(1, 70, 103)), scale=(4.0, 1.0, 1.0),
+                             units=("s", "µm", "µm"), axis_labels=("t", "y", "x"))
+    widget = UpscaleWidget(viewer)
+    widget.image.value = layer
+    widget.method.value = "bicubic"
+    widget.scale.value = 2
+    widget.run()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    result = viewer.layers[-1]
+    assert is_lazy(result.data) and result.data.shape == (3, 140, 206), widget.status.value
+    assert "lazy" in widget.status.value and widget.progress.value == 100
+    assert tuple(map(str, result.units)) == tuple(map(str, layer.units)) and result.axis_labels == ("t", "y", "x")
+    np.testing.assert_allclose(result.scale, [4.0, 0.5, 0.5])
+    np.testing.assert_array_equal(np.asarray(result.data[1]), upscale(stack[1, ..., 0], 2, "bicubic"))
+
+
+def test_widget_tells_the_user_out_of_memory(espcn_with_little_memory, make_napari_viewer, qtbot, astronaut_small):
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(astronaut_small)
+    widget = UpscaleWidget(viewer)
+    widget.image.value = layer
+    widget.method.value = "espcn"
+    widget.scale.value = 2
+    widget.tile.value = 64
+    messages = []
+    widget.run()
+    widget.worker.warned.connect(lambda args: messages.append(widget.status.value))
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    assert any("retrying with 36-pixel tiles" in m for m in messages), messages
+    assert viewer.layers[-1].data.shape == (128, 128, 3)
