@@ -4,7 +4,7 @@ The core (this package minus the ``_widgets`` subpackage) is numpy in, numpy out
 """
 
 from ._arrays import ChannelAxisWarning
-from ._version import __version__
+from ._version import __version__ as __version__  # the alias re-exports it
 from .colorize import available_colorizers, colorize, iter_colorize
 from .denoise import available_denoisers, denoise, estimate_noise, iter_denoise
 from .device import available_devices, select_device

@@ -278,7 +278,10 @@ def check_value_range(value_range):
 
 
 def plane_masks(mask, image, channel_axis, count):
-    """One boolean ``(H, W)`` mask per plane (True: missing) from a mask of the image's spatial shape or its last axes."""
+    """One boolean ``(H, W)`` mask per plane (True: missing).
+
+    From a mask of the image's spatial shape or of its last axes.
+    """
     if mask is None:
         raise ValueError("inpaint needs a mask: True where pixels are missing")
     mask = np.asarray(mask) != 0

@@ -95,8 +95,11 @@ def check_depth(depth, side, what):
 
 
 def unet_fit_bytes(in_channels, out_channels, features, depth, batch_shape, tile_shape, device):
-    """``(parameters, host bytes)`` of fitting a :class:`~napari_superres.models.unet.UNet` on batches of
-    ``batch_shape``, then predicting tiles of ``tile_shape`` (both ``(N, C, [Z,] H, W)``)."""
+    """``(parameters, host bytes)`` of fitting a U-Net, then predicting with it.
+
+    The :class:`~napari_superres.models.unet.UNet` is fitted on batches of ``batch_shape``, then predicts tiles
+    of ``tile_shape`` (both ``(N, C, [Z,] H, W)``).
+    """
     dims = len(batch_shape) - 2
     parameters, training = unet_size(in_channels, out_channels, features, depth, dims, batch_shape)
     predicting = unet_size(in_channels, out_channels, features, depth, dims, tile_shape)[1]

@@ -11,7 +11,7 @@ def low_resolution_astronaut():
 
 
 def make_sample_data():
-    """napari sample-data contribution."""
+    """The napari sample-data contribution: a low-resolution astronaut."""
     return [
         (
             low_resolution_astronaut(),

@@ -126,7 +126,8 @@ def _add_dip(sub):
 
 
 def _add_video_prior(sub):
-    p = sub.add_parser("video-prior", help="take the flicker out of a stack processed frame by frame (Deep Video Prior)")
+    p = sub.add_parser("video-prior",
+                       help="take the flicker out of a stack processed frame by frame (Deep Video Prior)")
     p.add_argument("frames", type=Path, help="the input stack (T first)")
     p.add_argument("processed", type=Path, help="its frame-by-frame result")
     p.add_argument("output", type=Path)
@@ -455,6 +456,7 @@ def _sigterm_exits():
 
 
 def main(argv=None):
+    """Run the ``napari-superres`` command line on ``argv`` (default: ``sys.argv[1:]``)."""
     parser = _Parser(prog="napari-superres", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_upscale(sub)

@@ -1,5 +1,7 @@
-"""ITU-R BT.601 YCbCr ("studio swing", Y in 16-235), the colour space of the
-published super-resolution protocol, in the [0, 1] scale."""
+"""ITU-R BT.601 YCbCr ("studio swing", Y in 16-235) in the [0, 1] scale.
+
+The colour space of the published super-resolution protocol.
+"""
 
 import numpy as np
 
@@ -33,4 +35,5 @@ def gray_to_luma(gray):
 
 
 def luma_to_gray(y):
+    """Gray in [0, 1] of a luma ``y``: the inverse of :func:`gray_to_luma`."""
     return (y - _OFFSET[0]) / _RGB_TO_YCBCR[0].sum()

@@ -95,7 +95,7 @@ def rebalancing_weights(counts, bins, lam=REBALANCE_LAMBDA, sigma=SIGMA_SOFT):
 
 
 def annealed_mean(logits, bins, temperature=TEMPERATURE):
-    """ab ``(N, 2, h, w)`` from logits ``(N, Q, h, w)``: the mean of the distribution sharpened by 1/T."""
+    """The ab ``(N, 2, h, w)`` from logits ``(N, Q, h, w)``: the mean of the distribution sharpened by 1/T."""
     import torch
 
     probabilities = torch.softmax(logits / temperature, dim=1)
@@ -255,7 +255,7 @@ def _lightness(unit):
 
 
 def _predict_ab(model, lightness, hint_ab, hint_mask, bins, device):
-    """ab at full resolution for an ``(H, W)`` lightness in [0, 100] (hints: see :func:`hints_to_ab`, or None)."""
+    """The ab at full resolution for an ``(H, W)`` lightness in [0, 100] (hints: see :func:`hints_to_ab`, or None)."""
     import torch
     from torch.nn import functional as F
 

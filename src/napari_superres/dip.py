@@ -342,7 +342,7 @@ def _network_spec(network):
     if not levels[0] or len(set(map(len, levels))) > 1:
         raise ValueError(f"network's down, up and skip need one entry per level, as many each, got {network!r}")
     spec = {"input_channels": check_count("network['input_channels']", network["input_channels"])}
-    for key, channels in zip(("down", "up", "skip"), levels):
+    for key, channels in zip(("down", "up", "skip"), levels, strict=True):
         spec[key] = tuple(check_count(f"network['{key}'] entries", n, 0 if key == "skip" else 1) for n in channels)
     return spec
 
@@ -468,7 +468,7 @@ def _fit_plane(unit, mask, *, factor, spec, settings, learning_rate, early_stopp
         average = output if average is None or not averaging else averaging * average + (1 - averaging) * output
         if stopper is not None and stopper.update(iteration, output, average.clone):
             return to_numpy(stopper.best_estimate), stopper.best_iteration
-        yield iteration, loss.item(), lambda: to_numpy(average)
+        yield iteration, loss.item(), lambda average=average: to_numpy(average)
     return to_numpy(average), settings["iterations"]
 
 

@@ -157,7 +157,7 @@ def write_image(path, image, *, overwrite=False, rgb=None, metadata=None, resolu
 
 
 def _tiff_layout(image, channels_last):
-    """tifffile's photometric options: RGB(A) colours, other channels as samples, or grey pages."""
+    """The tifffile photometric options: RGB(A) colours, other channels as samples, or grey pages."""
     if not channels_last:
         return {"photometric": "minisblack"}
     if image.shape[-1] in (3, 4):

@@ -114,7 +114,7 @@ def iter_blocks(lazy, out=None):
         out = np.empty(lazy.shape, lazy.dtype)
     total = math.prod(lazy.numblocks)
     for done, index in enumerate(np.ndindex(*lazy.numblocks), start=1):
-        where = tuple(slice(sum(c[:i]), sum(c[:i + 1])) for c, i in zip(lazy.chunks, index))
+        where = tuple(slice(sum(c[:i]), sum(c[:i + 1])) for c, i in zip(lazy.chunks, index, strict=True))
         out[where] = lazy.blocks[index].compute(scheduler="synchronous")
         yield done / total
     return out

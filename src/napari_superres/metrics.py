@@ -1,6 +1,8 @@
-"""Image quality metrics, including the published super-resolution protocol:
-PSNR and SSIM on the Y channel of BT.601 YCbCr with a border of ``scale`` pixels
-shaved off each side."""
+"""Image quality metrics, including the published super-resolution protocol.
+
+The protocol: PSNR and SSIM on the Y channel of BT.601 YCbCr with a border of ``scale`` pixels
+shaved off each side.
+"""
 
 from __future__ import annotations
 

@@ -271,9 +271,9 @@ def _random_patches(data, patch, batch_size, generator):
     for _ in range(batch_size):
         index = int(torch.randint(len(data), (1,), generator=generator))
         starts = [int(torch.randint(size - p + 1, (1,), generator=generator))
-                  for size, p in zip(data.shape[2:], patch)]
-        crop = data[(index, slice(None)) + tuple(slice(s, s + p) for s, p in zip(starts, patch))]
-        flips = [d for d, flip in zip((-2, -1), torch.rand(2, generator=generator) < 0.5) if flip]
+                  for size, p in zip(data.shape[2:], patch, strict=True)]
+        crop = data[(index, slice(None)) + tuple(slice(s, s + p) for s, p in zip(starts, patch, strict=True))]
+        flips = [d for d, flip in zip((-2, -1), torch.rand(2, generator=generator) < 0.5, strict=True) if flip]
         crop = crop.flip(flips) if flips else crop
         if patch[-1] == patch[-2]:
             crop = crop.rot90(int(torch.randint(4, (1,), generator=generator)), dims=(-2, -1))

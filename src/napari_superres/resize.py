@@ -178,15 +178,15 @@ def _output_shape(in_shape, scale, output_shape):
         scales = np.broadcast_to(np.asarray(scale, dtype=np.float64), (2,))
         if not np.all(scales > 0):
             raise ValueError(f"scale must be positive, got {scale}")
-        for n, s in zip(in_shape, scales):
+        for n, s in zip(in_shape, scales, strict=True):
             if 0 < n * s < 1:  # the kernel would then span many times the image, for one pixel
                 raise ValueError(f"scale {s:g} shrinks a side of {n} pixels below one pixel; the smallest "
                                  f"scale for it is 1/{n} (or give output_shape)")
-        return [scaled_side(n, s) for n, s in zip(in_shape, scales)], scales
+        return [scaled_side(n, s) for n, s in zip(in_shape, scales, strict=True)], scales
     out_shape = [int(n) for n in output_shape]
     if len(out_shape) != 2 or min(out_shape) < 1:
         raise ValueError(f"output_shape must be two sides ≥ 1 pixel, got {output_shape}")
-    return out_shape, np.array([o / i for o, i in zip(out_shape, in_shape)])
+    return out_shape, np.array([o / i for o, i in zip(out_shape, in_shape, strict=True)])
 
 
 def _check_resize_memory(image, spatial, out_shape, scales):

@@ -24,6 +24,7 @@ def _starts(length, tile):
 
 
 def count_tiles(shape, tile):
+    """The number of ``tile``-sided tiles that cover the last two axes of ``shape``."""
     rows, cols = shape[-2:]
     return math.ceil(rows / tile) * math.ceil(cols / tile)
 

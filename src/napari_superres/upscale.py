@@ -40,7 +40,7 @@ def available_methods():
 
 
 def upscaled_geometry(scale, translate, factor):
-    """napari ``scale`` and ``translate`` of a layer upscaled ``factor`` times.
+    """The napari ``scale`` and ``translate`` of a layer upscaled ``factor`` times.
 
     The pixel size shrinks by ``factor`` and the origin shifts so that the new,
     smaller pixels tile the old ones exactly: each old pixel centre stays where it was.
@@ -111,9 +111,9 @@ def iter_upscale_axes(image, factors, method="bicubic", *, channel_axis=None, cl
     factors = _check_factors(factors, spatial, image.shape, channel_axis)
     if block is not None and (isinstance(block, bool) or not isinstance(block, Integral) or block < 1):
         raise ValueError(f"block must be a number of rows ≥ 1, got {block!r}")
-    enlarged = [a for a, f in zip(spatial, factors) if f != 1]
+    enlarged = [a for a, f in zip(spatial, factors, strict=True) if f != 1]
     out_shape = list(image.shape)
-    for axis, factor in zip(spatial, factors):
+    for axis, factor in zip(spatial, factors, strict=True):
         out_shape[axis] = scaled_side(image.shape[axis], factor)
     if method not in INTERPOLATION_METHODS:
         return _iter_upscale_plane_axes(image, factors, spatial, enlarged, method, channel_axis, clip)

@@ -46,7 +46,8 @@ class InpaintWidget(TaskWidget):
             try:
                 kwargs["missing_value"] = float(self.missing_value.value)
             except ValueError:
-                raise ValueError(f"the missing value must be a number or nan, got {self.missing_value.value!r}") from None
+                raise ValueError(
+                    f"the missing value must be a number or nan, got {self.missing_value.value!r}") from None
             source = f"pixels equal to {self.missing_value.value}"
         if method == "dip":
             kwargs.update(iterations=self.iterations.value, preview_every=self.preview_every.value,

@@ -57,8 +57,11 @@ def layer_hints(hints_layer, image_layer, radius=1):
 
 
 def hints_maker(hints_layer, image_layer, radius=1):
-    """:func:`layer_hints` in two steps: the checks now (GUI thread), and a function of no argument that
-    paints the hints (a pass over a Labels layer: for a worker)."""
+    """:func:`layer_hints` in two steps: the checks now, and a function that paints the hints later.
+
+    The checks run at once (GUI thread); the returned function of no argument paints the hints (a pass over a
+    Labels layer: for a worker).
+    """
     plane = tuple((image_layer.data.shape[:-1] if image_layer.rgb else image_layer.data.shape)[-2:])
     if isinstance(hints_layer, Points):
         if not len(hints_layer.data):
@@ -77,7 +80,7 @@ def hints_maker(hints_layer, image_layer, radius=1):
 
 def _square_hints(plane, positions, colours, radius):
     hints = np.zeros(plane + (4,))
-    for (row, col), colour in zip(positions, colours):
+    for (row, col), colour in zip(positions, colours, strict=False):
         if 0 <= row < plane[0] and 0 <= col < plane[1]:
             hints[max(row - radius, 0): row + radius + 1, max(col - radius, 0): col + radius + 1] = colour
     return hints

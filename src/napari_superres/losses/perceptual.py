@@ -106,7 +106,7 @@ class PerceptualLoss(nn.Module):
         with torch.no_grad():
             target_features = self.network(target)
         terms = []
-        for pred, ref in zip(self.network(prediction), target_features):
+        for pred, ref in zip(self.network(prediction), target_features, strict=True):
             scale = self._measure(ref).mean().clamp_min(self.eps)
             terms.append(self._measure(pred - ref).mean() / scale)
         return torch.stack(terms).mean()

@@ -44,8 +44,11 @@ def _ssim_terms(x, y, data_range=1.0):
 
 
 def ms_ssim(x, y, data_range=1.0):
-    """Multi-scale SSIM per image. Uses as many of the five scales as the patch size
-    allows (the 11-pixel window must fit), with the weights renormalised."""
+    """Multi-scale SSIM per image.
+
+    Uses as many of the five scales as the patch size allows (the 11-pixel window must fit), with the
+    weights renormalised.
+    """
     scales = 1
     while scales < 5 and min(x.shape[-2:]) // 2**scales >= 11:
         scales += 1

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Callable, Optional
 
 TASKS = ("upscale", "denoise", "colorize", "inpaint")
 
@@ -55,9 +54,9 @@ class ModelContract:
     module: str
     class_name: str
     options: Mapping = field(default_factory=dict)
-    scales: Optional[tuple] = None
+    scales: tuple | None = None
     inputs: tuple = ("y", "rgb")
-    halo_rule: Optional[Callable] = None
+    halo_rule: Callable | None = None
     multiple_rule: Callable = lambda options: 1
 
     def __post_init__(self):

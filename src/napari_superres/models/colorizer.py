@@ -53,6 +53,7 @@ class Colorizer(nn.Module):
         self.multiple = CONTRACTS["colorizer"].size_multiple()  # the encoder reaches 1/8
 
     def forward(self, x):
+        """Logits ``(N, bins, H/4, W/4)`` of ``x`` ``(N, 4, H, W)``."""
         quarter = self.encoder[:4](x)
         deep = self.context(self.encoder[4:](quarter))
         deep = F.interpolate(deep, size=quarter.shape[-2:], mode="bilinear", align_corners=False)

@@ -64,4 +64,5 @@ class ResidualBlock(nn.Module):
         self.res_scale = res_scale
 
     def forward(self, x):
+        """The input plus the scaled residual of the block."""
         return x + self.res_scale * self.body(x)

@@ -1,4 +1,6 @@
-"""DnCNN: Zhang, Zuo, Chen, Meng, Zhang, "Beyond a Gaussian Denoiser: Residual Learning of Deep
+"""DnCNN, a residual-learning denoiser.
+
+Zhang, Zuo, Chen, Meng, Zhang, "Beyond a Gaussian Denoiser: Residual Learning of Deep
 CNN for Image Denoising" (IEEE TIP 2017).
 
 A plain stack of 3x3 convolutions with batch norm that predicts the noise, which is
@@ -14,6 +16,8 @@ from torch import nn
 
 
 class DnCNN(nn.Module):
+    """DnCNN denoiser of ``(N, C, H, W)``; ``scale`` must be 1 (denoisers are scale-1 cards)."""
+
     def __init__(self, scale=1, channels=1, features=64, depth=17, unshuffle=1):
         super().__init__()
         if scale != 1:
@@ -31,6 +35,7 @@ class DnCNN(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, x):
+        """The denoised ``x``: ``x`` minus the predicted noise, same shape."""
         h, w = x.shape[-2:]
         f = self.unshuffle
         padded = nn.functional.pad(x, (0, -w % f, 0, -h % f), mode="replicate") if f > 1 else x

@@ -10,6 +10,8 @@ from .common import ResidualBlock, SubPixelUpsampler
 
 
 class EDSR(nn.Module):
+    """EDSR: residual blocks without batch norm, then a sub-pixel upsampler by ``scale``."""
+
     def __init__(self, scale, channels=1, features=64, blocks=16, res_scale=1.0):
         super().__init__()
         self.scale = scale
@@ -21,5 +23,6 @@ class EDSR(nn.Module):
         self.tail = nn.Sequential(SubPixelUpsampler(scale, features), nn.Conv2d(features, channels, 3, padding=1))
 
     def forward(self, x):
+        """The ``scale``-times larger ``(N, C, scale*H, scale*W)`` of ``x``."""
         features = self.head(x)
         return self.tail(features + self.body(features))

@@ -1,4 +1,6 @@
-"""ESPCN: Shi et al., "Real-Time Single Image and Video Super-Resolution Using an
+"""ESPCN, a super-resolution network that upsamples last, by sub-pixel convolution.
+
+Shi et al., "Real-Time Single Image and Video Super-Resolution Using an
 Efficient Sub-Pixel Convolutional Neural Network" (CVPR 2016).
 
 Three convolutions on the low-resolution grid, then a sub-pixel shuffle that
@@ -9,6 +11,8 @@ from torch import nn
 
 
 class ESPCN(nn.Module):
+    """ESPCN: three convolutions on the low-resolution grid, then a sub-pixel shuffle by ``scale``."""
+
     def __init__(self, scale, channels=1, features=64, hidden=32):
         super().__init__()
         self.scale = scale
@@ -22,4 +26,5 @@ class ESPCN(nn.Module):
         )
 
     def forward(self, x):
+        """The ``scale``-times larger ``(N, C, scale*H, scale*W)`` of ``x``."""
         return self.body(x)

@@ -11,6 +11,8 @@ from .common import SubPixelUpsampler
 
 
 class FSRCNN(nn.Module):
+    """FSRCNN: feature extraction ``d``, shrinking to ``s``, ``m`` mapping layers, then upsampling by ``scale``."""
+
     def __init__(self, scale, channels=1, d=56, s=12, m=4):
         super().__init__()
         self.scale = scale
@@ -22,4 +24,5 @@ class FSRCNN(nn.Module):
         self.upsample = SubPixelUpsampler(scale, d, channels, single_stage=True)
 
     def forward(self, x):
+        """The ``scale``-times larger ``(N, C, scale*H, scale*W)`` of ``x``."""
         return self.upsample(self.body(x))

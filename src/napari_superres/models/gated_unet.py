@@ -1,5 +1,6 @@
-"""A U-Net of gated convolutions for free-form inpainting (after Yu et al., "Free-Form Image Inpainting
-with Gated Convolution", ICCV 2019).
+"""A U-Net of gated convolutions for free-form inpainting.
+
+After Yu et al., "Free-Form Image Inpainting with Gated Convolution", ICCV 2019.
 
 Every convolution computes features and, from the same input, a gate in [0, 1]
 that says per pixel and channel how much of those features to let through, so the
@@ -17,11 +18,14 @@ from .catalog import CONTRACTS
 
 
 class GatedConv(nn.Module):
+    """A 3x3 convolution whose ELU features are multiplied by a learnt sigmoid gate."""
+
     def __init__(self, c_in, c_out, stride=1, dilation=1):
         super().__init__()
         self.conv = nn.Conv2d(c_in, 2 * c_out, 3, stride, padding=dilation, dilation=dilation)
 
     def forward(self, x):
+        """The gated features of ``x``."""
         features, gate = self.conv(x).chunk(2, dim=1)
         return F.elu(features) * torch.sigmoid(gate)
 
@@ -43,6 +47,7 @@ class GatedUNet(nn.Module):
         self.multiple = CONTRACTS["gatedunet"].size_multiple({"depth": depth})
 
     def forward(self, x):
+        """The restored image ``(N, C, H, W)`` of ``x`` ``(N, C + 1, H, W)``."""
         h, w = x.shape[-2:]
         x = F.pad(x, (0, -w % self.multiple, 0, -h % self.multiple), mode="replicate")
         skips = [self.stem(x)]

@@ -54,6 +54,8 @@ class ModelCardWarning(UserWarning):
 
 @dataclass(frozen=True)
 class ModelCard:
+    """A model found in a weights folder: its architecture, scale, weights file, checksum and task."""
+
     name: str
     architecture: str
     scale: int

@@ -82,4 +82,5 @@ class SkipNet(nn.Module):
         self.multiple = 2**self.depth  # input sides must be multiples of this
 
     def forward(self, z):
+        """The output ``(N, out_channels, ...)`` of the hourglass for the input code ``z``."""
         return self.head(self.body(z))

@@ -9,6 +9,8 @@ from .common import bicubic_upsample
 
 
 class SRCNN(nn.Module):
+    """SRCNN: three convolutions on the bicubic enlargement by ``scale``."""
+
     def __init__(self, scale, channels=1, features=64, hidden=32):
         super().__init__()
         self.scale = scale
@@ -19,4 +21,5 @@ class SRCNN(nn.Module):
         )
 
     def forward(self, x):
+        """The ``scale``-times larger ``(N, C, scale*H, scale*W)`` of ``x``."""
         return self.body(bicubic_upsample(x, self.scale))

@@ -1,5 +1,7 @@
-"""SRResNet and the SRGAN discriminator: Ledig et al., "Photo-Realistic Single Image
-Super-Resolution Using a Generative Adversarial Network" (CVPR 2017).
+"""SRResNet and the SRGAN discriminator.
+
+Ledig et al., "Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial Network"
+(CVPR 2017).
 
 The generator (SRResNet) has 16 residual blocks with batch norm and PReLU and
 sub-pixel x2 stages; trained with MSE it is SRResNet, with a perceptual and
@@ -12,6 +14,8 @@ from .common import ResidualBlock, SubPixelUpsampler
 
 
 class SRResNet(nn.Module):
+    """SRResNet: residual blocks with batch norm and PReLU, then sub-pixel x2 stages up to ``scale``."""
+
     def __init__(self, scale, channels=1, features=64, blocks=16):
         super().__init__()
         self.scale = scale
@@ -26,13 +30,17 @@ class SRResNet(nn.Module):
         )
 
     def forward(self, x):
+        """The ``scale``-times larger ``(N, C, scale*H, scale*W)`` of ``x``."""
         features = self.head(x)
         return self.tail(features + self.body(features))
 
 
 class SRGANDiscriminator(nn.Module):
-    """VGG-style classifier of HR patches: 8 convolutions (stride 2 every other one),
-    batch norm, LeakyReLU 0.2, then global pooling and two dense layers (any patch size)."""
+    """VGG-style classifier of HR patches (any patch size).
+
+    8 convolutions (stride 2 every other one), batch norm, LeakyReLU 0.2, then global pooling and two
+    dense layers.
+    """
 
     def __init__(self, channels=1, features=64):
         super().__init__()
@@ -51,4 +59,5 @@ class SRGANDiscriminator(nn.Module):
         )
 
     def forward(self, x):
+        """One logit per patch of ``x``: ``(N, 1)``, high for real HR patches."""
         return self.classifier(self.features(x))

@@ -54,6 +54,7 @@ class UNet(nn.Module):
         return F.interpolate(y, scale_factor=(1, 2, 2), mode="trilinear", align_corners=False)
 
     def forward(self, x):
+        """The output of ``x``, same spatial shape (padded inside to a multiple of ``2**depth``)."""
         h, w = x.shape[-2:]
         pad = (0, -w % self.multiple, 0, -h % self.multiple)
         y = F.pad(x, pad + (0, 0) * (self.dims - 2), mode="replicate")
@@ -77,4 +78,5 @@ class UNetSR(nn.Module):
         self.upsample = SubPixelUpsampler(scale, features, channels)
 
     def forward(self, x):
+        """The ``scale``-times larger ``(N, C, scale*H, scale*W)`` of ``x``."""
         return self.upsample(self.body(x)) + bicubic_upsample(x, self.scale)

@@ -10,6 +10,8 @@ from .common import bicubic_upsample
 
 
 class VDSR(nn.Module):
+    """VDSR: a deep stack of 3x3 convolutions adding a residual to the bicubic enlargement."""
+
     def __init__(self, scale, channels=1, features=64, depth=20):
         super().__init__()
         self.scale = scale
@@ -20,5 +22,6 @@ class VDSR(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, x):
+        """The ``scale``-times larger ``(N, C, scale*H, scale*W)`` of ``x``."""
         up = bicubic_upsample(x, self.scale)
         return up + self.body(up)

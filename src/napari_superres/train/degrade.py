@@ -49,8 +49,11 @@ class Degradation:
 
 
 def bicubic_shrink(hr, scale):
-    """MATLAB ``imresize(hr, 1/scale)`` of a float batch in 0-255, rows first with uint8
-    rounding in between, as MATLAB does (bit-exact with :func:`napari_superres.imresize`)."""
+    """MATLAB ``imresize(hr, 1/scale)`` of a float batch in 0-255.
+
+    Rows first with uint8 rounding in between, as MATLAB does (bit-exact with
+    :func:`napari_superres.imresize`).
+    """
     h, w = hr.shape[-2:]
     rows = resize_matrix_tensor(h, h // scale, hr.device, hr.dtype)
     cols = resize_matrix_tensor(w, w // scale, hr.device, hr.dtype)

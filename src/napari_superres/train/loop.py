@@ -25,6 +25,8 @@ from .validation import recalibrate_batch_norm
 
 @dataclass
 class TrainConfig:
+    """The settings of one training run: architecture, scale, data folders, output folder and schedule."""
+
     architecture: str
     scale: int
     train_dirs: list

@@ -40,6 +40,7 @@ class Objective:
             self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=(0.9, 0.999))
 
     def generator_loss(self, sr, hr):
+        """The weighted sum of the losses of ``sr`` against ``hr``, adversarial term included."""
         total = sum(self.weights[name] * fn(sr, hr) for name, fn in self.terms.items())
         if self.discriminator is not None:
             real = torch.ones(len(sr), 1)
@@ -48,6 +49,7 @@ class Objective:
         return total
 
     def discriminator_step(self, sr, hr):
+        """One optimiser step of the discriminator on ``hr`` (real) and ``sr`` (fake); no-op without one."""
         if self.discriminator is None:
             return
         logits = self.discriminator(torch.cat([hr, sr.detach()]))
@@ -58,11 +60,13 @@ class Objective:
         self.d_optimizer.step()
 
     def state_dict(self):
+        """The discriminator and its optimiser state, to checkpoint (empty without a discriminator)."""
         if self.discriminator is None:
             return {}
         return {"discriminator": self.discriminator.state_dict(), "d_optimizer": self.d_optimizer.state_dict()}
 
     def load_state_dict(self, state):
+        """Restore the discriminator and its optimiser from :meth:`state_dict`."""
         if self.discriminator is not None and state:
             self.discriminator.load_state_dict(state["discriminator"])
             self.d_optimizer.load_state_dict(state["d_optimizer"])
@@ -93,6 +97,7 @@ class ColorObjective(_SingleLoss):
         self.bins = torch.from_numpy(ab_bins()).float()
 
     def generator_loss(self, logits, target_ab):
+        """The rarity-weighted cross-entropy of ``logits`` against soft-encoded ``target_ab``."""
         from ..colorize import soft_encode
 
         soft, nearest = soft_encode(target_ab, self.bins)
@@ -104,6 +109,7 @@ class HoleObjective(_SingleLoss):
     """L1 on the hole (weight 6) and on the known pixels (weight 1), as in Liu et al. 2018 without the style terms."""
 
     def generator_loss(self, output, target):
+        """L1 of ``output`` against the clean image, weighted 6 on the hole and 1 elsewhere."""
         clean, mask = target[:, :-1], target[:, -1:]
         error = (output - clean).abs()
         return 6 * (error * mask).mean() + (error * (1 - mask)).mean()

@@ -62,6 +62,7 @@ class NoisySampler(PatchSampler):
         self.sigma_range = sigma_range
 
     def sample(self):
+        """``(noisy, clean)`` float tensors in [0, 1]."""
         clean = model_space(self.crops(), self.channels)
         sigmas = self.rng.uniform(*self.sigma_range, size=(len(clean), 1, 1, 1)) / 255
         noise = torch.from_numpy(self.rng.standard_normal(clean.shape) * sigmas).float()
@@ -93,6 +94,7 @@ class ColorSampler(PatchSampler):
         self.class_weights = torch.from_numpy(rebalancing_weights(counts, ab_bins())).float()
 
     def sample(self):
+        """``(network input, ab target)``: L with random hints, and the crops' ab."""
         from ..colorize import network_input
 
         rgb = self.crops() / 255
@@ -124,11 +126,13 @@ class HoleSampler(PatchSampler):
         self.scattered = scattered
 
     def hole(self, shape):
+        """A random boolean hole mask of ``shape``: scattered pixels or a free-form stroke."""
         if self.rng.random() < self.scattered:
             return self.rng.random(shape) < self.rng.uniform(0.3, 0.7)
         return free_form_mask(shape, self.rng)
 
     def sample(self):
+        """``(input, target)``: crops with holes zeroed plus the mask, and the crops plus the mask."""
         clean = self.crops() / 255
         masks = np.stack([self.hole(clean.shape[-2:]) for _ in range(len(clean))])
         mask = torch.from_numpy(masks).float()[:, None]

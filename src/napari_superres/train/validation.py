@@ -112,6 +112,6 @@ def recalibrate_batch_norm(model, sampler, batches=100):
     with torch.no_grad():
         for _ in range(batches):
             model(sampler.sample()[0])
-    for m, momentum in zip(norms, saved):
+    for m, momentum in zip(norms, saved, strict=True):
         m.momentum = momentum
     return True
