@@ -41,7 +41,10 @@ def colourfulness(rgb):
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
 
-def ab_error_curve(truth_ab, ab, weights=None, thresholds=np.arange(0, 151)):
+AB_THRESHOLDS = np.arange(0, 151)  # ab distances of the error curve, 0-150
+
+
+def ab_error_curve(truth_ab, ab, weights=None, thresholds=AB_THRESHOLDS):
     error = np.hypot(*(truth_ab - ab).reshape(-1, 2).T)
     weights = np.ones_like(error) if weights is None else weights.ravel()
     return np.array([np.sum(weights * (error < t)) / np.sum(weights) for t in thresholds])

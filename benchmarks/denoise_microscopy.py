@@ -40,7 +40,7 @@ def synthetic_truth(shape, photons, seed):
         radii = [rng.uniform(0.25, 0.5) * s if ndim == 3 and i == 0 else rng.uniform(10, 22)
                  for i, s in enumerate(shape)]
         grids = np.ogrid[tuple(slice(0, s) for s in shape)]
-        distance = sum(((g - c) / r) ** 2 for g, c, r in zip(grids, center, radii))
+        distance = sum(((g - c) / r) ** 2 for g, c, r in zip(grids, center, radii, strict=True))
         scene += rng.uniform(0.2, 0.4) * (distance < 1)
     # Filaments: smooth random walks drawn as lines, each pixel once (a walk may cross itself).
     filaments = np.zeros(shape)
@@ -111,7 +111,7 @@ def main():
         noisy = camera_image(truth - OFFSET, args.read_noise, args.seed)
         span = float(truth.max() - truth.min())
 
-        def scores(image):
+        def scores(image, truth=truth, span=span):
             return psnr(truth, image, data_range=span), _ssim(truth, image, span)
 
         rows.append(f"| {case} {'x'.join(map(str, shape))} | noisy input | {scores(noisy)[0]:.2f} | "
@@ -133,7 +133,7 @@ def main():
 
 
 def _ssim(truth, image, span):
-    planes = zip(truth.reshape((-1,) + truth.shape[-2:]), image.reshape((-1,) + image.shape[-2:]))
+    planes = zip(truth.reshape((-1,) + truth.shape[-2:]), image.reshape((-1,) + image.shape[-2:]), strict=True)
     return float(np.mean([ssim(t, i, data_range=span) for t, i in planes]))
 
 

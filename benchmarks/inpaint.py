@@ -1,11 +1,11 @@
-"""Inpainting methods side by side on the Deep Image Prior paper's images: PSNR and time.
+r"""Inpainting methods side by side on the Deep Image Prior paper's images: PSNR and time.
 
 Cases as in ``benchmarks/dip.py`` (kate, library, vase with the paper's masks; 50 % of the
 pixels of barbara and kate dropped at random, seed 0). Methods: any of
 ``available_inpainters()`` (biharmonic, dip, trained networks). PSNR over the whole image (the
 known pixels are returned exactly, so only the holes differ).
 
-    python benchmarks/inpaint.py ../shared/data/dev/DIP --methods biharmonic \\
+    python benchmarks/inpaint.py ../shared/data/dev/DIP --methods biharmonic \
         --out benchmarks/results/inpaint.md
 """
 

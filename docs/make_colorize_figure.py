@@ -25,7 +25,7 @@ def point_hints(original, count=12, seed=0):
     rng = np.random.default_rng(seed)
     hints = np.zeros(original.shape[:2] + (4,))
     h, w = original.shape[:2]
-    for row, col in zip(rng.integers(2, h - 2, count), rng.integers(2, w - 2, count)):
+    for row, col in zip(rng.integers(2, h - 2, count), rng.integers(2, w - 2, count), strict=True):
         hints[row - 1:row + 2, col - 1:col + 2, :3] = original[row, col] / 255
         hints[row - 1:row + 2, col - 1:col + 2, 3] = 1
     return hints

@@ -42,7 +42,8 @@ def chart(run):
         draw.line([(x(iteration), MARGIN), (x(iteration), HEIGHT - MARGIN)], fill=colour, width=1)
         draw.text((x(iteration) + 3, MARGIN + 4 + 12 * k), f"{label} @ {iteration}", fill=colour)
     draw.text((MARGIN, 8), f"{run['case']}, DIP {run['network']}: PSNR (blue, {low:.0f}-{high:.0f} dB) and "
-              f"moving variance of the outputs (orange, log scale). Kept {run['stopped_psnr']:.2f} dB, best on the path "
+              f"moving variance of the outputs (orange, log scale). Kept {run['stopped_psnr']:.2f} dB, "
+              f"best on the path "
               f"{run['best_psnr']:.2f} dB.", fill="black")
     for value in range(int(low) + 1, int(high) + 1):
         draw.text((8, y(value, low, high) - 6), f"{value} dB", fill="navy")

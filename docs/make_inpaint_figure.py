@@ -64,7 +64,7 @@ def draw(rows, path, size=256, label_height=20):
     canvas = Image.new("RGB", (max(len(r) for r in rows) * size, sum(heights)), "white")
     pen = ImageDraw.Draw(canvas)
     top = 0
-    for panels, height in zip(tiles, heights):
+    for panels, height in zip(tiles, heights, strict=True):
         for j, (label, tile) in enumerate(panels):
             canvas.paste(tile, (j * size, top + label_height))
             pen.text((j * size + 4, top + 4), label, fill="black")

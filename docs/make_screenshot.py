@@ -1,5 +1,7 @@
 """Screenshot of the Super-resolution widget in a real viewer (run under xvfb-run -a).
 
+Run it as::
+
     xvfb-run -a python docs/make_screenshot.py docs/widget.png
 """
 

@@ -1,9 +1,9 @@
-"""Build the training and validation folders that docs/training.md trains every shipped model on.
+r"""Build the training and validation folders that docs/training.md trains every shipped model on.
 
     bash ../shared/tools/get-training-images.sh /work/data/sr-train
-    git --git-dir=<fetched jiny2001/dcscn-super-resolution> archive HEAD data/yang91 data/bsd200 \\
+    git --git-dir=<fetched jiny2001/dcscn-super-resolution> archive HEAD data/yang91 data/bsd200 \
         | tar -x -C /work/data/dcscn
-    python scripts/prepare_training_data.py --photos /work/data/sr-train --t91-bsd200 /work/data/dcscn/data \\
+    python scripts/prepare_training_data.py --photos /work/data/sr-train --t91-bsd200 /work/data/dcscn/data \
         --out /work/data/train
 
 writes ``OUT/hr_png`` (T91, BSD200 but every 20th image, the wallpaper photographs shrunk 2x to at
