@@ -29,7 +29,10 @@ def noisy_camera():
 
 @pytest.fixture
 def register_untrained(tmp_path, monkeypatch):
-    """``register(architecture, method, config, **card)``: a random-initialised model in ``$NAPARI_SUPERRES_WEIGHTS``."""
+    """``register(architecture, method, config, **card)``: a random-initialised model.
+
+    The model is registered in ``$NAPARI_SUPERRES_WEIGHTS``.
+    """
     import hashlib
     import json
 

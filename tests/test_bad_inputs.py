@@ -16,8 +16,20 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_superres import (colorize, denoise, estimate_noise, fit_dip, fit_noise2void, fit_video_prior, imresize,
-                             inpaint, iter_fit_dip, psnr, upscale, upscale_axes)
+from napari_superres import (
+    colorize,
+    denoise,
+    estimate_noise,
+    fit_dip,
+    fit_noise2void,
+    fit_video_prior,
+    imresize,
+    inpaint,
+    iter_fit_dip,
+    psnr,
+    upscale,
+    upscale_axes,
+)
 from napari_superres._arrays import ChannelAxisWarning
 from napari_superres.cli import main as cli
 from napari_superres.models import ModelCard, find_model

@@ -29,7 +29,7 @@ def blob(array, legacy=False):
     array = np.asarray(array, dtype="<f4")
     if legacy:  # num, channels, height, width as varints (old Caffe files)
         dims = (1,) * (4 - array.ndim) + array.shape
-        head = b"".join(tag(f, 0) + varint(d) for f, d in zip((1, 2, 3, 4), dims))
+        head = b"".join(tag(f, 0) + varint(d) for f, d in zip((1, 2, 3, 4), dims, strict=True))
     else:
         head = length_field(7, length_field(1, b"".join(varint(d) for d in array.shape)))
     return head + length_field(5, array.tobytes())

@@ -125,7 +125,8 @@ def test_variance_stopper_waits_through_a_pause():
             jitter = 0.17 + 0.05 * np.sin(np.pi * (iteration - 250) / 150)
         else:
             jitter = max(0.17 - (iteration - 400) / 3000, 0.07) + max(0, iteration - 700) / 300
-        if stopper.update(iteration, torch.from_numpy(rng.normal(0, jitter, (1, 1, 8, 8))), lambda: iteration):
+        output = torch.from_numpy(rng.normal(0, jitter, (1, 1, 8, 8)))
+        if stopper.update(iteration, output, lambda i=iteration: i):
             break
     assert 690 <= stopper.best_iteration <= 760
 
@@ -143,7 +144,8 @@ def test_variance_stopper_ignores_the_quiet_start():
     stopper = VarianceStopper(window=10, stride=5, patience=100)
     for iteration in range(1, 600):
         jitter = 0.01 if iteration < 100 else (1.0 if iteration < 200 else max(0.05, 1 - (iteration - 200) / 200))
-        if stopper.update(iteration, torch.from_numpy(rng.normal(0, jitter, (1, 1, 8, 8))), lambda: iteration):
+        output = torch.from_numpy(rng.normal(0, jitter, (1, 1, 8, 8)))
+        if stopper.update(iteration, output, lambda i=iteration: i):
             break
     assert stopper.best_iteration >= 350
 

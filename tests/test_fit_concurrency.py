@@ -32,5 +32,5 @@ def test_sixteen_concurrent_seeded_fits_equal_the_same_fit_alone():
     with ThreadPoolExecutor(len(names)) as pool:
         together = list(pool.map(run, names))
     # Bit-exact: same process, same torch thread settings and kernels, so only the random draws could differ.
-    differing = [name for name, result in zip(names, together) if not np.array_equal(result, alone[name])]
+    differing = [name for name, result in zip(names, together, strict=True) if not np.array_equal(result, alone[name])]
     assert not differing, f"{len(differing)} of {len(names)} concurrent fits differ from the same fit alone"

@@ -21,7 +21,7 @@ def test_feature_shapes_rgb_and_luma():
     expected = [(2, 128, 15, 15), (2, 256, 7, 7), (2, 512, 3, 3)]
     assert [tuple(f.shape) for f in rgb_features] == expected
     assert [tuple(f.shape) for f in luma_features] == expected
-    for a, b in zip(luma_features, repeated):
+    for a, b in zip(luma_features, repeated, strict=True):
         torch.testing.assert_close(a, b)
     assert all((f >= 0).all() for f in rgb_features)  # outputs are ReLU-ed
 

@@ -7,7 +7,6 @@ import time
 import dask.array as da
 import numpy as np
 import pytest
-
 from napari.layers import Image, Labels, Shapes
 
 from napari_superres._widgets import denoise as denoise_widget
