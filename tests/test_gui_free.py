@@ -19,6 +19,7 @@ SCRIPT = textwrap.dedent('''
     import torch
 
     import napari_superres as nsr
+    from napari_superres._arrays import run_to_end as drain
 
     torch.set_num_threads(1)  # tiny inputs: threads only add overhead, and the tests share the cores
 
@@ -35,15 +36,6 @@ SCRIPT = textwrap.dedent('''
             yield info.name
             if info.ispkg:
                 yield from core_modules(module)
-
-
-    def drain(steps):
-        """Run a generator to its end; its return value."""
-        while True:
-            try:
-                next(steps)
-            except StopIteration as stop:
-                return stop.value
 
 
     rng = np.random.default_rng(0)
