@@ -27,8 +27,11 @@ class ChannelAxisWarning(UserWarning):
     """An image looks like colour (a trailing axis of 3 or 4) but no ``channel_axis`` was given."""
 
 
-def check_image(image, channel_axis, task="process"):
+def check_image(image, channel_axis, task="process", *, finite=True):
     """Refuse, before any work, what no task can process, saying what to do instead.
+
+    ``finite=False`` leaves NaN and infinite values to the caller (inpainting: NaN
+    may mark the missing pixels; see :func:`check_finite`).
 
     Warns with :class:`ChannelAxisWarning` when the image looks like colour without a
     ``channel_axis``: a last axis of 3 or 4 after two axes of at least ``COLOUR_SIDE``
@@ -45,14 +48,20 @@ def check_image(image, channel_axis, task="process"):
         raise ValueError(f"need at least two spatial axes, got shape {image.shape} (channel_axis={channel_axis})")
     if image.size == 0:
         raise ValueError(f"the image is empty (shape {image.shape})")
-    if np.issubdtype(image.dtype, np.floating) and isinstance(image, np.ndarray):  # lazy data: see min_max
-        bad = np.count_nonzero(~np.isfinite(image))
-        if bad:
-            raise non_finite_error(bad)
+    if finite:
+        check_finite(image)
     if channel_axis is None and looks_like_colour(image.shape):
         warnings.warn(f"an image of shape {image.shape} looks like colour: pass channel_axis=-1 to {task} it as "
                       "colour (without it the last axis is an image axis)", ChannelAxisWarning,
                       stacklevel=_caller_level())
+
+
+def check_finite(image):
+    """Refuse a numpy float image with NaN or infinite values, with their count (lazy data: see :func:`min_max`)."""
+    if np.issubdtype(image.dtype, np.floating) and isinstance(image, np.ndarray):
+        bad = np.count_nonzero(~np.isfinite(image))
+        if bad:
+            raise non_finite_error(bad)
 
 
 def _caller_level():

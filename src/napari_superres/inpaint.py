@@ -8,12 +8,12 @@ value that marks them (a sensor's dead-pixel code, 0 in a stitched mosaic).
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
 from ._arrays import (
     UnitScale,
+    check_finite,
     check_image,
     check_memory,
     keep_known,
@@ -116,7 +116,7 @@ def iter_inpaint(image, mask=None, method="biharmonic", *, channel_axis=None, mi
     The arguments are checked when this is called, before any work.
     """
     image = np.asarray(image)
-    _check_layout(image, channel_axis)
+    check_image(image, channel_axis, "inpaint", finite=False)  # NaN may mark the missing pixels
     _check_memory(image, channel_axis, method)  # before the models are listed: that loads torch
     if method not in METHODS and method not in available_inpainters():
         raise ValueError(f"unknown inpainting method {method!r}; choose one of {', '.join(available_inpainters())}")
@@ -137,7 +137,7 @@ def iter_inpaint(image, mask=None, method="biharmonic", *, channel_axis=None, mi
     if method == "biharmonic":
         _check_memory(image, channel_axis, method, card, missing=max(np.count_nonzero(m) for m in masks))
     filled = _fill(image, masks, channel_axis)
-    check_image(filled, channel_axis, "inpaint")
+    check_finite(filled)  # NaN or infinity among the known pixels
     if method == "dip":
         from .dip import iter_fit_dip
 
@@ -151,14 +151,6 @@ def iter_inpaint(image, mask=None, method="biharmonic", *, channel_axis=None, mi
     if options:
         raise TypeError(f"biharmonic takes no options {sorted(options)}; only dip does")
     return _biharmonic_steps(filled, masks, channel_axis)
-
-
-def _check_layout(image, channel_axis):
-    """:func:`check_image`'s refusals of dtype and axes; not of NaN, which marks missing pixels here."""
-    check_image(np.zeros((1, 1), image.dtype), None, "inpaint")
-    with warnings.catch_warnings():  # any warning comes from the check of the filled image
-        warnings.simplefilter("ignore")
-        check_image(np.broadcast_to(np.uint8(0), image.shape), channel_axis, "inpaint")  # no memory behind it
 
 
 def _check_memory(image, channel_axis, method, card=None, missing=0):
