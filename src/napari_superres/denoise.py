@@ -60,6 +60,11 @@ def estimate_noise(image, *, channel_axis=None):
     """
     image = image if is_lazy(image) else np.asarray(image)
     check_image(image, channel_axis, "estimate the noise of")
+    return _estimate_noise(image, channel_axis)
+
+
+def _estimate_noise(image, channel_axis):
+    """:func:`estimate_noise` of an image already checked by :func:`check_image`."""
     _, h, w, channels = plane_layout(image, channel_axis)
     plane_bytes = h * w * channels * image.dtype.itemsize if is_lazy(image) else 0  # a lazy plane is computed
     check_memory(plane_bytes + ESTIMATE_COPIES * 8 * h * w, f"estimating the noise of {h}x{w} planes")
@@ -155,12 +160,12 @@ def iter_denoise(image, method="nlm", *, sigma=None, channel_axis=None, **option
     check_image(image, channel_axis, "denoise")
     if sigma is not None and not (np.isfinite(sigma) and sigma >= 0):
         raise ValueError(f"sigma must be a noise level ≥ 0 in the image's units, got {sigma!r}")
-    halo = CLASSICAL_HALO[method] or 0
     _, h, w, _ = plane_layout(image, channel_axis)
-    block = CLASSICAL_BLOCK if CLASSICAL_HALO[method] is not None else max(h, w)
+    local = CLASSICAL_HALO[method] is not None  # else whole planes: one block a plane
+    halo, block = (CLASSICAL_HALO[method], CLASSICAL_BLOCK) if local else (0, max(h, w))
     _check_classical_memory(image, method, channel_axis, block + 2 * halo)
     if sigma is None:
-        sigma = estimate_noise(image, channel_axis=channel_axis)
+        sigma = _estimate_noise(image, channel_axis)
     return _denoise_steps(image, method, float(sigma), scale=1, halo=halo, channel_axis=channel_axis,
                           block=block)
 
