@@ -24,43 +24,28 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(f"error: {self.prog}: {message}")
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
-    return value
+def _checked(convert, accept, name):
+    """An argparse type: ``convert`` the text, refusing values that ``accept`` rejects as not a ``name``."""
+    def parse(text):
+        value = convert(text)
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"must be a {name}, not {text}")
+        return value
+
+    parse.__name__ = name  # argparse names the type in its message: "invalid positive integer value: 'x'"
+    return parse
 
 
-def _non_negative_int(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
-    return value
-
-
-def _finite_float(text):
-    value = float(text)
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, not {text}")
-    return value
-
-
-def _positive_float(text):
-    value = float(text)
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite positive number, not {text}")
-    return value
+_positive_int = _checked(int, lambda value: value >= 1, "positive integer")
+_non_negative_int = _checked(int, lambda value: value >= 0, "non-negative integer")
+_finite_float = _checked(float, math.isfinite, "finite number")
+_positive_float = _checked(float, lambda value: math.isfinite(value) and value > 0, "finite positive number")
 
 
 def _channel_axis(text):
     return "none" if text.lower() == "none" else int(text)
 
 
-# argparse names the type in its message: "invalid positive integer value: '0'"
-_positive_int.__name__ = "positive integer"
-_non_negative_int.__name__ = "non-negative integer"
-_positive_float.__name__ = "finite positive number"
-_finite_float.__name__ = "finite number"
 _channel_axis.__name__ = "axis (an integer or 'none')"
 
 
