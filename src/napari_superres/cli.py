@@ -200,6 +200,21 @@ def _add_export(sub):
     p.add_argument("--overwrite", action="store_true", help="replace a model of the same name in that folder")
 
 
+def _add_models(sub):
+    p = sub.add_parser("models", help="import a published checkpoint, or list and download published models")
+    cmd = p.add_subparsers(dest="models_command", required=True)
+    cmd.add_parser("list", help="the published models that 'pull' downloads, and the installed models")
+    q = cmd.add_parser("import", help="import a .safetensors/.pth/.pt state dict of a known architecture")
+    q.add_argument("file", type=Path)
+    q.add_argument("--name", default=None, help="model and method name (default: the file name)")
+    q.add_argument("--license", default=None, help="the licence of the weights, for the model card")
+    q.add_argument("--architecture", default=None, help="read it as this architecture (when several fit)")
+    q.add_argument("--overwrite", action="store_true", help="replace a model of the same name")
+    q = cmd.add_parser("pull", help="download a published model of 'models list' (explicitly) and import it")
+    q.add_argument("name")
+    q.add_argument("--overwrite", action="store_true", help="replace a model of the same name")
+
+
 def _channel_axis_for(args, path, image):
     """The channel axis of ``image`` read from ``path``: ``--channel-axis`` if given, else what the file says."""
     from .io import channel_axis_of
@@ -295,15 +310,39 @@ def _is_folder_batch(args):
     return args.input.is_dir() and args.input.suffix.lower() != ".zarr"
 
 
+def _input_paths(args):
+    """Every file the command reads: none of them may be an output."""
+    return [path for path in (getattr(args, name, None) for name in ("input", "mask", "frames", "processed"))
+            if path is not None]
+
+
+def _batch(args):
+    """``(source, target)`` of every image of the INPUT folder, in OUTPUT."""
+    from .io import IMAGE_SUFFIXES
+
+    sources = sorted(p for p in args.input.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    return [(source, args.output / source.name) for source in sources]
+
+
 def _check_paths(args):
-    """Refuse, before any work, an OUTPUT that cannot be written."""
-    from .io import check_output
+    """Refuse, before any work, an OUTPUT that cannot be written: its folder, suffix, permissions, an input."""
+    from .io import check_output, check_writable
 
     if getattr(args, "input", None) is not None and _is_folder_batch(args):
         if args.output.exists() and not args.output.is_dir():
             raise ValueError(f"{args.input} is a folder, so OUTPUT must be a folder too, not the file {args.output}")
+        args.output.mkdir(parents=True, exist_ok=True)
+        check_writable(args.output)
+        refused = []
+        for source, target in _batch(args):
+            try:
+                check_output(target, overwrite=args.overwrite, inputs=[source, *_input_paths(args)])
+            except (ValueError, OSError) as err:
+                refused.append(str(err))
+        if refused:
+            raise ValueError("nothing done, these outputs cannot be written:\n  " + "\n  ".join(refused))
     elif getattr(args, "output", None) is not None:
-        check_output(args.output, overwrite=args.overwrite)
+        check_output(args.output, overwrite=args.overwrite, inputs=_input_paths(args))
 
 
 def _check_device(args):
@@ -323,21 +362,18 @@ def _process_file(args, description, make_steps, fraction, record):
         with Client(args.scheduler):  # dask computes zarr results on the cluster from here on
             unscheduled = argparse.Namespace(**{**vars(args), "scheduler": None})
             return _process_file(unscheduled, description, make_steps, fraction, record)
-    from .io import IMAGE_SUFFIXES
-
     if not _is_folder_batch(args):
         _process_one(args.input, args.output, args, description, make_steps, fraction, record)
         return
-    args.output.mkdir(parents=True, exist_ok=True)
-    inputs = sorted(p for p in args.input.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    pairs = _batch(args)
     failures = []
-    for path in inputs:
+    for path, target in pairs:
         try:
-            _process_one(path, args.output / path.name, args, description, make_steps, fraction, record)
+            _process_one(path, target, args, description, make_steps, fraction, record)
         except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch; all are reported
             failures.append((path, err))
             print(f"failed: {path}: {err}", file=sys.stderr)
-    print(f"{len(inputs) - len(failures)} of {len(inputs)} images done")
+    print(f"{len(pairs) - len(failures)} of {len(pairs)} images done")
     if failures:
         sys.exit("error: these files failed:\n" + "\n".join(f"  {path}: {err}" for path, err in failures))
 
@@ -360,7 +396,7 @@ def _process_one(source, target, args, description, make_steps, fraction, record
     from .io import TIFF_SUFFIXES, ZARR_SUFFIX, check_output, read_image, read_resolution, write_image
     from .lazy import is_lazy
 
-    check_output(target, overwrite=args.overwrite)
+    check_output(target, overwrite=args.overwrite, inputs=[source, *_input_paths(args)])
     image = read_image(source)
     axis = _channel_axis_for(args, source, image)
     result = _run_with_bar(make_steps(image, axis), description, fraction)
@@ -408,6 +444,29 @@ def _methods(args):
 
     for name, scales in available_methods().items():
         print(f"{name:12s} {'any scale' if scales is None else 'x' + ', x'.join(map(str, scales))}")
+    from .denoise import available_denoisers
+
+    print(f"{'denoise':12s} {', '.join(available_denoisers())}")
+
+
+def _models(args):
+    from .models import download, importer, list_models
+
+    if args.models_command == "list":
+        for name, entry in download.published_models().items():
+            print(f"{name:24s} {entry['task']} x{entry['scale']}  {entry['license']:10s} {entry['description']}")
+        imported = [card.name for card in list_models().values() if "source" in card.info]
+        print(f"installed (imported): {', '.join(imported) or 'none'}")
+        return
+    if args.models_command == "import":
+        card = importer.import_model(args.file, name=args.name, license=args.license,
+                                     architecture=args.architecture, overwrite=args.overwrite)
+    else:
+        entry = download.published_models().get(args.name)
+        if entry is not None:
+            print(download.describe(entry), file=sys.stderr)
+        card = download.pull(args.name, overwrite=args.overwrite)
+    print(f"imported {card.name}: {card.architecture} {card.task} x{card.scale} ({card.weights.with_suffix('.json')})")
 
 
 def _sample(args):
@@ -451,13 +510,14 @@ def main(argv=None):
     _add_video_prior(sub)
     _add_train(sub)
     _add_export(sub)
+    _add_models(sub)
     sub.add_parser("methods", help="list upscaling methods and their scales")
     p = sub.add_parser("sample", help="write the bundled low-resolution sample image")
     p.add_argument("output", type=Path)
     p.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
     handlers = {"upscale": _upscale, "denoise": _denoise, "inpaint": _inpaint, "dip": _dip,
-                "video-prior": _video_prior, "train": _train, "export": _export, "methods": _methods,
+                "video-prior": _video_prior, "train": _train, "export": _export, "models": _models, "methods": _methods,
                 "sample": _sample}
     from ._arrays import ChannelAxisWarning
 

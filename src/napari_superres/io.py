@@ -95,12 +95,15 @@ def read_resolution(path):
         return (*page.resolution, page.resolutionunit)
 
 
-def check_output(path, *, overwrite=False):
+def check_output(path, *, overwrite=False, inputs=()):
     """Refuse, before any work, an output ``path`` that :func:`write_image` could not write.
 
     Raises ValueError for a suffix that names no writable format (the format
-    follows the suffix), a folder where a file is wanted or a missing parent
-    folder; FileExistsError for an existing output without ``overwrite``.
+    follows the suffix), a folder where a file is wanted, a missing parent
+    folder, or a path that is one of the ``inputs`` (even with ``overwrite``: an
+    input is never replaced by its result); FileExistsError for an existing
+    output without ``overwrite``; PermissionError for a folder that refuses a new
+    file (tried with a temporary file, which root's permission bits would not tell).
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -112,8 +115,30 @@ def check_output(path, *, overwrite=False):
         raise ValueError(f"{path} is a folder; name the output file (e.g. {path / ('result' + '.tif')})")
     if not path.parent.is_dir():
         raise ValueError(f"cannot write {path}: the folder {path.parent} does not exist")
+    clash = next((source for source in inputs if _same_path(path, source)), None)
+    if clash is not None:
+        raise ValueError(f"cannot write {path}: it is the input {clash}; name another output (inputs are never "
+                         "replaced)")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
+    check_writable(path.parent)
+
+
+def check_writable(folder):
+    """Refuse a ``folder`` that does not take a new file: PermissionError (or the OSError met) naming it."""
+    try:
+        probe = _temporary_beside(Path(folder) / "probe")
+    except OSError as err:
+        raise type(err)(f"cannot write into the folder {folder}: {err.strerror or err}") from None
+    probe.unlink()
+
+
+def _same_path(a, b):
+    """Whether paths ``a`` and ``b`` name the same file (links and ``..`` resolved)."""
+    a, b = Path(a), Path(b)
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
 
 
 def write_image(path, image, *, overwrite=False, rgb=None, metadata=None, resolution=None):
