@@ -11,6 +11,7 @@ from .device import available_devices, select_device
 from .dip import fit_dip, iter_fit_dip
 from .inpaint import available_inpainters, inpaint, iter_inpaint, missing_mask
 from .metrics import psnr, sr_scores, ssim, temporal_flicker
+from .models.importer import import_model
 from .noise2void import fit_noise2void, iter_fit_noise2void
 from .provenance import provenance
 from .resize import imresize
@@ -31,6 +32,7 @@ __all__ = [
     "fit_dip",
     "fit_noise2void",
     "fit_video_prior",
+    "import_model",
     "imresize",
     "inpaint",
     "iter_denoise",

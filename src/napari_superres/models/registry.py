@@ -48,6 +48,11 @@ def weights_dirs():
     return [d for d in dict.fromkeys(dirs) if d.is_dir()]
 
 
+# What a model sees: 'y' the luma of YCbCr (BT.601, 16-235), 'rgb' three channels, 'gray' one channel in
+# the full [0, 1] range (published gray denoisers, trained on gray images, not on luma).
+CARD_INPUTS = ("y", "rgb", "gray")
+
+
 class ModelCardWarning(UserWarning):
     """A model card in a weights folder was skipped: it cannot be read or does not describe a usable model."""
 
@@ -62,7 +67,7 @@ class ModelCard:
     weights: Path
     sha256: str
     config: dict = field(default_factory=dict, compare=False, hash=False)
-    input: str = "y"  # 'y': luma of YCbCr (BT.601); 'rgb': three channels
+    input: str = "y"  # one of CARD_INPUTS
     # What users pick: the architecture's name, unless the training makes another model of
     # it (an EDSR fine-tuned with perceptual and adversarial losses is 'srgan').
     method: str = ""
@@ -136,8 +141,8 @@ def _check_card(data):
         raise ValueError(f"'weights' must name a file in the card's own folder, not {weights!r}")
     if len(data["sha256"]) != 64 or not all(c in "0123456789abcdefABCDEF" for c in data["sha256"]):
         raise ValueError("'sha256' must be the 64 hex digits of the weights file's SHA-256")
-    if data.get("input", "y") not in ("y", "rgb"):
-        raise ValueError(f"'input' must be 'y' or 'rgb', not {data['input']!r}")
+    if data.get("input", "y") not in CARD_INPUTS:
+        raise ValueError(f"'input' must be one of {', '.join(CARD_INPUTS)}, not {data['input']!r}")
     if data.get("task") and data["task"] not in TASKS:
         raise ValueError(f"'task' must be one of {', '.join(TASKS)}, not {data['task']!r}")
 
