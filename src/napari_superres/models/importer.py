@@ -84,10 +84,11 @@ def import_model(path, name=None, license=None, *, architecture=None, weights_di
     weights_dir = user_weights_dir() if weights_dir is None else Path(weights_dir)
     target, card_path = weights_dir / f"{name}.safetensors", weights_dir / f"{name}.json"
     _check_free(name, weights_dir, card_path, overwrite)
-    card, weights = _converted(state, arch, config)
-    card.update(name=name, method=name, weights=target.name, sha256=hashlib.sha256(weights).hexdigest(),
-                source={"file": path.name, "sha256": hashlib.sha256(raw).hexdigest(), "url": source},
-                license=license or "not given", imported=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    fields, weights = _converted(state, arch, config)
+    card = {"name": name, "method": name, **fields, "weights": target.name,
+            "sha256": hashlib.sha256(weights).hexdigest(),
+            "source": {"file": path.name, "sha256": hashlib.sha256(raw).hexdigest(), "url": source},
+            "license": license or "not given", "imported": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     weights_dir.mkdir(parents=True, exist_ok=True)
     target.write_bytes(weights)
     card_path.write_text(json.dumps(card, indent=2) + "\n")
