@@ -222,25 +222,43 @@ class UnitScale:
         """A length in image units (e.g. a noise level σ) in unit units, without overflow."""
         return amount / self._factor / self._span
 
-    def to_unit(self, values):
-        values = values.astype(np.float64)
+    @property
+    def working_dtype(self):
+        """float32 where it holds the image's values to well within one level, else float64.
+
+        Integers of up to 16 bits and float16/float32 images of a moderate range: the
+        learned models compute in float32 anyway, and float32 halves the memory and
+        the time of the plumbing around them (colours, interpolation, rounding).
+        """
+        small = (np.issubdtype(self.dtype, np.integer) and self.dtype.itemsize <= 2) or self.dtype in (
+            np.float16, np.float32)
+        return np.dtype(np.float32 if small and self._factor == 1 and abs(self.low) + self.span < 2**64
+                        else np.float64)
+
+    def to_unit(self, values, dtype=np.float64):
+        """``values`` in [0, 1] (the image's range), as ``dtype``."""
+        values = values.astype(dtype)
         if self._factor != 1:
             values = values / self._factor
         return (values - self._offset) / self._span
 
     def restore(self, unit, clip=True):
         with np.errstate(over="ignore"):  # beyond float64 (only past the range): clipped below
-            values = unit * self._span + self._offset
+            values = unit * self._span  # the one copy: the steps below work in it
+            if self._offset:
+                values += self._offset
             if self._factor != 1:
-                values = values * self._factor
+                values *= self._factor
         bounds = self.bounds if clip else None
-        if bounds is not None:
-            values = np.clip(values, *bounds)
-        return cast_into(values, self.dtype, bounds)
+        if bounds is not None and not np.issubdtype(self.dtype, np.integer):  # cast_into clips integers
+            values = np.clip(values, *bounds, out=values)
+        return cast_into(values, self.dtype, bounds, overwrite=True)
 
 
-def cast_into(values, dtype, bounds=None):
+def cast_into(values, dtype, bounds=None, *, overwrite=False):
     """Float ``values`` as ``dtype``, inside ``bounds`` (or the dtype's limits): rounded, never wrapped.
+
+    ``overwrite``: ``values`` may be rounded and clipped in place (a copy the caller made).
 
     An integer bound that float64 cannot hold (beyond 2**53) comes back exactly for the
     values that reach it: ``2**63 - 1`` rounds to the float ``2**63``, whose cast would
@@ -256,8 +274,8 @@ def cast_into(values, dtype, bounds=None):
         return values.astype(dtype)
     info = np.iinfo(dtype)
     low, high = (int(info.min), int(info.max)) if bounds is None else (int(bounds[0]), int(bounds[1]))
-    values = np.round(values)
-    out = np.clip(values, _float_inside(low, lower=True), _float_inside(high, lower=False)).astype(dtype)
+    values = np.round(values, out=values if overwrite else None)
+    out = np.clip(values, _float_inside(low, lower=True), _float_inside(high, lower=False), out=values).astype(dtype)
     # Where float64 cannot tell the ends from their neighbours, what reaches within its
     # error of an end is that end, exactly.
     error = 4 * np.spacing(max(abs(float(low)), abs(float(high))))

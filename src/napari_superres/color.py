@@ -20,13 +20,39 @@ def _unit(rgb):
 
 
 def rgb_to_ycbcr(rgb):
-    """YCbCr in [0, 1] of an RGB image (last axis); integers are scaled by their dtype's max."""
+    """YCbCr in [0, 1] of an RGB image (last axis); integers are scaled by their dtype's max.
+
+    float32 in, float32 out; anything else in float64.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.dtype == np.float32:
+        return _mix(rgb, _RGB_TO_YCBCR, _OFFSET)
     return _unit(rgb) @ _RGB_TO_YCBCR.T + _OFFSET
 
 
 def ycbcr_to_rgb(ycbcr):
-    """Inverse of :func:`rgb_to_ycbcr`, float RGB in [0, 1] (not clipped)."""
+    """Inverse of :func:`rgb_to_ycbcr`, float RGB in [0, 1] (not clipped); float32 stays float32."""
+    ycbcr = np.asarray(ycbcr)
+    if ycbcr.dtype == np.float32:
+        return _mix(ycbcr, _YCBCR_TO_RGB, -_YCBCR_TO_RGB @ _OFFSET)
     return (np.asarray(ycbcr, dtype=np.float64) - _OFFSET) @ _YCBCR_TO_RGB.T
+
+
+def _mix(pixels, matrix, offset):
+    """``pixels @ matrix.T + offset`` in float32, channel by channel.
+
+    Elementwise, so that a pixel's value never depends on how many pixels are
+    converted with it (a matrix product's blocking may round differently).
+    """
+    matrix, offset = matrix.astype(np.float32), offset.astype(np.float32)
+    channels = [pixels[..., c] for c in range(3)]
+    out = np.empty(pixels.shape, np.float32)
+    for row in range(3):
+        mixed = np.multiply(channels[0], matrix[row, 0], out=out[..., row])
+        for c in (1, 2):
+            mixed += channels[c] * matrix[row, c]
+        mixed += offset[row]
+    return out
 
 
 def gray_to_luma(gray):

@@ -98,11 +98,63 @@ def _split(length, block, halo):
 
 
 def iter_map_planes(process, image, **options):
-    """:func:`map_planes` as a task generator: the dask array at once for lazy input, else numpy block by block."""
-    result = map_planes(process, image, **options)
+    """:func:`map_planes` as a task generator: the dask array at once for lazy input, else numpy block by block.
+
+    numpy input runs the same blocks, with the same halos, without dask: no graph to
+    build, no ``process`` (and the model it holds) to pickle and tokenize.
+    """
     if is_lazy(image):
-        return result
-    return (yield from iter_blocks(result))
+        return map_planes(process, image, **options)
+    return (yield from _iter_numpy_blocks(process, image, **options))
+
+
+def _iter_numpy_blocks(process, image, *, scale, halo, channel_axis=None, block=512, dtype=None):
+    """:func:`map_planes`'s blocks of a numpy image, computed one at a time into a numpy result."""
+    source = image[..., None] if channel_axis is None else np.moveaxis(image, channel_axis, -1)
+    lead = source.shape[:-3]
+    grids = [_block_bounds(n, block, halo) for n in source.shape[-3:-1]]
+    if not float(scale).is_integer() and max(len(grid) for grid in grids) > 1:
+        raise ValueError(f"blocks need an integer scale, got {scale}; use one block per plane")
+    sides = [math.ceil(n * scale) for n in source.shape[-3:-1]]
+    shape = list(lead) + sides
+    if channel_axis is not None:
+        shape.insert(channel_axis % image.ndim, image.shape[channel_axis])
+    out = np.empty(shape, dtype or image.dtype)  # in the image's layout, C-contiguous
+    target = out[..., None] if channel_axis is None else np.moveaxis(out, channel_axis, -1)
+    total, done = math.prod(lead) * len(grids[0]) * len(grids[1]), 0
+    for index in np.ndindex(*lead):
+        for rows in grids[0]:
+            for cols in grids[1]:
+                result = process(source[index + (_with_halo(rows), _with_halo(cols))])
+                target[index + (_scaled_span(rows, scale), _scaled_span(cols, scale))] = result[
+                    _trimmed(rows, scale, result.shape[0]), _trimmed(cols, scale, result.shape[1])]
+                done += 1
+                yield done / total
+    return out
+
+
+def _block_bounds(length, block, halo):
+    """``(start, stop, halo before, halo after)`` of each block along an axis, as :func:`map_planes` cuts them."""
+    sides = _split(length, block, halo)
+    depth = halo if len(sides) > 1 else 0  # halos exist only between blocks
+    starts = np.cumsum((0,) + sides[:-1])
+    return [(int(start), int(start) + side, depth if i > 0 else 0, depth if i < len(sides) - 1 else 0)
+            for i, (start, side) in enumerate(zip(starts, sides, strict=True))]
+
+
+def _with_halo(bounds):
+    start, stop, before, after = bounds
+    return slice(start - before, stop + after)
+
+
+def _scaled_span(bounds, scale):
+    return slice(math.ceil(bounds[0] * scale), math.ceil(bounds[1] * scale))
+
+
+def _trimmed(bounds, scale, length):
+    """The part of a block's result that is its own (its halos' results cut off)."""
+    before, after = int(bounds[2] * scale), int(bounds[3] * scale)
+    return slice(before, length - after)
 
 
 def iter_blocks(lazy, out=None):

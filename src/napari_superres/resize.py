@@ -10,6 +10,7 @@ plugin runs through this one implementation.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -51,7 +52,11 @@ INTERPOLATION_METHODS = tuple(_KERNELS)
 
 
 def _contributions(in_len, out_len, scale, method, antialiasing, padding):
-    """Weights ``(out_len, P)`` and source indices ``(out_len, P)`` for one axis."""
+    """Weights ``(out_len, P)`` and source indices ``(out_len, P)`` for one axis.
+
+    ``padding=None``: the indices before a padding maps them into the image (they
+    may then be negative or past the end).
+    """
     kernel, width = _KERNELS[method]
     if scale < 1 and antialiasing and method != "nearest":
         # Stretch the kernel so that it low-passes before decimation.
@@ -73,23 +78,88 @@ def _contributions(in_len, out_len, scale, method, antialiasing, padding):
     if padding == "symmetric":
         period = np.concatenate([np.arange(in_len), np.arange(in_len)[::-1]])
         indices = period[np.mod(indices, 2 * in_len)]
-    else:  # replicate the edge pixels
+    elif padding is not None:  # replicate the edge pixels
         indices = np.clip(indices, 0, in_len - 1)
     used = np.any(weights != 0, axis=0)
     return weights[:, used], indices[:, used]
 
 
 def resize_axis(array, axis, out_len, scale, method="bicubic", antialiasing=True, padding="replicate"):
-    """Resize one axis of a float array to ``out_len`` like :func:`imresize` (float64 out, no rounding)."""
-    weights, indices = _contributions(
-        array.shape[axis], out_len, scale, method, antialiasing, padding
-    )
+    """Resize one axis of a float array to ``out_len`` like :func:`imresize`, without rounding.
+
+    float32 in, float32 out (the working precision of the task cores); anything
+    else is computed and returned in float64. Each output value is the same sum, in
+    the same order, whatever the rest of the array: a block resized with its halo
+    equals the same pixels of the whole array resized.
+    """
+    dtype = np.float32 if array.dtype == np.float32 else np.float64
+    weights, indices = _contributions(array.shape[axis], out_len, scale, method, antialiasing, None)
+    period, step = _period(indices, scale)
+    if period is None:
+        weights, indices = _contributions(array.shape[axis], out_len, scale, method, antialiasing, padding)
+        return _gather_taps(array, axis, out_len, weights.astype(dtype), indices, dtype)
+    return _strided_taps(array, axis, out_len, weights.astype(dtype), indices, period, step, padding, dtype)
+
+
+def _period(indices, scale):
+    """``(P, S)``: output pixel ``j + P`` reads ``S`` input pixels past ``j``'s for all ``j``, else ``(None, None)``.
+
+    True of every rational scale ``P / S`` (e.g. 4, 1/4, 3/2), checked on the indices.
+    """
+    ratio = Fraction(float(scale)).limit_denominator(MAX_PERIOD)
+    period, step = ratio.numerator, ratio.denominator
+    if period > MAX_PERIOD:
+        return None, None
+    j = np.arange(len(indices))
+    expected = indices[j % period] + ((j // period) * step)[:, None]
+    return (period, step) if np.array_equal(indices, expected) else (None, None)
+
+
+MAX_PERIOD = 256  # output pixels per repeat of the kernel's phases; beyond, one gather per tap
+
+
+def _strided_taps(array, axis, out_len, weights, indices, period, step, padding, dtype):
+    """The resize as ``P`` phases times ``taps`` strided products of the padded input, no gathered copies."""
+    low, high = max(0, -int(indices.min())), max(0, int(indices.max()) - (array.shape[axis] - 1))
+    source = array.astype(dtype, copy=False)
+    if low or high:
+        pad = [(0, 0)] * array.ndim
+        pad[axis] = (low, high)
+        # numpy's symmetric padding mirrors again past a whole length: MATLAB's period of 2n.
+        source = np.pad(source, pad, mode="symmetric" if padding == "symmetric" else "edge")
+    shape = list(array.shape)
+    shape[axis] = out_len
+    out = np.empty(shape, dtype)
+    along = (slice(None),) * (axis % array.ndim)
+    broadcast = [1] * array.ndim
+    for phase in range(min(period, out_len)):
+        rows = out[along + (slice(phase, None, period),)]
+        broadcast[axis] = rows.shape[axis]
+        total = product = None
+        for tap in range(weights.shape[1]):
+            if not weights[phase::period, tap].any():
+                continue  # adds +0 to every sum of this phase: no change to skip
+            start = int(indices[phase, tap]) + low
+            taken = source[along + (slice(start, start + step * (rows.shape[axis] - 1) + 1, step),)]
+            weight = weights[phase::period, tap].reshape(broadcast)
+            # The first tap is written, the next ones added: the same sums as _gather_taps,
+            # in a contiguous buffer (strided writes at every tap cost more than one copy).
+            if total is None:
+                total, product = np.multiply(weight, taken), np.empty(rows.shape, dtype)
+            else:
+                np.add(total, np.multiply(weight, taken, out=product), out=total)
+        rows[...] = total
+    return out
+
+
+def _gather_taps(array, axis, out_len, weights, indices, dtype):
+    """The resize as one gathered copy of the input per tap (any scale, any padding)."""
     moved = np.moveaxis(array, axis, 0)
     shape = (-1,) + (1,) * (moved.ndim - 1)
-    out = np.zeros((out_len,) + moved.shape[1:], dtype=np.float64)
+    out = np.zeros((out_len,) + moved.shape[1:], dtype=dtype)
     # One tap at a time keeps memory at the size of the output.
     for tap in range(weights.shape[1]):
-        out += weights[:, tap].reshape(shape) * moved[indices[:, tap]]
+        out += weights[:, tap].reshape(shape) * moved[indices[:, tap]].astype(dtype, copy=False)
     return np.moveaxis(out, 0, axis)
 
 
@@ -133,7 +203,7 @@ def imresize(
     -------
     ndarray
         Resized image. Integer inputs are rounded and clipped to their dtype;
-        float inputs come back as float64 (unclipped).
+        float inputs come back in their dtype, unclipped (float32 is computed in float32, the rest in float64).
 
     Raises
     ------
@@ -161,12 +231,21 @@ def imresize(
     out_shape, scales = _output_shape(in_shape, scale, output_shape)
     _check_resize_memory(image, spatial, out_shape, scales)
     integer = np.issubdtype(image.dtype, np.integer)
-    out = image.astype(np.float64)
+    # float32 stays float32; the rest is resized in float64 (MATLAB's double). Channels go
+    # first in memory, so that each pass runs along long rows of one channel.
+    work = np.float32 if image.dtype == np.float32 else np.float64
+    if channel_axis is not None:
+        out = np.moveaxis(image, channel_axis, 0).astype(work, order="C")
+        spatial = [1, 2]
+    else:
+        out = image.astype(work)
     # Shrink along the axis with the stronger reduction first, as MATLAB does.
     for k in np.argsort(scales, kind="stable"):
         out = resize_axis(out, spatial[k], out_shape[k], scales[k], method, antialiasing, padding)
         if integer and round_intermediate:
             out = _round_to(out, image.dtype).astype(np.float64)
+    if channel_axis is not None:
+        out = np.moveaxis(out, 0, channel_axis)
     if integer:
         return _round_to(out, image.dtype)
     return out.astype(image.dtype, copy=False) if np.issubdtype(image.dtype, np.floating) else out
