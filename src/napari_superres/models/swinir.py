@@ -109,16 +109,18 @@ class SwinBlock(nn.Module):
 
     def forward(self, x):
         """``(N, H, W, C)`` → the same shape."""
-        _, h, w, _ = x.shape
-        y, mask = self.norm1(x), None
+        x = x + self.attend(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+    def attend(self, y):
+        """Window attention over the normalised ``(N, H, W, C)`` ``y``, on windows shifted if this block shifts."""
+        _, h, w, _ = y.shape
+        mask = None
         if self.shift:
             y = torch.roll(y, (-self.shift, -self.shift), dims=(1, 2))
-            mask = shift_mask(h, w, self.window, self.shift, x.device)
+            mask = shift_mask(h, w, self.window, self.shift, y.device)
         y = from_windows(self.attn(to_windows(y, self.window), mask), self.window, h, w)
-        if self.shift:
-            y = torch.roll(y, (self.shift, self.shift), dims=(1, 2))
-        x = x + y
-        return x + self.mlp(self.norm2(x))
+        return torch.roll(y, (self.shift, self.shift), dims=(1, 2)) if self.shift else y
 
 
 def residual_conv(dim, kind):
@@ -170,11 +172,13 @@ class SwinIR(nn.Module):
         self.scale, self.channels, self.upsampler, self.img_range = scale, channels, upsampler, img_range
         self.head = nn.Conv2d(channels, embed_dim, 3, padding=1)
         self.embed_norm = nn.LayerNorm(embed_dim)
-        self.stages = nn.ModuleList(SwinStage(embed_dim, depth, heads, window_size, mlp_ratio, resi_connection)
+        self.stages = nn.ModuleList(self.stage(embed_dim, depth, heads, window_size, mlp_ratio, resi_connection)
                                     for depth, heads in zip(depths, num_heads, strict=True))
         self.norm = nn.LayerNorm(embed_dim)
         self.body_conv = residual_conv(embed_dim, resi_connection)
         self._build_tail(embed_dim)
+
+    stage = SwinStage  # (dim, depth, heads, window, mlp_ratio, resi_connection) → a residual stage
 
     def _build_tail(self, dim):
         feats, scale, channels = RECONSTRUCTION_FEATURES, self.scale, self.channels
@@ -225,7 +229,7 @@ _KEY_MAP = (
     (r"^patch_embed\.norm\.", "embed_norm."),
     (r"^layers\.(\d+)\.residual_group\.blocks\.", r"stages.\1.blocks."),
     (r"^layers\.(\d+)\.conv\.", r"stages.\1.conv."),
-    (r"\.attn\.relative_position_bias_table$", ".attn.bias_table"),
+    (r"\.relative_position_bias_table$", ".bias_table"),
     (r"\.mlp\.fc1\.", ".mlp.0."),
     (r"\.mlp\.fc2\.", ".mlp.2."),
     (r"^conv_after_body\.", "body_conv."),
@@ -234,19 +238,24 @@ _KEY_MAP = (
     (r"^conv_hr\.", "hr_conv."),
     (r"^conv_last\.", "last."),
 )
-_BUFFERS = (".relative_position_index", ".attn_mask")
+_BUFFERS = ("relative_position_index", "attn_mask", "relative_position_index_SA", "relative_position_index_OCA")
+
+
+def renamed(state, key_map=_KEY_MAP):
+    """``state`` without the index and mask buffers, each key rewritten by the ``(pattern, replacement)`` pairs."""
+    converted = {}
+    for key, value in state.items():
+        if key.rsplit(".", 1)[-1] in _BUFFERS:
+            continue
+        for pattern, replacement in key_map:
+            key = re.sub(pattern, replacement, key)
+        converted[key] = value
+    return converted
 
 
 def convert(state, config):
     """The published state dict ``state`` in our parameter names (``config`` from :func:`detect`)."""
-    converted = {}
-    for key, value in state.items():
-        if key.endswith(_BUFFERS):
-            continue
-        for pattern, replacement in _KEY_MAP:
-            key = re.sub(pattern, replacement, key)
-        converted[key] = value
-    return converted
+    return renamed(state)
 
 
 def detect(state):
@@ -277,13 +286,23 @@ def _detect(state):
     if upsampler is None:
         return None
     hidden = state["layers.0.residual_group.blocks.0.mlp.fc1.weight"].shape[0]
-    return {
+    config = {
         "architecture": "swinir" if scale > 1 else "swinir_denoise", "scale": scale, "channels": int(channels),
         "embed_dim": int(embed_dim), "depths": depths, "num_heads": heads, "window_size": window,
         "mlp_ratio": hidden / embed_dim, "upsampler": upsampler,
         "resi_connection": "1conv" if "conv_after_body.weight" in state else "3conv",
         "img_range": 255.0 if upsampler == "none" and window == 7 else 1.0,
     }
+    return config if fits(state, config, SwinIR, convert) else None
+
+
+def fits(state, config, cls, convert):
+    """Whether ``convert(state, config)`` has exactly the names and shapes of ``cls`` built with ``config``."""
+    options = {k: v for k, v in config.items() if k not in ("architecture", "scale", "channels")}
+    with torch.device("meta"):  # no memory, no initialisation
+        model = cls(scale=config["scale"], channels=config["channels"], **options)
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    return expected == {k: tuple(v.shape) for k, v in convert(state, config).items()}
 
 
 def _stage_shapes(state):
