@@ -4,7 +4,7 @@ The winner of the NTIRE 2024 efficient super-resolution challenge. Six attention
 blocks of three 3x3 convolutions each; a block's attention is parameter-free: the
 sigmoid of its own output, centred on zero, multiplies the output plus the block's
 input. The features of the first convolution, of the first block, of the last block's
-first convolution and of the tail are fused by a 1x1 convolution, then a sub-pixel
+first convolution (after its SiLU) and of the tail are fused by a 1x1 convolution, then a sub-pixel
 convolution makes the ``scale``-times larger image.
 
 Each published 3x3 convolution is trained as a re-parameterisable branch (1x1 →
@@ -41,16 +41,24 @@ class AttentionBlock(nn.Module):
         self.convs = nn.ModuleList(_conv3(features, features) for _ in range(CONVOLUTIONS_PER_BLOCK))
 
     def forward(self, x):
-        """``(block output, output of the first convolution)``: the network fuses both."""
-        first = self.convs[0](x)
-        out = self.convs[2](F.silu(self.convs[1](F.silu(first))))
+        """``(block output, activated output of the first convolution)``: the network fuses both.
+
+        The published code returns the first convolution's output after its in-place SiLU,
+        so the activated one is what the published weights were trained with.
+        """
+        first = F.silu(self.convs[0](x))
+        out = self.convs[2](F.silu(self.convs[1](first)))
         return (out + x) * (torch.sigmoid(out) - 0.5), first
 
 
 class SPAN(nn.Module):
-    """SPAN super-resolution of ``(N, C, H, W)`` by ``scale``; ``normalize``: subtract the RGB mean, times 255."""
+    """SPAN super-resolution of ``(N, C, H, W)`` by ``scale``.
 
-    def __init__(self, scale=4, channels=3, features=48, normalize=True):
+    ``normalize``: the input is ``(x - RGB mean) * 255``; ``fused``: the width of the fused
+    features that the upsampler sees (None: ``features``).
+    """
+
+    def __init__(self, scale=4, channels=3, features=48, normalize=True, fused=None):
         super().__init__()
         if normalize and channels != 3:
             raise ValueError(f"SPAN's normalisation subtracts an RGB mean: it needs 3 channels, not {channels}")
@@ -58,8 +66,9 @@ class SPAN(nn.Module):
         self.head = _conv3(channels, features)
         self.blocks = nn.ModuleList(AttentionBlock(features) for _ in range(BLOCKS))
         self.tail = _conv3(features, features)
-        self.fuse = nn.Conv2d(4 * features, features, 1)
-        self.upsample = SubPixelUpsampler(scale, features, channels, single_stage=True)
+        fused = fused or features  # narrower in some NTIRE 2025 entries
+        self.fuse = nn.Conv2d(4 * features, fused, 1)
+        self.upsample = SubPixelUpsampler(scale, fused, channels, single_stage=True)
 
     def forward(self, x):
         """The ``(N, C, scale*H, scale*W)`` enlargement of ``x`` (values in [0, 1])."""
@@ -113,12 +122,13 @@ def detect(state):
         head = _merged(state, "conv_1")[0].shape
         channels, features = head[1], head[0]
         scale = round((upsampler[0] / channels) ** 0.5)
-        if scale < 1 or scale * scale * channels != upsampler[0] or state["conv_cat.weight"].shape[:2] != (
-                features, 4 * features):
+        fused = state["conv_cat.weight"].shape[0]
+        if scale < 1 or scale * scale * channels != upsampler[0] or state["conv_cat.weight"].shape[1] != 4 * features:
             return None
     except (KeyError, IndexError, RuntimeError, ValueError, ZeroDivisionError):
         return None
-    return {"scale": scale, "channels": channels, "features": features, "normalize": "no_norm" not in state}
+    config = {"scale": scale, "channels": channels, "features": features, "normalize": "no_norm" not in state}
+    return config if fused == features else {**config, "fused": fused}
 
 
 def merge_branch(sk_w, sk_b, w1, b1, w2, b2, w3, b3):
