@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 
 
@@ -116,6 +117,11 @@ def model_precision(model, precision, device):
     finally:
         for hook in handles:
             hook.remove()
+
+
+def usable_cores():
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def check_threads(threads):

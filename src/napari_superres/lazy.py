@@ -18,10 +18,12 @@ callers:
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
 from ._arrays import is_lazy, run_to_end, to_planes
+from .device import torch_threads, usable_cores
 
 # is_lazy lives with the array plumbing (UnitScale needs it too); it is part of this module's API.
 __all__ = ["channels_last", "compute", "is_lazy", "iter_blocks", "iter_map_planes", "map_planes"]
@@ -76,7 +78,8 @@ def map_planes(process, image, *, scale, halo, channel_axis=None, block=512, dty
         location = block_info[0]["chunk-location"]
         counts = block_info[0]["num-chunks"]
         planes, unstack = to_planes(piece, -1)
-        result = unstack(np.stack([process(plane) for plane in planes]))
+        with torch_threads(_worker_share()):
+            result = unstack(np.stack([process(plane) for plane in planes]))
         trim = [slice(None)] * lead
         for axis in (lead, lead + 1):  # halos exist only between blocks (boundary="none")
             before = depth[axis] * scale if location[axis] > 0 else 0
@@ -87,6 +90,30 @@ def map_planes(process, image, *, scale, halo, channel_axis=None, block=512, dty
     out = da.map_overlap(run, x, depth=depth, boundary="none", trim=False, chunks=out_chunks,
                          dtype=dtype or x.dtype, meta=np.empty((0,) * x.ndim, dtype or x.dtype))
     return out[..., 0] if channel_axis is None else da.moveaxis(out, -1, channel_axis)
+
+
+_SHARES = {}  # a dask.distributed worker's address -> its tasks' torch threads
+
+
+def _worker_share():
+    """The torch threads of a task on a dask.distributed worker (None elsewhere): its host's cores, shared.
+
+    The cores are divided among the threads of all the workers on the host (a worker
+    started by a nanny would otherwise compute on one thread: it sets OMP_NUM_THREADS=1).
+    """
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return None
+    try:
+        worker = distributed.get_worker()
+    except ValueError:  # not in a worker
+        return None
+    if worker.address not in _SHARES:
+        workers = distributed.get_client().scheduler_info(n_workers=-1)["workers"]
+        host = workers[worker.address]["host"]
+        threads = sum(w["nthreads"] for w in workers.values() if w["host"] == host)
+        _SHARES[worker.address] = max(1, usable_cores() // max(1, threads))
+    return _SHARES[worker.address]
 
 
 def _split(length, block, halo):
