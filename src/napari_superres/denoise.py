@@ -110,7 +110,7 @@ def denoise(image, method="nlm", *, sigma=None, channel_axis=None, **options):
         Axis of colour channels, denoised jointly.
     **options
         Settings of 'n2v' or 'dip' (iterations, device, seed, ...), or of a trained
-        denoiser (device, tile, value_range: see :func:`~napari_superres.upscale`).
+        denoiser (device, tile, value_range, precision, threads: see :func:`~napari_superres.upscale`).
 
     Returns
     -------
@@ -150,9 +150,10 @@ def iter_denoise(image, method="nlm", *, sigma=None, channel_axis=None, **option
         # A trained denoiser is a scale-1 model: the SR code path runs it (tiles, devices, dtypes).
         from .upscale import iter_upscale
 
-        unknown = set(options) - {"device", "tile", "value_range"}
+        unknown = set(options) - {"device", "tile", "value_range", "precision", "threads"}
         if unknown:
-            raise TypeError(f"{method} takes only device, tile and value_range, not {sorted(unknown)}")
+            raise TypeError(f"{method} takes only device, tile, value_range, precision and threads, "
+                            f"not {sorted(unknown)}")
         return iter_upscale(image, 1, method, channel_axis=channel_axis, **options)
     if options:
         raise TypeError(f"{method} takes no options {sorted(options)}; only the trained and fitted methods do")

@@ -18,6 +18,7 @@ from ._arrays import (
     scaled_side,
 )
 from .color import gray_to_luma, luma_to_gray, rgb_to_ycbcr, ycbcr_to_rgb
+from .device import check_precision, check_threads, model_precision, torch_threads
 from .lazy import is_lazy, iter_blocks, iter_map_planes
 from .resize import INTERPOLATION_METHODS, imresize, resize_axis
 
@@ -237,7 +238,7 @@ def _axes_back(steps, last, enlarged, channel_axis):
 
 
 def upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, tile=None, clip=True,
-            value_range=None):
+            value_range=None, precision="auto", threads=None):
     """Enlarge the two last spatial axes of an image.
 
     Parameters
@@ -269,6 +270,13 @@ def upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, t
         dtype's range for uint8, [0, 1] for floats inside it, else the image's own
         minimum and maximum; give it for data whose extremes are not the signal's,
         such as noisy floats that stray outside ``(0, 255)``.
+    precision : {'auto', 'fp32', 'bf16'}
+        Arithmetic of a learned model: ``'auto'`` is bf16 (autocast) where the
+        device computes it fast (CUDA, CPUs with AVX512-BF16 or AMX), fp32
+        elsewhere. bf16 keeps the first and last layers in fp32 and changes
+        uint8 results by at most one level.
+    threads : int, optional
+        CPU threads for a learned model (torch); by default all cores.
 
     Returns
     -------
@@ -289,13 +297,13 @@ def upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, t
     >>> big.shape, big.dtype
     ((128, 128), dtype('uint8'))
     """
-    steps = iter_upscale(image, scale, method, channel_axis=channel_axis, device=device,
-                         tile=tile, clip=clip, value_range=value_range)
+    steps = iter_upscale(image, scale, method, channel_axis=channel_axis, device=device, tile=tile, clip=clip,
+                         value_range=value_range, precision=precision, threads=threads)
     return run_to_end(steps)
 
 
 def iter_upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, tile=None, clip=True,
-                 value_range=None):
+                 value_range=None, precision="auto", threads=None):
     """Step-by-step form of :func:`upscale`: a generator that yields progress in (0, 1] and returns the result.
 
     The arguments are checked when this is called, before any work, so bad input
@@ -305,7 +313,9 @@ def iter_upscale(image, scale, method="bicubic", *, channel_axis=None, device=No
     """
     image = image if is_lazy(image) else np.asarray(image)
     check_image(image, channel_axis, "upscale")
-    plane_fn, halo, block = _plane_function(method, scale, device, tile)
+    check_precision(precision)
+    check_threads(threads)
+    plane_fn, halo, block = _plane_function(method, scale, device, tile, precision)
     if value_range is not None:
         check_value_range(value_range)
     count, h, w, channels = plane_layout(image, channel_axis)
@@ -314,20 +324,22 @@ def iter_upscale(image, scale, method="bicubic", *, channel_axis=None, device=No
         check_output_fits((count, *out_sides, channels), image.dtype)
     if not float(scale).is_integer():
         block = max(h, w)  # one block a plane: output blocks must have whole-pixel sides
-    return _upscale_steps(image, plane_fn, clip, value_range, scale=scale, halo=halo, channel_axis=channel_axis,
-                          block=block)
+    return _upscale_steps(image, plane_fn, clip, value_range, threads, scale=scale, halo=halo,
+                          channel_axis=channel_axis, block=block)
 
 
-def _upscale_steps(image, plane_fn, clip, value_range, **blocks):
+def _upscale_steps(image, plane_fn, clip, value_range, threads, **blocks):
     values = UnitScale(image, clip, value_range)  # here, in the worker: on lazy data it is a pass over the data
+    working = values.working_dtype
 
     def process(plane):
-        return values.restore(plane_fn(values.to_unit(plane)))
+        with torch_threads(threads):
+            return values.restore(plane_fn(values.to_unit(plane, working)))
 
     return (yield from iter_map_planes(process, image, **blocks))
 
 
-def _plane_function(method, scale, device, tile):
+def _plane_function(method, scale, device, tile, precision="auto"):
     """``(function of a unit plane, halo, block side)`` for a method.
 
     The function maps one block (a plane, or a part of one with its halo) in [0, 1]
@@ -351,10 +363,10 @@ def _plane_function(method, scale, device, tile):
     card = find_model(method, int(scale))
     if card.task not in ("upscale", "denoise"):
         raise ValueError(f"{method} is a {card.task} model; use {card.task}()")
-    return _learned_plane_function(card, device, AUTO_TILE if tile is None else tile)
+    return _learned_plane_function(card, device, AUTO_TILE if tile is None else tile, precision)
 
 
-def _learned_plane_function(card, device, block):
+def _learned_plane_function(card, device, block, precision="auto"):
     halo = card.halo  # from the card's contract: checked before torch and the weights are loaded
     if halo is None:
         raise ValueError(f"{card.method} is a {card.architecture}, which sees whole planes: it cannot {card.task}")
@@ -370,10 +382,11 @@ def _learned_plane_function(card, device, block):
 
     def enhance(array):
         """Model output for an ``(H, W, k)`` array, ``k`` = the model's channels."""
-        with torch.inference_mode():
+        with torch.inference_mode(), model_precision(model, precision, device):
             x = to_batch(array, device, channels_last=True)
             # A block comes with its halo: one tile, unless it runs out of memory.
-            return to_image(run_to_end(iter_tiled_adaptive(model, x, card.scale, block + 2 * halo, halo)))
+            out = run_to_end(iter_tiled_adaptive(model, x, card.scale, block + 2 * halo, halo))
+        return to_image(out).astype(array.dtype, copy=False)
 
     def enhance_rgb(rgb):
         if card.input == "rgb":
