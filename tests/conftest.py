@@ -123,3 +123,85 @@ def moving_scene():
         return clean.astype(np.uint8), static
 
     return moving_scene
+
+
+@pytest.fixture
+def tiny_architectures(monkeypatch, tmp_path):
+    """Two tiny architectures with a "published layout" in the catalogue, and an empty user weights folder.
+
+    ``tinysr`` (upscale; published keys ``head``/``tail``, ours ``body``/``up``) and
+    ``tinydn`` (denoise; ``first``/``last``, ours ``body.0``/``body.2``) stand in for the
+    published architectures in tests of the importer. Returns a namespace: ``weights``
+    (the folder), ``TinySR``, ``TinyDenoiser`` and ``published_sr(scale, channels,
+    features)``: a random TinySR state dict in its published names, and the model.
+    """
+    import sys
+    import types
+    from types import MappingProxyType
+
+    import torch
+    from torch import nn
+
+    from napari_superres.models import catalog, registry
+    from napari_superres.models.catalog import ModelContract
+
+    class TinySR(nn.Module):
+        def __init__(self, scale=2, channels=1, features=8):
+            super().__init__()
+            self.body = nn.Conv2d(channels, features, 3, padding=1)
+            self.up = nn.Conv2d(features, channels * scale**2, 3, padding=1)
+            self.shuffle = nn.PixelShuffle(scale)
+
+        def forward(self, x):
+            return self.shuffle(self.up(torch.relu(self.body(x))))
+
+    class TinyDenoiser(nn.Module):
+        def __init__(self, scale=1, channels=1, features=8):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(channels, features, 3, padding=1), nn.ReLU(),
+                                      nn.Conv2d(features, channels, 3, padding=1))
+
+        def forward(self, x):
+            return x - self.body(x)
+
+    def detect_sr(state):
+        if set(state) != {"head.weight", "head.bias", "tail.weight", "tail.bias"}:
+            return None
+        features, channels = state["head.weight"].shape[:2]
+        return {"scale": round((state["tail.weight"].shape[0] / channels) ** 0.5), "channels": channels,
+                "features": features}
+
+    def detect_denoiser(state):
+        if set(state) != {"first.weight", "first.bias", "last.weight", "last.bias"}:
+            return None
+        return {"channels": state["first.weight"].shape[1], "features": state["first.weight"].shape[0]}
+
+    sr_names, dn_names = {"head": "body", "tail": "up"}, {"first": "body.0", "last": "body.2"}
+    modules = {"_tiny_sr": (TinySR, detect_sr, sr_names), "_tiny_dn": (TinyDenoiser, detect_denoiser, dn_names)}
+    for name, (cls, detect, names) in modules.items():
+        module = types.ModuleType(f"napari_superres.models.{name}")
+        setattr(module, cls.__name__, cls)
+        module.detect = detect
+        module.convert = lambda state, config, names=names: {
+            f"{names[k.split('.')[0]]}.{k.split('.')[1]}": v for k, v in state.items()}
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+    contracts = MappingProxyType({
+        **catalog.CONTRACTS,
+        "tinysr": ModelContract("upscale", "_tiny_sr", "TinySR", {"features": 8}, halo_rule=lambda s, o: 2),
+        "tinydn": ModelContract("denoise", "_tiny_dn", "TinyDenoiser", {"features": 8}, scales=(1,),
+                                halo_rule=lambda s, o: 2),
+    })
+    monkeypatch.setattr(catalog, "CONTRACTS", contracts)
+    monkeypatch.setattr(registry, "CONTRACTS", contracts)
+    weights = tmp_path / "weights"
+    monkeypatch.setenv("NAPARI_SUPERRES_WEIGHTS", str(weights))
+
+    def published_sr(scale=2, channels=3, features=6):
+        torch.manual_seed(0)
+        model = TinySR(scale, channels, features).eval()
+        published = {v: k for k, v in sr_names.items()}
+        state = {f"{published[k.split('.')[0]]}.{k.split('.')[1]}": v for k, v in model.state_dict().items()}
+        return state, model
+
+    return types.SimpleNamespace(weights=weights, TinySR=TinySR, TinyDenoiser=TinyDenoiser,
+                                 published_sr=published_sr)

@@ -1,7 +1,8 @@
 """Importing published checkpoints and pulling catalogued ones: safe reading, detection, cards, downloads.
 
-A tiny architecture with its own "published layout" (``head``/``tail`` keys) stands in
-for the published ones, so these tests do not depend on any of them; no test downloads.
+Tiny architectures with their own "published layout" (the ``tiny_architectures``
+fixture) stand in for the published ones, so these tests do not depend on any of
+them; no test downloads.
 """
 
 import hashlib
@@ -9,107 +10,20 @@ import json
 import pickle
 import re
 import sys
-import types
-from types import MappingProxyType
 
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 import napari_superres
 from napari_superres.cli import main
 from napari_superres.color import gray_to_luma, luma_to_gray
-from napari_superres.models import catalog, download, registry
-from napari_superres.models.catalog import ModelContract
+from napari_superres.models import catalog, download
 from napari_superres.models.importer import ImportRefused, import_model
-
-FAKE_MODULE = "_tiny_published"
-
-
-class TinySR(nn.Module):
-    """Conv, ReLU, conv to ``channels * scale²``, pixel shuffle: our names are ``body``/``up``."""
-
-    def __init__(self, scale=2, channels=1, features=8):
-        super().__init__()
-        self.body = nn.Conv2d(channels, features, 3, padding=1)
-        self.up = nn.Conv2d(features, channels * scale**2, 3, padding=1)
-        self.shuffle = nn.PixelShuffle(scale)
-
-    def forward(self, x):
-        return self.shuffle(self.up(torch.relu(self.body(x))))
-
-
-class TinyDenoiser(nn.Module):
-    """A residual 3x3 denoiser of scale 1."""
-
-    def __init__(self, scale=1, channels=1, features=8):
-        super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(channels, features, 3, padding=1), nn.ReLU(),
-                                  nn.Conv2d(features, channels, 3, padding=1))
-
-    def forward(self, x):
-        return x - self.body(x)
-
-
-def _detect(state):
-    """The published layout of TinySR: ``head`` and ``tail`` convolutions, nothing else."""
-    if set(state) != {"head.weight", "head.bias", "tail.weight", "tail.bias"}:
-        return None
-    features, channels = state["head.weight"].shape[:2]
-    scale = round((state["tail.weight"].shape[0] / channels) ** 0.5)
-    return {"scale": scale, "channels": channels, "features": features}
-
-
-def _convert(state, config):
-    names = {"head": "body", "tail": "up"}
-    return {names[k.split(".")[0]] + "." + k.split(".")[1]: v for k, v in state.items()}
-
-
-def _detect_denoiser(state):
-    if set(state) != {"first.weight", "first.bias", "last.weight", "last.bias"}:
-        return None
-    return {"channels": state["first.weight"].shape[1], "features": state["first.weight"].shape[0]}
-
-
-def _convert_denoiser(state, config):
-    return {f"body.{0 if k.startswith('first') else 2}.{k.split('.')[1]}": v for k, v in state.items()}
-
-
-@pytest.fixture
-def tiny_architectures(monkeypatch, tmp_path):
-    """Two architectures with a published layout in the catalogue, and an empty user weights folder."""
-    module = types.ModuleType(f"napari_superres.models.{FAKE_MODULE}")
-    module.TinySR, module.detect, module.convert = TinySR, _detect, _convert
-    denoiser_module = types.ModuleType(f"napari_superres.models.{FAKE_MODULE}_dn")
-    denoiser_module.TinyDenoiser, denoiser_module.detect = TinyDenoiser, _detect_denoiser
-    denoiser_module.convert = _convert_denoiser
-    monkeypatch.setitem(sys.modules, module.__name__, module)
-    monkeypatch.setitem(sys.modules, denoiser_module.__name__, denoiser_module)
-    contracts = MappingProxyType({
-        **catalog.CONTRACTS,
-        "tinysr": ModelContract("upscale", FAKE_MODULE, "TinySR", {"features": 8}, halo_rule=lambda s, o: 2),
-        "tinydn": ModelContract("denoise", f"{FAKE_MODULE}_dn", "TinyDenoiser", {"features": 8}, scales=(1,),
-                                halo_rule=lambda s, o: 2),
-    })
-    monkeypatch.setattr(catalog, "CONTRACTS", contracts)
-    monkeypatch.setattr(registry, "CONTRACTS", contracts)
-    weights = tmp_path / "weights"
-    monkeypatch.setenv("NAPARI_SUPERRES_WEIGHTS", str(weights))
-    return weights
-
-
-def _published_sr(scale=2, channels=3, features=6):
-    """A random TinySR state dict in its published names, and the model that has these weights."""
-    torch.manual_seed(0)
-    model = TinySR(scale, channels, features).eval()
-    names = {"body": "head", "up": "tail"}
-    state = {names[k.split(".")[0]] + "." + k.split(".")[1]: v for k, v in model.state_dict().items()}
-    return state, model
 
 
 def test_import_writes_safetensors_and_card_and_the_model_upscales(tiny_architectures, tmp_path):
-    state, model = _published_sr()
+    state, model = tiny_architectures.published_sr()
     path = tmp_path / "Tiny SR x2.pth"
     torch.save({"params_ema": state, "params": {}, "iter": 5}, path)
 
@@ -122,7 +36,7 @@ def test_import_writes_safetensors_and_card_and_the_model_upscales(tiny_architec
     assert saved["source"]["file"] == path.name
     assert saved["source"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert re.match(r"\d{4}-\d\d-\d\dT", saved["imported"])
-    assert card.weights.parent == tiny_architectures and card.weights.suffix == ".safetensors"
+    assert card.weights.parent == tiny_architectures.weights and card.weights.suffix == ".safetensors"
     assert napari_superres.available_methods()["tiny_sr_x2"] == [2]
 
     image = np.random.default_rng(0).random((40, 36, 3)).astype(np.float32)
@@ -139,7 +53,7 @@ def test_import_writes_safetensors_and_card_and_the_model_upscales(tiny_architec
 def test_import_unwraps_containers_and_reads_safetensors(tiny_architectures, tmp_path, wrap):
     from safetensors.torch import save_file
 
-    state, _ = _published_sr(scale=3, channels=1, features=4)
+    state, _ = tiny_architectures.published_sr(scale=3, channels=1, features=4)
     path = tmp_path / ("w.safetensors" if wrap == "safetensors" else "w.pt")
     if wrap == "safetensors":
         save_file(state, str(path))
@@ -157,7 +71,7 @@ def test_import_unwraps_containers_and_reads_safetensors(tiny_architectures, tmp
 
 def test_imported_denoiser_is_a_denoise_method_of_cli_and_widgets_lists(tiny_architectures, tmp_path, capsys):
     torch.manual_seed(0)
-    model = TinyDenoiser(channels=1, features=5)
+    model = tiny_architectures.TinyDenoiser(channels=1, features=5)
     published = {k.replace("body.0", "first").replace("body.2", "last"): v for k, v in model.state_dict().items()}
     path = tmp_path / "dn.pth"
     torch.save(published, path)
@@ -191,19 +105,19 @@ def test_a_pickle_with_a_payload_is_refused_and_never_executed(tiny_architecture
         with pytest.raises(ImportRefused, match="more than tensors"):
             import_model(path)
     assert not marker.exists()
-    assert not tiny_architectures.exists()
+    assert not tiny_architectures.weights.exists()
 
 
 def test_whole_pickled_module_is_refused_with_what_to_do(tiny_architectures, tmp_path):
     path = tmp_path / "whole.pth"
-    torch.save(TinySR(), path)
+    torch.save(torch.nn.Conv2d(1, 1, 3), path)
     with pytest.raises(ImportRefused, match=r"pickled model.*state_dict\(\)"):
         import_model(path)
 
 
 def test_torchscript_archive_is_refused(tiny_architectures, tmp_path):
     path = tmp_path / "scripted.pt"
-    torch.jit.save(torch.jit.script(TinySR()), str(path))
+    torch.jit.save(torch.jit.script(torch.nn.Conv2d(1, 1, 3)), str(path))
     with pytest.raises(ImportRefused, match="TorchScript archive"):
         import_model(path)
 
@@ -220,7 +134,7 @@ def test_unknown_layout_and_non_weights_are_refused(tiny_architectures, tmp_path
 
 
 def test_a_taken_name_is_refused_unless_overwrite(tiny_architectures, tmp_path):
-    state, _ = _published_sr()
+    state, _ = tiny_architectures.published_sr()
     path = tmp_path / "a.pth"
     torch.save(state, path)
     import_model(path, name="mine")
@@ -249,7 +163,7 @@ def cache(monkeypatch, tmp_path):
 
 
 def test_pull_downloads_from_a_file_url_into_the_cache_checks_and_imports(tiny_architectures, tmp_path, cache):
-    state, _ = _published_sr()
+    state, _ = tiny_architectures.published_sr()
     served = tmp_path / "served" / "tiny.pth"
     served.parent.mkdir()
     torch.save(state, served)
@@ -267,12 +181,12 @@ def test_pull_downloads_from_a_file_url_into_the_cache_checks_and_imports(tiny_a
 
 def test_pull_refuses_a_file_whose_hash_differs(tiny_architectures, tmp_path, cache):
     served = tmp_path / "tiny.pth"
-    torch.save(_published_sr()[0], served)
+    torch.save(tiny_architectures.published_sr()[0], served)
     catalogue = _catalogue(tmp_path, served, sha256="0" * 64)
     with pytest.raises(ValueError, match="not the one catalogued"):
         download.pull("tiny-published", catalogue=catalogue, progressbar=False)
     assert not (cache / "tiny.pth").exists()
-    assert not tiny_architectures.exists()
+    assert not tiny_architectures.weights.exists()
 
 
 def test_pull_offline_says_so_and_how_to_import_by_hand(tiny_architectures, tmp_path, cache, monkeypatch):
@@ -284,7 +198,7 @@ def test_pull_offline_says_so_and_how_to_import_by_hand(tiny_architectures, tmp_
 
     monkeypatch.setattr(pooch.HTTPDownloader, "__call__", unreachable)
     served = tmp_path / "tiny.pth"
-    torch.save(_published_sr()[0], served)
+    torch.save(tiny_architectures.published_sr()[0], served)
     catalogue = _catalogue(tmp_path, served, url="https://example.invalid/tiny.pth")
     with pytest.raises(download.OfflineError, match=r"offline.*models import FILE --name tiny-published"):
         download.pull("tiny-published", catalogue=catalogue, progressbar=False)
