@@ -56,7 +56,7 @@ def main():
                 start = time.perf_counter()
                 told = ({"sigma": sigma} if method in CLASSICAL else {} if method in FITTED
                         else {"value_range": (0, 255)})
-                out = denoise(noisy, method, channel_axis=-1 if noisy.ndim == 3 else None, **told)
+                out = denoise(noisy, method=method, channel_axis=-1 if noisy.ndim == 3 else None, **told)
                 seconds += time.perf_counter() - start
                 pixels += clean.shape[0] * clean.shape[1]
                 out = np.clip(out, 0, 255)

@@ -80,12 +80,12 @@ def run_method(method, noisy, iterations):
         planes = noisy.reshape((-1,) + noisy.shape[-2:]).astype(np.float64)
         return np.stack([bm3d.bm3d(p, sigma_psd=sigma) for p in planes]).reshape(noisy.shape)
     if method == "n2v":
-        return denoise(noisy, "n2v", iterations=iterations, preview_every=0)
+        return denoise(noisy, method="n2v", iterations=iterations, preview_every=0)
     if method == "n2v-3d":
-        return denoise(noisy, "n2v", volumetric=True, iterations=iterations, preview_every=0)
+        return denoise(noisy, method="n2v", volumetric=True, iterations=iterations, preview_every=0)
     if method == "dip":
-        return denoise(noisy, "dip", preview_every=0)
-    return denoise(noisy, method)
+        return denoise(noisy, method="dip", preview_every=0)
+    return denoise(noisy, method=method)
 
 
 def main():

@@ -57,7 +57,7 @@ def load_case(folder, case):
         clean = read_image(folder / "sr" / "zebra_GT.png")[..., :3]
         clean = clean[: clean.shape[0] // 4 * 4, : clean.shape[1] // 4 * 4]
         low = imresize(clean, 1 / 4, channel_axis=-1)
-        return low, clean, "super-resolve", {"scale": 4}, lambda: upscale(low, 4, "bicubic", channel_axis=-1)
+        return low, clean, "super-resolve", {"scale": 4}, lambda: upscale(low, 4, method="bicubic", channel_axis=-1)
     raise ValueError(f"unknown case {case!r}")
 
 
@@ -173,7 +173,7 @@ def _crop_baseline(case, observed, kwargs):
     if "mask" in kwargs:
         return _inpaint_case(observed, kwargs["mask"])[-1]
     if "scale" in kwargs:
-        return lambda: upscale(observed, kwargs["scale"], "bicubic", channel_axis=-1)
+        return lambda: upscale(observed, kwargs["scale"], method="bicubic", channel_axis=-1)
     return lambda: observed
 
 

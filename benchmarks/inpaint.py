@@ -36,7 +36,7 @@ def main():
         axis = -1 if observed.ndim == 3 else None
         for method in args.methods:
             start = time.perf_counter()
-            result = inpaint(observed, kwargs["mask"], method, channel_axis=axis)
+            result = inpaint(observed, kwargs["mask"], method=method, channel_axis=axis)
             seconds = time.perf_counter() - start
             rows.append(f"| {case} | {observed.shape[1]} x {observed.shape[0]} | {kwargs['mask'].mean():.0%} | "
                         f"{method} | {psnr(clean, result, data_range=255):.2f} | {seconds:.1f} |")

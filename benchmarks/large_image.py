@@ -50,7 +50,7 @@ def child(method, mode, size, scale, workdir, scheduler):
     image = make_image(size)
     start = time.perf_counter()
     if mode == "numpy":
-        result = upscale(image, scale, method, channel_axis=-1)
+        result = upscale(image, scale, method=method, channel_axis=-1)
         shape, checksum = result.shape, int(result[::97, ::89].sum())
     else:
         import dask.array as da
@@ -60,7 +60,7 @@ def child(method, mode, size, scale, workdir, scheduler):
         zarr.create_array(store, shape=image.shape, chunks=(1024, 1024, 3), dtype=image.dtype)[:] = image
         del image
         start = time.perf_counter()
-        lazy = upscale(zarr.open_array(store, mode="r"), scale, method, channel_axis=-1)
+        lazy = upscale(zarr.open_array(store, mode="r"), scale, method=method, channel_axis=-1)
         if scheduler:
             from distributed import Client
 

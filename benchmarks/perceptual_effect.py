@@ -60,7 +60,7 @@ def evaluate(dataset, method, distances, scale=4):
         hr = read_image(hr_path)
         lr = read_image(dataset / "LR_bicubic" / f"X{scale}" / hr_path.name)
         axis = -1 if lr.ndim == 3 else None
-        sr = upscale(lr, scale, method, channel_axis=axis)
+        sr = upscale(lr, scale, method=method, channel_axis=axis)
         hr = hr[: sr.shape[0], : sr.shape[1]]
         psnr, ssim = sr_scores(hr, sr, scale, channel_axis=axis)
         crop = (slice(scale, -scale), slice(scale, -scale))

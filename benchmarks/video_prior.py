@@ -48,7 +48,7 @@ def moving_scene(frames, side, sigma, seed=0):
 def per_frame(clean, noisy, processing, dip_iterations):
     """``(input of the processing, its frame-by-frame result)``."""
     if processing == "dip":
-        return noisy, np.stack([denoise(frame, "dip", iterations=dip_iterations, seed=t)  # stops early
+        return noisy, np.stack([denoise(frame, method="dip", iterations=dip_iterations, seed=t)  # stops early
                                 for t, frame in enumerate(noisy)])
     stretched = [exposure.rescale_intensity(frame, in_range=tuple(np.percentile(frame, (1, 99.5))),
                                             out_range=np.uint8) for frame in clean]

@@ -51,7 +51,7 @@ def row(name, clean, missing, methods, options):
     panels = [(name, damaged), ("mask (white: missing)", np.dstack([missing * 255] * 3).astype(np.uint8))]
     for method in methods:
         start = time.perf_counter()
-        result = sr.inpaint(damaged, missing, method, channel_axis=-1, **options.get(method, {}))
+        result = sr.inpaint(damaged, missing, method=method, channel_axis=-1, **options.get(method, {}))
         seconds = time.perf_counter() - start
         panels.append((f"{method} {sr.psnr(clean, result, data_range=255):.2f} dB, {seconds:.0f} s", result))
     panels.append(("original", clean))

@@ -178,6 +178,6 @@ def test_value_range_reaches_a_learned_model_and_the_record(tmp_path, camera_sma
     with tifffile.TiffFile(tmp_path / "out.tif") as tif:
         record = tif.shaped_metadata[0]
     assert record["settings"]["value_range"] == [0.0, 255.0]
-    expected = upscale(image, 2, "espcn", value_range=(0, 255))
+    expected = upscale(image, 2, method="espcn", value_range=(0, 255))
     np.testing.assert_array_equal(read_image(tmp_path / "out.tif"), expected)
-    assert np.abs(expected - upscale(image, 2, "espcn")).max() > 1
+    assert np.abs(expected - upscale(image, 2, method="espcn")).max() > 1

@@ -11,6 +11,7 @@ from hypothesis.extra.numpy import arrays
 
 from napari_superres import denoise, iter_denoise, upscale
 from napari_superres._arrays import ChannelAxisWarning, UnitScale, run_to_end
+from napari_superres.tiling import ROUNDING_BOUND
 from napari_superres.upscale import iter_upscale, iter_upscale_axes, upscale_axes
 
 I64, U64 = np.iinfo(np.int64), np.iinfo(np.uint64)
@@ -48,11 +49,11 @@ def _run(image, tile, method, scale):
     """The result as numpy, or the refusal as ``(type, message)``."""
     try:
         if method == "tv":
-            result = denoise(image, "tv", sigma=0)
+            result = denoise(image, method="tv", sigma=0)
         elif method == "axes":  # the first axis only, by bicubic interpolation
             result = upscale_axes(image, (scale,) + (1,) * (image.ndim - 1), block=tile // 8)
         else:
-            result = upscale(image, scale, method, tile=tile)
+            result = upscale(image, scale, method=method, tile=tile)
         return np.asarray(result)
     except (ValueError, MemoryError) as error:
         return type(error), str(error)
@@ -81,16 +82,17 @@ def test_lazy_and_numpy_input_agree_and_never_wrap(case):
 def test_full_range_integers_keep_their_extremes(dtype, method):
     info = np.iinfo(dtype)
     image = np.array([[info.min, info.max, info.max], [info.max, info.min, info.min]], dtype)
-    for result in (upscale(image, 2, method), upscale_axes(image, (2, 1), method),
-                   denoise(image, "tv", sigma=0), upscale(da.from_array(image, chunks=1), 2, method).compute()):
+    for result in (upscale(image, 2, method=method), upscale_axes(image, (2, 1), method=method),
+                   denoise(image, method="tv", sigma=0),
+                   upscale(da.from_array(image, chunks=1), 2, method=method).compute()):
         assert result.dtype == dtype
         assert result.min() == info.min and result.max() == info.max
-    np.testing.assert_array_equal(upscale(image, 2, "nearest"), np.repeat(np.repeat(image, 2, 0), 2, 1))
+    np.testing.assert_array_equal(upscale(image, 2, method="nearest"), np.repeat(np.repeat(image, 2, 0), 2, 1))
 
 
 def test_large_int64_values_come_back_within_float64_resolution():
     image = np.array([[2**62 + 12345, 2**62 + 2**40], [2**53 + 1, -(2**62) - 7]], np.int64)
-    back = upscale(image, 1, "nearest")
+    back = upscale(image, 1, method="nearest")
     assert back[0, 0] == image[0, 0] - 0 or abs(int(back[0, 0]) - int(image[0, 0])) <= 2**11
     assert back.max() == image.max() and back.min() == image.min()  # the ends exactly
     assert np.all(np.abs(back.astype(object) - image.astype(object)) <= 2**11)
@@ -100,10 +102,10 @@ def test_large_int64_values_come_back_within_float64_resolution():
 def test_float64_ranges_near_the_limit_stay_finite(low, high):
     image = np.array([[low, high], [high, low]])
     for method in ("bicubic", "lanczos"):
-        result = upscale(image, 3, method)
+        result = upscale(image, 3, method=method)
         assert np.isfinite(result).all() and result.min() == low and result.max() == high
-    np.testing.assert_array_equal(denoise(image, "tv", sigma=0), image)
-    assert np.isfinite(denoise(image, "tv", sigma=high / 10)).all()
+    np.testing.assert_array_equal(denoise(image, method="tv", sigma=0), image)
+    assert np.isfinite(denoise(image, method="tv", sigma=high / 10)).all()
 
 
 def test_unclipped_restore_stays_inside_the_dtype():
@@ -116,9 +118,9 @@ def test_unclipped_restore_stays_inside_the_dtype():
 
 @pytest.mark.parametrize("call", [
     lambda image: iter_upscale(image, 2),
-    lambda image: iter_upscale(image, 2, "espcn"),
+    lambda image: iter_upscale(image, 2, method="espcn"),
     lambda image: iter_upscale_axes(image, (2, 1)),
-    lambda image: iter_denoise(image, "tv", sigma=0.1),
+    lambda image: iter_denoise(image, method="tv", sigma=0.1),
 ], ids=["bicubic", "espcn", "upscale_axes", "denoise tv"])
 def test_lazy_nan_is_refused_with_its_count_when_the_work_starts(call):
     image = np.full((64, 64), 0.5)
@@ -148,7 +150,7 @@ def test_colour_without_channel_axis_warns(shape):
     with pytest.warns(ChannelAxisWarning, match="channel_axis=-1"):
         upscale(image, 2)
     with pytest.warns(ChannelAxisWarning):
-        denoise(image, "tv", sigma=1)
+        denoise(image, method="tv", sigma=1)
 
 
 @pytest.mark.parametrize("shape, channel_axis", [((3, 64, 64), None), ((4, 64, 64), None), ((64, 64), None),
@@ -160,8 +162,10 @@ def test_stacks_and_small_planes_do_not_warn(shape, channel_axis, recwarn):
 
 def test_tile_at_the_halo_works_and_equals_one_block():
     image = (np.arange(40 * 50) % 251).astype(np.uint8).reshape(40, 50)
-    np.testing.assert_array_equal(upscale(image, 2, "edsr", tile=17), upscale(image, 2, "edsr", tile=512))
-    np.testing.assert_array_equal(upscale(image, 2, tile=16), upscale(image, 2))
+    tiled = upscale(image, 2, method="edsr", tile=17).astype(int)
+    # Other tiles round a model's float32 sums differently: within ROUNDING_BOUND (napari_superres.tiling).
+    assert np.abs(tiled - upscale(image, 2, method="edsr", tile=512)).max() <= ROUNDING_BOUND
+    np.testing.assert_array_equal(upscale(image, 2, tile=16), upscale(image, 2))  # interpolation: exact
 
 
 @pytest.mark.parametrize("tile", [0, -4, 8, 15, 16.0, True, "64"])
@@ -223,11 +227,11 @@ def test_iter_upscale_axes_checks_when_called_and_cancels_between_blocks():
 
 def test_learned_model_along_two_axes_steps_block_by_block():
     image = (np.arange(2 * 40 * 36) % 200).astype(np.uint8).reshape(40, 2, 36)  # planes are (Z, X)
-    fractions, result = _progress(iter_upscale_axes(image, (2, 1, 2), "espcn"))
+    fractions, result = _progress(iter_upscale_axes(image, (2, 1, 2), method="espcn"))
     assert fractions[-1] == 1 and result.shape == (80, 2, 72)
-    expected = np.moveaxis(upscale(np.moveaxis(image, 1, 0), 2, "espcn"), 0, 1)
+    expected = np.moveaxis(upscale(np.moveaxis(image, 1, 0), 2, method="espcn"), 0, 1)
     np.testing.assert_array_equal(result, expected)
     lazy = da.from_array(image, chunks=(20, 1, 36))
-    fractions, result = _progress(iter_upscale_axes(lazy, (2, 1, 2), "espcn"))
+    fractions, result = _progress(iter_upscale_axes(lazy, (2, 1, 2), method="espcn"))
     assert len(fractions) >= 2 and fractions[-1] == 1
-    np.testing.assert_array_equal(result, expected)
+    assert np.abs(result.astype(int) - expected).max() <= ROUNDING_BOUND  # other tiles (see tiling.ROUNDING_BOUND)

@@ -52,7 +52,7 @@ def test_a_nan_of_any_float_type_marks_missing_pixels(dropped, nan):
 
 def test_dip_inpainting_runs_and_keeps_known_pixels(dropped):
     clean, mask = dropped
-    out = inpaint(np.where(mask, 0, clean).astype(np.uint8), mask, "dip", iterations=5)
+    out = inpaint(np.where(mask, 0, clean).astype(np.uint8), mask, method="dip", iterations=5)
     np.testing.assert_array_equal(out[~mask], clean[~mask])
 
 
@@ -84,13 +84,13 @@ def test_a_trained_network_fills_only_the_holes(register_untrained):
     assert method in available_inpainters()
     image = data.astronaut()[:70, :90]
     mask = free_form_mask(image.shape[:2], np.random.default_rng(0), (0.2, 0.3))
-    out = inpaint(image, mask, method, channel_axis=-1)
+    out = inpaint(image, mask, method=method, channel_axis=-1)
     assert out.shape == image.shape and out.dtype == np.uint8
     np.testing.assert_array_equal(out[~mask], image[~mask])
-    gray = inpaint(image[..., 0].astype(np.uint16), mask, method)  # gray goes in as three equal channels
+    gray = inpaint(image[..., 0].astype(np.uint16), mask, method=method)  # gray goes in as three equal channels
     assert gray.dtype == np.uint16 and np.array_equal(gray[~mask], image[..., 0][~mask])
     with pytest.raises(TypeError, match="only device"):
-        inpaint(image, mask, method, channel_axis=-1, iterations=3)
+        inpaint(image, mask, method=method, channel_axis=-1, iterations=3)
 
 
 def test_free_form_masks_cover_what_they_are_asked():

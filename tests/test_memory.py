@@ -34,7 +34,7 @@ def test_other_errors_and_hopeless_sizes_are_raised(fails_above):
 
 
 def test_upscale_falls_back_to_smaller_tiles(espcn_with_little_memory, astronaut_small):
-    expected = upscale(astronaut_small, 2, "espcn", channel_axis=-1, tile=32)
+    expected = upscale(astronaut_small, 2, method="espcn", channel_axis=-1, tile=32)
     with pytest.warns(TileSizeWarning, match="retrying with 36-pixel tiles"):
-        out = upscale(astronaut_small, 2, "espcn", channel_axis=-1, tile=64)
+        out = upscale(astronaut_small, 2, method="espcn", channel_axis=-1, tile=64)
     np.testing.assert_array_equal(out, expected)

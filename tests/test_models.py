@@ -176,4 +176,4 @@ def test_a_pickle_posing_as_weights_never_runs(tmp_path, monkeypatch):
 
 def test_user_weights_load_the_same_safe_way(tmp_path, monkeypatch, camera_small):
     _user_card(tmp_path, monkeypatch, find_model("espcn", 2).weights.read_bytes())
-    np.testing.assert_array_equal(upscale(camera_small, 2, "user_x2"), upscale(camera_small, 2, "espcn"))
+    np.testing.assert_array_equal(upscale(camera_small, 2, method="user_x2"), upscale(camera_small, 2, method="espcn"))

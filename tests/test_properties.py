@@ -44,7 +44,7 @@ def _assert_invariants(image, out, axis, scale):
        st.sampled_from([1, 2, 3, 1.5, 2.25]))
 def test_interpolation_keeps_shape_dtype_and_range(case, method, scale):
     image, axis = case
-    _assert_invariants(image, upscale(image, scale, method, channel_axis=axis), axis, scale)
+    _assert_invariants(image, upscale(image, scale, method=method, channel_axis=axis), axis, scale)
 
 
 @settings(max_examples=40, deadline=None)
@@ -52,7 +52,7 @@ def test_interpolation_keeps_shape_dtype_and_range(case, method, scale):
 def test_learned_models_keep_shape_dtype_and_range(case, model):
     image, axis = case
     method, scale = model
-    _assert_invariants(image, upscale(image, scale, method, channel_axis=axis), axis, scale)
+    _assert_invariants(image, upscale(image, scale, method=method, channel_axis=axis), axis, scale)
 
 
 @settings(max_examples=60, deadline=None)

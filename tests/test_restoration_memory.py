@@ -37,9 +37,9 @@ def photo():
 @pytest.mark.parametrize("colour", [False, True])
 def test_denoising_estimate_covers_its_peak(monkeypatch, photo, method, colour):
     image, axis = (photo, -1) if colour else (photo[..., 1], None)
-    denoise(image[:32, :32], method, channel_axis=axis)  # imports and caches outside the measure
+    denoise(image[:32, :32], method=method, channel_axis=axis)  # imports and caches outside the measure
     estimate, peak = _estimate_and_peak(monkeypatch, "napari_superres.denoise",
-                                        lambda: denoise(image, method, channel_axis=axis))
+                                        lambda: denoise(image, method=method, channel_axis=axis))
     assert peak <= estimate < 4 * peak
 
 

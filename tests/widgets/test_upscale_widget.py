@@ -151,7 +151,7 @@ def test_widget_on_a_dask_stack_adds_a_lazy_layer(make_napari_viewer, qtbot, sta
     assert "lazy" in widget.status.value and widget.progress.value == 100
     assert tuple(map(str, result.units)) == tuple(map(str, layer.units)) and result.axis_labels == ("t", "y", "x")
     np.testing.assert_allclose(result.scale, [4.0, 0.5, 0.5])
-    np.testing.assert_array_equal(np.asarray(result.data[1]), upscale(stack[1, ..., 0], 2, "bicubic"))
+    np.testing.assert_array_equal(np.asarray(result.data[1]), upscale(stack[1, ..., 0], 2, method="bicubic"))
 
 
 def test_widget_tells_the_user_out_of_memory(espcn_with_little_memory, make_napari_viewer, qtbot, astronaut_small):

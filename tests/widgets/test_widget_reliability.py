@@ -50,8 +50,9 @@ def test_widgets_running_at_once_do_not_interfere(make_napari_viewer, qtbot, ast
 
     results = {layer.name: layer.data for layer in viewer.layers[2:]}
     assert sorted(results) == ["gray (DIP denoise)", "gray (espcn x4)", "rgb (espcn x4)"]
-    np.testing.assert_array_equal(results["rgb (espcn x4)"], upscale(astronaut_small, 4, "espcn", channel_axis=-1))
-    np.testing.assert_array_equal(results["gray (espcn x4)"], upscale(camera_small, 4, "espcn"))
+    np.testing.assert_array_equal(results["rgb (espcn x4)"],
+                                  upscale(astronaut_small, 4, method="espcn", channel_axis=-1))
+    np.testing.assert_array_equal(results["gray (espcn x4)"], upscale(camera_small, 4, method="espcn"))
     np.testing.assert_array_equal(results["gray (DIP denoise)"],
                                   fit_dip(camera_small, iterations=20, early_stopping=False))
     assert {layer.name: _digest(layer) for layer in (rgb, gray)} == digests
