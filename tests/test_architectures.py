@@ -3,6 +3,7 @@ import torch
 
 from napari_superres.models import ARCHITECTURES, CONTRACTS
 from napari_superres.models.common import bicubic_upsample
+from napari_superres.models.inference import on_grid
 from napari_superres.models.srresnet import SRGANDiscriminator
 from napari_superres.resize import imresize
 from napari_superres.tiling import iter_tiled
@@ -19,10 +20,17 @@ SMALL = {  # reduced widths so that the checks run fast; the structure is the sa
     "dncnn": dict(features=8, depth=5, unshuffle=2),
     "colorizer": dict(features=4, blocks=1),
     "gatedunet": dict(features=4, depth=2),
+    "span": dict(features=4, normalize=False),
+    "rrdbnet": dict(features=8, blocks=1, growth=4),
+    "imdn": dict(features=16, blocks=1),
+    "drunet": dict(features=(4, 4, 4, 4), blocks=1),
+    "fdncnn": dict(features=8, depth=3),
 }
-SIZE_KEEPING = {"dncnn", "colorizer", "gatedunet"}  # scale 1
+SIZE_KEEPING = {"dncnn", "colorizer", "gatedunet", "drunet", "fdncnn"}  # scale 1
 WHOLE_PLANE = {"colorizer", "gatedunet"}  # see an image whole (colour, holes): no halo, never tiled
-SR = sorted(set(ARCHITECTURES) - {"dncnn"} - WHOLE_PLANE)  # dncnn is a denoiser (scale 1)
+SR = sorted(set(ARCHITECTURES) - SIZE_KEEPING)
+# Channel attention on statistics of the whole input: tiles are close, not equal (test_published_architectures.py).
+GLOBAL_STATISTICS = {"imdn"}
 
 
 def _model(name, scale, channels=1):
@@ -30,19 +38,24 @@ def _model(name, scale, channels=1):
     return ARCHITECTURES[name](scale=scale, channels=channels, **SMALL[name]).eval()
 
 
-@pytest.mark.parametrize("scale", [2, 3, 4])
-@pytest.mark.parametrize("name", SR)
+def _forward(name, scale, channels=1):
+    """The small ``name`` model, called as the tasks call it: inputs padded to its contract's size multiple."""
+    return on_grid(_model(name, scale, channels), CONTRACTS[name].size_multiple(SMALL[name]), scale)
+
+
+@pytest.mark.parametrize(("name", "scale"), [(name, scale) for name in SR for scale in (2, 3, 4)
+                                             if CONTRACTS[name].scales is None or scale in CONTRACTS[name].scales])
 def test_output_shape(name, scale):
     with torch.inference_mode():
-        assert _model(name, scale, channels=3)(torch.rand(2, 3, 13, 10)).shape == (2, 3, 13 * scale, 10 * scale)
+        assert _forward(name, scale, channels=3)(torch.rand(2, 3, 13, 10)).shape == (2, 3, 13 * scale, 10 * scale)
 
 
 # Pooling makes U-Net tiles exact only on its grid: checked separately below.
-@pytest.mark.parametrize("name", sorted(set(ARCHITECTURES) - {"unet"} - WHOLE_PLANE))
+@pytest.mark.parametrize("name", sorted(set(ARCHITECTURES) - {"unet"} - WHOLE_PLANE - GLOBAL_STATISTICS))
 def test_halo_makes_tiling_seamless(name):
-    scale = 1 if name == "dncnn" else 2
-    model = _model(name, scale)
-    x = torch.rand(1, 1, 37, 41)
+    scale = 1 if name in SIZE_KEEPING else 2
+    model = _forward(name, scale)
+    x = torch.rand(1, 1 + CONTRACTS[name].takes_noise_level, 37, 41)  # the noise level map last
     with torch.inference_mode():
         whole = model(x)
         tiled = run_to_end(iter_tiled(model, x, scale, 16, CONTRACTS[name].halo(scale, SMALL[name])))
@@ -60,8 +73,8 @@ def test_unet_tiles_on_its_pooling_grid_are_close():
 
 def test_dncnn_keeps_the_size_and_refuses_a_scale():
     with torch.inference_mode():
-        assert _model("dncnn", 1, channels=3)(torch.rand(2, 3, 13, 10)).shape == (2, 3, 13, 10)
-        half = ARCHITECTURES["dncnn"](channels=3, features=8, depth=4, unshuffle=2).eval()
+        assert _forward("dncnn", 1, channels=3)(torch.rand(2, 3, 13, 10)).shape == (2, 3, 13, 10)
+        half = on_grid(ARCHITECTURES["dncnn"](channels=3, features=8, depth=4, unshuffle=2).eval(), 2)
         assert half(torch.rand(2, 3, 13, 10)).shape == (2, 3, 13, 10)
     with pytest.raises(ValueError, match="scale must be 1"):
         _model("dncnn", 2)

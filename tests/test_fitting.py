@@ -8,6 +8,7 @@ from torch import nn
 
 from napari_superres._fitting import build_network, check_count, reset_parameters, skipnet_size, unet_size
 from napari_superres.dip import NETWORKS, fit_dip, iter_fit_dip
+from napari_superres.models.inference import on_grid
 from napari_superres.models.skip import SkipNet
 from napari_superres.models.unet import UNet
 from napari_superres.noise2void import fit_noise2void, iter_fit_noise2void
@@ -16,8 +17,11 @@ from napari_superres.video_prior import fit_video_prior, iter_fit_video_prior
 TINY = {"down": (8, 8, 8), "up": (8, 8, 8), "skip": (4, 0, 4), "input_channels": 8}
 
 
-def _saved_for_backward(net, shape):
-    """Values a forward pass of ``shape`` keeps for the backward pass, the weights aside: on the meta device."""
+def _saved_for_backward(net, shape, multiple=1):
+    """Values a forward pass of ``shape`` keeps for the backward pass, the weights aside: on the meta device.
+
+    The input is padded to ``multiple`` as the fits pad it (:func:`~napari_superres.models.inference.on_grid`).
+    """
     weights = {id(p) for p in net.parameters()}
     saved = {}
 
@@ -27,13 +31,13 @@ def _saved_for_backward(net, shape):
         return tensor
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        net(torch.empty(shape, device="meta"))
+        on_grid(net, multiple)(torch.empty(shape, device="meta"))
     return sum(saved.values())
 
 
 @pytest.mark.parametrize(("in_channels", "out_channels", "features", "depth", "shape"), [
     (1, 1, 16, 2, (8, 1, 64, 64)),
-    (3, 3, 8, 3, (2, 3, 60, 50)),  # padded to multiples of 8 inside
+    (3, 3, 8, 3, (2, 3, 60, 50)),  # padded to multiples of 8
     (1, 1, 16, 0, (1, 1, 32, 32)),
     (2, 2, 4, 2, (2, 2, 4, 32, 32)),  # 3D
 ])
@@ -42,7 +46,7 @@ def test_unet_size_is_the_networks(in_channels, out_channels, features, depth, s
         net = UNet(in_channels, out_channels, features, depth, dims=len(shape) - 2)
     parameters, activations = unet_size(in_channels, out_channels, features, depth, len(shape) - 2, shape)
     assert parameters == sum(p.numel() for p in net.parameters())
-    assert activations == _saved_for_backward(net, shape)
+    assert activations == _saved_for_backward(net, shape, 2**depth)
 
 
 @pytest.mark.parametrize(("spec", "out_channels", "shape"), [

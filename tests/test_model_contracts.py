@@ -61,3 +61,32 @@ def test_to_batch_and_to_image_cross_between_numpy_planes_and_tensors():
     back = to_image(batch)
     assert back.dtype == np.float64 and back.shape == rgb.shape
     np.testing.assert_array_equal(back, rgb.astype(np.float32))
+
+
+def test_on_grid_pads_by_repeating_the_edge_and_crops_the_output():
+    import torch
+
+    from napari_superres.models.inference import on_grid
+
+    seen = []
+
+    def model(x):  # an "x2 upscaler" that records what it was given
+        seen.append(x)
+        return x.repeat_interleave(2, -1).repeat_interleave(2, -2)
+
+    x = torch.arange(15.0).reshape(1, 1, 3, 5)
+    out = on_grid(model, 4, scale=2)(x)
+    assert seen[0].shape == (1, 1, 4, 8)
+    assert torch.equal(seen[0][..., 3, :5], x[..., 2, :]) and torch.equal(seen[0][..., :3, 7], x[..., :, 4])
+    assert torch.equal(out, model(x))
+    assert on_grid(model, 1) is model
+    volume = torch.zeros(1, 1, 2, 3, 5)
+    assert on_grid(lambda v: v, 4)(volume).shape == volume.shape  # 3-D: Z is never padded
+
+
+def test_the_registry_gives_each_card_its_contracts_size_multiple():
+    from napari_superres.models import list_models
+
+    for card in list_models().values():
+        assert card.size_multiple == card.contract.size_multiple(card.config) >= 1
+    assert any(card.size_multiple > 1 for card in list_models().values())

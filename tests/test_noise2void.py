@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from napari_superres import denoise, psnr
+from napari_superres.models.inference import on_grid
 from napari_superres.models.unet import UNet
 from napari_superres.noise2void import NEIGHBOURHOOD, _blind_spots, fit_noise2void
 
@@ -13,7 +14,7 @@ FAST = {"iterations": 200, "batch_size": 4, "patch_size": 32, "preview_every": 0
 
 def test_learns_to_denoise_from_the_noisy_image_alone(noisy_camera):
     clean, noisy = noisy_camera
-    out = denoise(noisy, "n2v", **FAST)
+    out = denoise(noisy, method="n2v", **FAST)
     assert out.shape == noisy.shape and out.dtype == np.uint8
     assert psnr(clean, out, data_range=255) > psnr(clean, noisy, data_range=255) + 2
 
@@ -70,7 +71,7 @@ def test_too_small_planes_are_refused():
 
 def test_classical_options_are_refused_for_classical_methods(camera_small):
     with pytest.raises(TypeError, match="only the trained and fitted"):
-        denoise(camera_small, "tv", iterations=10)
+        denoise(camera_small, method="tv", iterations=10)
 
 
 @settings(max_examples=40, deadline=None)
@@ -93,7 +94,7 @@ def test_blind_spots_take_another_pixel_close_by(h, w, depth, seed):
 
 
 @pytest.mark.parametrize("dims", [2, 3])
-def test_unet_takes_any_size(dims):
-    net = UNet(2, 3, features=4, depth=2, dims=dims)
+def test_unet_takes_any_size_on_its_grid(dims):
+    net = on_grid(UNet(2, 3, features=4, depth=2, dims=dims), 2**2)
     shape = (1, 2, 5, 19, 23) if dims == 3 else (1, 2, 19, 23)
     assert net(torch.zeros(shape)).shape == (1, 3) + shape[2:]

@@ -156,6 +156,13 @@ def test_every_task_trains_by_one_recipe():
                                                       "colorize"]
 
 
+def test_a_patch_off_the_networks_grid_is_refused(image_folders, tmp_path):
+    cfg = TrainConfig(architecture="gatedunet", scale=1, channels=3, train_dirs=[str(image_folders / "train")],
+                      out_dir=str(tmp_path / "run"), config={"features": 4, "depth": 2}, steps=1, lr_patch=30)
+    with pytest.raises(ValueError, match="--lr-patch must be a multiple of 4 for this gatedunet, got 30"):
+        train(cfg, log=lambda _: None)
+
+
 def test_a_denoiser_without_a_noise_range_is_refused(image_folders, tmp_path):
     cfg = TrainConfig(architecture="dncnn", scale=1, train_dirs=[str(image_folders / "train")],
                       out_dir=str(tmp_path / "dn"), steps=1)

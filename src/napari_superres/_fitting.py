@@ -57,19 +57,22 @@ def prediction_tile(h, w):
     return min(h, TILE + 2 * HALO), min(w, TILE + 2 * HALO)
 
 
-def predict_tiled(net, data):
+def predict_tiled(net, data, multiple=1):
     """``net`` applied to every plane or volume of ``data`` (``(N, C, [Z,] H, W)``), tile by tile, without gradients.
 
     Each of the ``N`` items is predicted on its own in tiles of :data:`TILE` pixels
-    with :data:`HALO` pixels of context, so that memory holds one tile's activations.
+    with :data:`HALO` pixels of context, so that memory holds one tile's activations;
+    ``multiple``: the one the network's input sides must be (tiles are padded to it).
     """
     import torch
 
+    from .models.inference import on_grid
     from .tiling import iter_tiled
 
     net.eval()
+    forward = on_grid(net, multiple)
     with torch.no_grad():
-        return torch.cat([run_to_end(iter_tiled(net, data[i : i + 1], 1, TILE, HALO)) for i in range(len(data))])
+        return torch.cat([run_to_end(iter_tiled(forward, data[i : i + 1], 1, TILE, HALO)) for i in range(len(data))])
 
 
 def check_count(name, value, minimum=1, why=""):

@@ -12,8 +12,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .catalog import CONTRACTS
-
 
 def _conv(c_in, c_out, stride=1, dilation=1):
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, padding=dilation, dilation=dilation),
@@ -50,7 +48,6 @@ class Colorizer(nn.Module):
         self.context = nn.Sequential(*[_DilatedBlock(8 * f, d) for d in (1, 2, 4, 8, 4, 2)[:blocks]])
         self.skip = nn.Conv2d(4 * f, 4 * f, 1)
         self.decoder = nn.Sequential(_conv(8 * f + 4 * f, 4 * f), _conv(4 * f, 4 * f), nn.Conv2d(4 * f, bins, 1))
-        self.multiple = CONTRACTS["colorizer"].size_multiple()  # the encoder reaches 1/8
 
     def forward(self, x):
         """Logits ``(N, bins, H/4, W/4)`` of ``x`` ``(N, 4, H, W)``."""

@@ -14,8 +14,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .catalog import CONTRACTS
-
 
 class GatedConv(nn.Module):
     """A 3x3 convolution whose ELU features are multiplied by a learnt sigmoid gate."""
@@ -31,7 +29,7 @@ class GatedConv(nn.Module):
 
 
 class GatedUNet(nn.Module):
-    """``(N, C + 1, H, W)`` (holes zeroed, mask) → ``(N, C, H, W)``; sides padded to a multiple of ``2**depth``."""
+    """``(N, C + 1, H, W)`` (holes zeroed, mask) → ``(N, C, H, W)``; sides multiples of ``2**depth``."""
 
     def __init__(self, scale=1, channels=3, features=32, depth=4):
         super().__init__()
@@ -44,12 +42,9 @@ class GatedUNet(nn.Module):
         self.middle = nn.Sequential(*[GatedConv(widths[-1], widths[-1], dilation=d) for d in (2, 4, 8)])
         self.ups = nn.ModuleList([GatedConv(widths[i + 1] + widths[i], widths[i]) for i in range(depth)])
         self.head = nn.Conv2d(widths[0], channels, 3, padding=1)
-        self.multiple = CONTRACTS["gatedunet"].size_multiple({"depth": depth})
 
     def forward(self, x):
         """The restored image ``(N, C, H, W)`` of ``x`` ``(N, C + 1, H, W)``."""
-        h, w = x.shape[-2:]
-        x = F.pad(x, (0, -w % self.multiple, 0, -h % self.multiple), mode="replicate")
         skips = [self.stem(x)]
         for down in self.downs:
             skips.append(down(skips[-1]))
@@ -58,4 +53,4 @@ class GatedUNet(nn.Module):
             skip = skips.pop()
             y = F.interpolate(y, size=skip.shape[-2:], mode="nearest")
             y = up(torch.cat([y, skip], dim=1))
-        return torch.sigmoid(self.head(y))[..., :h, :w]
+        return torch.sigmoid(self.head(y))

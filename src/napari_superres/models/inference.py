@@ -3,7 +3,10 @@
 The task cores (:mod:`~napari_superres.upscale` and the denoisers it serves,
 :mod:`~napari_superres.colorize`, :mod:`~napari_superres.inpaint`) load a card's
 model with :func:`load_on` and cross between numpy ``(H, W, C)`` float64 images
-and ``(1, C, H, W)`` float32 tensors with :func:`to_batch` and :func:`to_image`.
+and ``(1, C, H, W)`` float32 tensors with :func:`to_batch` and :func:`to_image`,
+and call it through :func:`on_grid`, which gives it the input sides its contract
+asks for (a multiple of the contract's ``size_multiple``). Architectures never pad
+inside ``forward``: training feeds them crops already on the grid.
 """
 
 import numpy as np
@@ -36,3 +39,24 @@ def to_batch(array, device, channels_last=False):
 def to_image(batch):
     """The first image of an ``(N, C, H, W)`` tensor as an ``(H, W, C)`` float64 array."""
     return batch[0].float().cpu().numpy().transpose(1, 2, 0).astype(np.float64)
+
+
+def on_grid(model, multiple, scale=1):
+    """A forward function: ``model`` on inputs of any size, padded to sides that are multiples of ``multiple``.
+
+    H and W of ``(N, C, H, W)`` or ``(N, C, D, H, W)`` are extended by repeating
+    their last row and column (the extension is cropped off the output, ``scale``
+    times as large), so every output pixel depends on the image only, never on zeros.
+    """
+    if multiple == 1:
+        return model
+    from torch.nn import functional as F
+
+    def forward(x):
+        h, w = x.shape[-2:]
+        pad_h, pad_w = -h % multiple, -w % multiple
+        if pad_h or pad_w:
+            x = F.pad(x, (0, pad_w, 0, pad_h) + (0, 0) * (x.ndim - 4), mode="replicate")
+        return model(x)[..., : h * scale, : w * scale]
+
+    return forward

@@ -108,6 +108,11 @@ class ModelCard:
         """Input pixels of context a tile needs (see :meth:`ModelContract.halo`); None: never tiled."""
         return self.contract.halo(self.scale, self.config)
 
+    @property
+    def size_multiple(self):
+        """The multiple the input sides must be (see :func:`~napari_superres.models.inference.on_grid`)."""
+        return self.contract.size_multiple(self.config)
+
     def build(self):
         """The architecture with this card's configuration, untrained; ValueError naming the card if it cannot be."""
         channels = 3 if self.input == "rgb" else 1

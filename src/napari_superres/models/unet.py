@@ -25,7 +25,8 @@ class UNet(nn.Module):
 
     Pooling and upsampling act on H and W only, also in 3D: microscopy stacks are
     often thin and coarse along Z, so Z keeps its size and is seen through the 3x3x3
-    convolutions. Any H and W work (padded to the pooling grid inside). With
+    convolutions. H and W must be multiples of ``2**depth`` (the pooling grid;
+    :func:`~napari_superres.models.inference.on_grid` pads other sizes). With
     ``out_channels=None`` the network ends at its top decoder's ``features`` maps.
     """
 
@@ -43,7 +44,6 @@ class UNet(nn.Module):
         self.ups = nn.ModuleList([conv(widths[i + 1], widths[i], 3, padding=1) for i in range(depth)])
         self.decoders = nn.ModuleList([_double_conv(conv, 2 * widths[i], widths[i]) for i in range(depth)])
         self.head = conv(widths[0], out_channels, 1) if out_channels else nn.Identity()
-        self.multiple = 2**depth
 
     def _pool(self, y):
         return F.avg_pool2d(y, 2) if self.dims == 2 else F.avg_pool3d(y, (1, 2, 2))
@@ -54,18 +54,15 @@ class UNet(nn.Module):
         return F.interpolate(y, scale_factor=(1, 2, 2), mode="trilinear", align_corners=False)
 
     def forward(self, x):
-        """The output of ``x``, same spatial shape (padded inside to a multiple of ``2**depth``)."""
-        h, w = x.shape[-2:]
-        pad = (0, -w % self.multiple, 0, -h % self.multiple)
-        y = F.pad(x, pad + (0, 0) * (self.dims - 2), mode="replicate")
-        skips = []
+        """The output of ``x``, same spatial shape."""
+        y, skips = x, []
         for i, encoder in enumerate(self.encoders):
             y = encoder(y if i == 0 else self._pool(y))
             skips.append(y)
         for i in reversed(range(self.depth)):
             y = self.ups[i](self._upsample(y))
             y = self.decoders[i](torch.cat([y, skips[i]], dim=1))
-        return self.head(y)[..., :h, :w]
+        return self.head(y)
 
 
 class UNetSR(nn.Module):

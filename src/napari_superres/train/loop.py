@@ -18,7 +18,7 @@ import torch
 from ..models.registry import ARCHITECTURES
 from .data import IMAGE_SUFFIXES, list_images, load_hr
 from .export import export_weights
-from .recipes import recipe_for
+from .recipes import recipe_for, size_multiple
 from .samplers import calibration_batches
 from .validation import recalibrate_batch_norm
 
@@ -178,6 +178,10 @@ def _check_config(cfg):
         inspect.signature(ARCHITECTURES[cfg.architecture]).bind(scale=cfg.scale, channels=cfg.channels, **cfg.config)
     except TypeError as err:
         raise ValueError(f"--config does not fit a {cfg.architecture} ({err})") from None
+    multiple = size_multiple(cfg)
+    if cfg.lr_patch % multiple:  # training crops go in as they are: they must lie on the network's grid
+        raise ValueError(f"--lr-patch must be a multiple of {multiple} for this {cfg.architecture}, "
+                         f"got {cfg.lr_patch}")
     for folder in [*cfg.train_dirs, *cfg.val_dirs]:
         if not Path(folder).is_dir():
             raise ValueError(f"the image folder {folder} does not exist")

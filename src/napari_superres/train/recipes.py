@@ -44,6 +44,11 @@ class Recipe:
     psnr_is_the_aim: bool = True
 
 
+def size_multiple(cfg):
+    """The multiple the sides of the network's input must be in the run ``cfg``."""
+    return CONTRACTS[cfg.architecture].size_multiple(cfg.config)
+
+
 def task_of(architecture, scale):
     """The task (a model card's ``task``) a run of ``architecture`` at ``scale`` trains for.
 
@@ -109,7 +114,8 @@ RECIPES = {
         task="upscale",
         sampler=_degraded_pairs,
         objective=_weighted_losses,
-        validate=lambda model, images, cfg: validate(model, images, cfg.scale, cfg.channels),
+        validate=lambda model, images, cfg: validate(model, images, cfg.scale, cfg.channels,
+                                                     multiple=size_multiple(cfg)),
         pairs=_bicubic_description,
         losses=_configured_losses,
     ),
@@ -117,7 +123,7 @@ RECIPES = {
         task="denoise",
         sampler=_noisy_pairs,
         objective=_weighted_losses,
-        validate=lambda model, images, cfg: validate_denoiser(model, images, cfg.channels),
+        validate=lambda model, images, cfg: validate_denoiser(model, images, cfg.channels, multiple=size_multiple(cfg)),
         pairs=_noise_description,
         losses=_configured_losses,
     ),
@@ -125,7 +131,7 @@ RECIPES = {
         task="inpaint",
         sampler=_hole_pairs,
         objective=lambda cfg, sampler: HoleObjective(),
-        validate=lambda model, images, cfg: validate_inpainter(model, images),
+        validate=lambda model, images, cfg: validate_inpainter(model, images, multiple=size_multiple(cfg)),
         pairs=lambda config: ("RGB crops with random holes zeroed: free-form (brush strokes and boxes, 10-50 % of "
                               "the pixels) or, one in five, 30-70 % of the pixels dropped at random"),
         losses=lambda config: {"l1_holes": 6.0, "l1_known_pixels": 1.0},
@@ -134,7 +140,7 @@ RECIPES = {
         task="colorize",
         sampler=_color_pairs,
         objective=lambda cfg, sampler: ColorObjective(sampler.class_weights),
-        validate=lambda model, images, cfg: validate_colorizer(model, images),
+        validate=lambda model, images, cfg: validate_colorizer(model, images, multiple=size_multiple(cfg)),
         pairs=lambda config: ("L of CIE Lab in, ab out at 1/4 resolution, soft-encoded over 261 bins, "
                               "class-rebalanced (λ = 0.5); half the crops with random user hints"),
         losses=lambda config: {"rebalanced_cross_entropy": 1.0},

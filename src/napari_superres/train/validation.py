@@ -12,14 +12,20 @@ import torch.nn.functional as F
 
 from ..color import rgb_to_ycbcr
 from ..metrics import psnr
+from ..models.inference import on_grid
 from ..resize import imresize
 from .data import central_crop, cie_lab, model_space
 from .degrade import free_form_mask
 
 
 @torch.no_grad()
-def validate(model, images, scale, channels=1):
-    """Mean PSNR (Y, border of ``scale`` shaved) of bicubic-degraded images."""
+def validate(model, images, scale, channels=1, multiple=1):
+    """Mean PSNR (Y, border of ``scale`` shaved) of bicubic-degraded images.
+
+    ``multiple``, here and in the other validations: the one the sides of the
+    model's input must be (see :func:`~napari_superres.models.inference.on_grid`).
+    """
+    forward = on_grid(model, multiple, scale)
     model.eval()
     scores = []
     for hr in images:
@@ -27,10 +33,10 @@ def validate(model, images, scale, channels=1):
         lr = imresize(hr, 1 / scale, channel_axis=-1)
         if channels == 1:
             x = torch.from_numpy(rgb_to_ycbcr(lr)[..., 0]).float()[None, None]
-            sr_y = model(x)[0, 0].clamp(0, 1).numpy()
+            sr_y = forward(x)[0, 0].clamp(0, 1).numpy()
         else:
             x = torch.from_numpy(lr / 255.0).float().permute(2, 0, 1)[None]
-            sr_y = rgb_to_ycbcr(model(x)[0].clamp(0, 1).permute(1, 2, 0).numpy())[..., 0]
+            sr_y = rgb_to_ycbcr(forward(x)[0].clamp(0, 1).permute(1, 2, 0).numpy())[..., 0]
         hr_y = rgb_to_ycbcr(hr)[..., 0] * 255
         scores.append(psnr(hr_y, sr_y * 255, data_range=255, crop_border=scale))
     model.train()
@@ -38,8 +44,9 @@ def validate(model, images, scale, channels=1):
 
 
 @torch.no_grad()
-def validate_denoiser(model, images, channels=1, sigma=25.0, crop=256, seed=0):
+def validate_denoiser(model, images, channels=1, sigma=25.0, crop=256, seed=0, multiple=1):
     """Mean PSNR of central ``crop``² crops denoised from Gaussian noise ``sigma`` (fixed seed)."""
+    forward = on_grid(model, multiple)
     model.eval()
     scores = []
     for k, image in enumerate(images):
@@ -47,13 +54,14 @@ def validate_denoiser(model, images, channels=1, sigma=25.0, crop=256, seed=0):
         clean = model_space(hr.permute(2, 0, 1)[None].float(), channels)
         rng = np.random.default_rng([seed, k])
         noisy = clean + torch.from_numpy(rng.normal(0, sigma / 255, clean.shape)).float()
-        scores.append(psnr(clean.numpy() * 255, model(noisy).numpy() * 255, data_range=255))
+        scores.append(psnr(clean.numpy() * 255, forward(noisy).numpy() * 255, data_range=255))
     model.train()
     return float(np.mean(scores))
 
 
-def validate_inpainter(model, images, crop=256):
+def validate_inpainter(model, images, crop=256, multiple=1):
     """Mean PSNR (dB) over the whole central crop of ``images``, after filling fixed free-form holes."""
+    forward = on_grid(model, multiple)
     rng = np.random.default_rng(12345)
     scores = []
     model.eval()
@@ -61,15 +69,18 @@ def validate_inpainter(model, images, crop=256):
         for image in images:
             clean = torch.from_numpy(central_crop(image, crop) / 255).float().permute(2, 0, 1)[None]
             mask = torch.from_numpy(free_form_mask(clean.shape[-2:], rng, (0.2, 0.4))).float()[None, None]
-            out = model(torch.cat([clean * (1 - mask), mask], dim=1))
+            out = forward(torch.cat([clean * (1 - mask), mask], dim=1))
             filled = out * mask + clean * (1 - mask)
             scores.append(psnr(clean[0].numpy(), filled[0].numpy(), data_range=1.0))
     model.train()
     return float(np.mean(scores))
 
 
-def validate_colorizer(model, images, crop=256):
-    """Mean PSNR (dB) of the colours guessed for central crops of ``images``, automatic mode (no hints)."""
+def validate_colorizer(model, images, crop=256, multiple=8):
+    """Mean PSNR (dB) of the colours guessed for central crops of ``images``, automatic mode (no hints).
+
+    The crops' sides are cut to ``multiple``: the colorizer's guesses are at a quarter of the size.
+    """
     from skimage.color import lab2rgb
 
     from ..colorize import ab_bins, annealed_mean, network_input
@@ -79,7 +90,7 @@ def validate_colorizer(model, images, crop=256):
     model.eval()
     with torch.no_grad():
         for image in images:
-            truth = central_crop(image, crop, multiple=model.multiple)
+            truth = central_crop(image, crop, multiple=multiple)
             lab = cie_lab(truth / 255)
             lightness = torch.from_numpy(lab[..., 0]).float()[None, None]
             ab = annealed_mean(model(network_input(lightness)), bins)
