@@ -40,7 +40,8 @@ class ModelContract:
         The scales it can make; None: any integer ≥ 2.
     inputs : tuple of str
         What it sees: ``'y'`` (luma) or ``'rgb'`` images (a card's ``input``), with
-        ``'+mask'`` (the holes to fill) or ``'+hints'`` (user colours) as extra channels.
+        ``'+mask'`` (the holes to fill), ``'+hints'`` (user colours) or ``'+sigma'``
+        (a noise level map, last: σ in the [0, 1] units of the image) as extra channels.
     halo_rule : callable, optional
         ``halo_rule(scale, options)``: the receptive-field radius on the input grid,
         the context a tile needs from its neighbours to match the untiled result.
@@ -70,9 +71,24 @@ class ModelContract:
         """The multiple the input sides of a model with ``config`` must be."""
         return self.multiple_rule({**self.options, **(config or {})})
 
+    @property
+    def takes_noise_level(self):
+        """Whether its models see a noise level map as their last input channel (``'+sigma'`` inputs)."""
+        return any(kind.endswith("+sigma") for kind in self.inputs)
+
     def unknown_options(self, config):
         """The keys of ``config`` that this architecture does not take, sorted."""
         return sorted(set(config) - set(self.options))
+
+
+# RRDBNet's receptive field grows 15 pixels a block (349 for Real-ESRGAN's 23), but its 0.2-scaled
+# residuals make the far context negligible: Real-ESRGAN's own tiler pads tiles by 10 pixels.
+RRDB_HALO = 40
+
+
+def _rrdb_field(scale, o):
+    """RRDBNet's receptive-field radius in input pixels: head, 15 convolutions a block, trunk end, 4 at the end."""
+    return (2 + 15 * o["blocks"] + 2) * (4 // scale)
 
 
 CONTRACTS = MappingProxyType({
@@ -98,14 +114,33 @@ CONTRACTS = MappingProxyType({
         "upscale", "unet", "UNetSR", {"features": 32, "depth": 3},
         halo_rule=lambda scale, o: 8 * 2 ** o["depth"], multiple_rule=lambda o: 2 ** o["depth"]),
     "dncnn": ModelContract(  # one pixel a layer on the sub-sampled grid, on which a tile must start
-        "denoise", "dncnn", "DnCNN", {"features": 64, "depth": 17, "unshuffle": 1}, scales=(1,),
-        halo_rule=lambda scale, o: (o["depth"] + 2) * o["unshuffle"], multiple_rule=lambda o: o["unshuffle"]),
+        "denoise", "dncnn", "DnCNN", {"features": 64, "depth": 17, "unshuffle": 1, "batch_norm": True}, scales=(1,),
+        inputs=("y", "rgb", "gray"), halo_rule=lambda scale, o: (o["depth"] + 2) * o["unshuffle"],
+        multiple_rule=lambda o: o["unshuffle"]),
+    "fdncnn": ModelContract(  # DnCNN with a noise level map as its last input channel (KAIR), one pixel a layer
+        "denoise", "dncnn", "FDnCNN", {"features": 64, "depth": 20}, scales=(1,), inputs=("gray+sigma", "rgb+sigma"),
+        halo_rule=lambda scale, o: o["depth"]),
     "colorizer": ModelContract(  # L → ab bins at a quarter of the size
         "colorize", "colorizer", "Colorizer", {"bins": 261, "features": 32, "blocks": 6}, scales=(1,),
         inputs=("y+hints",), multiple_rule=lambda o: 8),
     "gatedunet": ModelContract(  # free-form inpainting
         "inpaint", "gated_unet", "GatedUNet", {"features": 32, "depth": 4}, scales=(1,),
         inputs=("rgb+mask", "y+mask"), multiple_rule=lambda o: 2 ** o["depth"]),
+    # Published architectures (models imported from their checkpoints: models/importer.py).
+    "span": ModelContract(  # 21 3x3 convolutions on the input grid: head, 6 blocks of 3, tail, upsampler
+        "upscale", "span", "SPAN", {"features": 48, "normalize": True, "fused": None}, inputs=("rgb", "y"),
+        halo_rule=lambda scale, o: 21),
+    "rrdbnet": ModelContract(  # ESRGAN / Real-ESRGAN; x2 unshuffles its input: even sides
+        "upscale", "rrdbnet", "RRDBNet", {"features": 64, "blocks": 23, "growth": 32}, scales=(2, 4),
+        inputs=("rgb", "y"), halo_rule=lambda scale, o: min(_rrdb_field(scale, o), RRDB_HALO),
+        multiple_rule=lambda o: 2),
+    "drunet": ModelContract(  # σ-map input; 4 levels: sides multiples of 8, halos too (tiles start on the grid)
+        "denoise", "drunet", "DRUNet", {"features": (64, 128, 256, 512), "blocks": 4, "bias": False}, scales=(1,),
+        inputs=("gray+sigma", "rgb+sigma"), halo_rule=lambda scale, o: 8 * math.ceil((44 * o["blocks"] + 9) / 8),
+        multiple_rule=lambda o: 8),
+    "imdn": ModelContract(  # convolutions reach 27 pixels (head, 6 blocks of 4, tail, upsampler); see imdn.py
+        "upscale", "imdn", "IMDN", {"features": 64, "blocks": 6}, inputs=("rgb", "y"),
+        halo_rule=lambda scale, o: 4 * o["blocks"] + 3),
 })
 
 
