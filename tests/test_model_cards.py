@@ -122,7 +122,9 @@ def test_first_load_of_a_model_leaves_the_global_rng_alone():
 SMALL = {"srcnn": dict(features=8, hidden=4), "fsrcnn": dict(d=8, s=4, m=1), "espcn": dict(features=8, hidden=4),
          "vdsr": dict(features=8, depth=3), "edsr": dict(features=8, blocks=1), "srresnet": dict(features=8, blocks=1),
          "unet": dict(features=4, depth=2), "dncnn": dict(features=8, depth=3), "colorizer": dict(features=4, blocks=1),
-         "gatedunet": dict(features=4, depth=2)}
+         "gatedunet": dict(features=4, depth=2), "span": dict(features=4, normalize=False),
+         "rrdbnet": dict(features=4, blocks=1, growth=4), "imdn": dict(features=16, blocks=1),
+         "drunet": dict(features=(4, 4, 4, 4), blocks=1), "fdncnn": dict(features=4, depth=3)}
 
 
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
@@ -130,7 +132,7 @@ def test_a_model_loads_as_a_plain_build_would(tmp_path, monkeypatch, architectur
     """The same weights and batch-norm statistics, dtype, device, eval mode and memory format."""
     from safetensors.torch import save_file
 
-    scale = 1 if architecture in ("dncnn", "colorizer", "gatedunet") else 2
+    scale = 1 if architecture in ("dncnn", "colorizer", "gatedunet", "drunet", "fdncnn") else 2
     channels = 3 if architecture == "gatedunet" else 1
     reference = ARCHITECTURES[architecture](scale=scale, channels=channels, **SMALL[architecture])
     generator = torch.Generator().manual_seed(0)
@@ -152,7 +154,8 @@ def test_a_model_loads_as_a_plain_build_would(tmp_path, monkeypatch, architectur
         assert got.device.type == "cpu" and got.dtype == want.dtype and torch.equal(got, want), name
     conv = next(p for p in model.parameters() if p.ndim == 4)
     assert conv.is_contiguous(memory_format=torch.channels_last)
-    x = torch.rand(1, 4 if architecture in ("colorizer", "gatedunet") else 1, 16, 16, generator=generator)
+    extra = list_models()["m"].contract.takes_noise_level  # the noise level map, last
+    x = torch.rand(1, 4 if architecture in ("colorizer", "gatedunet") else 1 + extra, 16, 16, generator=generator)
     with torch.inference_mode():
         torch.testing.assert_close(model(x), reference.eval()(x), rtol=1e-4, atol=1e-5)  # NHWC sums in another order
 
