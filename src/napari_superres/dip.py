@@ -42,6 +42,9 @@ NETWORKS = {
 # float32 target, float64 steps back to the dtype and the copy a preview takes.
 WORKING_BYTES = 40
 
+# The quick preset (the command line's --quick): a fit to see in a minute or two what DIP makes of an image.
+QUICK = {"iterations": 600}
+
 # Per task: iterations (an upper bound when early stopping is on), the std of the
 # perturbation added to z at every step (the paper's regulariser), and whether to stop
 # early: only noisy observations can be overfitted; inpainting and SR keep improving

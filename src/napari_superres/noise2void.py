@@ -32,6 +32,9 @@ MIN_SIDE = 2 * NEIGHBOURHOOD + 1
 # Bytes per image value held besides the network while a result is made: the float64
 # [0, 1] copy, the float32 network input and output, and float64 steps back to the dtype.
 WORKING_BYTES = 48
+# The quick preset (the command line's --quick): a fit to see in a minute or two
+# whether Noise2Void suits the data before the full one (see QUICK_MEASURED).
+QUICK = {"iterations": 300, "features": 8, "patch_size": 32, "batch_size": 4, "learning_rate": 4e-3}
 
 
 def fit_noise2void(
