@@ -228,6 +228,7 @@ def _n2v_steps(image, channel_axis, *, volumetric, iterations, batch_size, patch
     import torch
 
     from .device import select_device
+    from .models.inference import on_grid
     from .models.unet import UNet
 
     device = select_device(device)
@@ -246,11 +247,12 @@ def _n2v_steps(image, channel_axis, *, volumetric, iterations, batch_size, patch
 
     generator = torch.Generator().manual_seed(seed)
     net = build_network(lambda: UNet(c, c, features, depth, dims=3 if volumetric else 2), generator, device)
+    forward = on_grid(net, 2**depth)  # patches and planes of any size, on the U-Net's pooling grid
     optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, iterations, eta_min=learning_rate / 20)
 
     def result():
-        unit_out = predict_tiled(net, normed).cpu().numpy().astype(np.float64)
+        unit_out = predict_tiled(net, normed, 2**depth).cpu().numpy().astype(np.float64)
         unit_out = unit_out.reshape((n // z, c) + (z,) * volumetric + (h, w))
         unit_out = np.moveaxis(unit_out, 1, -1).reshape(n, h, w, c) * std + mean
         return unstack(values.restore(unit_out))
@@ -259,7 +261,7 @@ def _n2v_steps(image, channel_axis, *, volumetric, iterations, batch_size, patch
         net.train()
         batch = _random_patches(normed, patch, batch_size, generator).to(device)
         masked, spots = _blind_spots(batch, blind_fraction, generator)
-        prediction = net(masked)
+        prediction = forward(masked)
         step = optimise(optimizer, _loss_at(prediction, batch, spots), iteration, iterations, preview_every, result)
         schedule.step()
         yield step

@@ -166,6 +166,7 @@ def _video_prior_steps(frames, processed, channel_axis, *, epochs, learning_rate
     import torch
 
     from .device import select_device
+    from .models.inference import on_grid
     from .models.unet import UNet
 
     device = select_device(device)
@@ -177,12 +178,13 @@ def _video_prior_steps(frames, processed, channel_axis, *, epochs, learning_rate
     count, _, h, w = x.shape
     generator = torch.Generator().manual_seed(seed)
     net = build_network(lambda: UNet(x.shape[1], y.shape[1], features, depth), generator, device)
+    forward = on_grid(net, 2**depth)  # frames and patches of any size, on the U-Net's pooling grid
     optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
     patch_h, patch_w = min(PATCH, h), min(PATCH, w)
     steps = epochs * count
 
     def result():
-        unit = predict_tiled(net, x).cpu().numpy().transpose(0, 2, 3, 1).astype(np.float64)
+        unit = predict_tiled(net, x, 2**depth).cpu().numpy().transpose(0, 2, 3, 1).astype(np.float64)
         return unstack(out_values.restore(unit))
 
     for step in range(1, steps + 1):
@@ -191,6 +193,6 @@ def _video_prior_steps(frames, processed, channel_axis, *, epochs, learning_rate
         top = int(torch.randint(h - patch_h + 1, (1,), generator=generator))
         left = int(torch.randint(w - patch_w + 1, (1,), generator=generator))
         window = (slice(frame, frame + 1), slice(None), slice(top, top + patch_h), slice(left, left + patch_w))
-        loss = (net(x[window]) - y[window]).abs().mean()  # L1, as the paper
+        loss = (forward(x[window]) - y[window]).abs().mean()  # L1, as the paper
         yield optimise(optimizer, loss, step, steps, preview_every, result)
     return result()
