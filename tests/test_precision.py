@@ -69,3 +69,18 @@ def test_auto_on_this_machine_equals_what_its_cpu_says():
 def test_unknown_precisions_are_refused_before_any_work(precision):
     with pytest.raises(ValueError, match="precision must be one of auto, fp32, bf16"):
         upscale(np.zeros((16, 16), np.uint8), 2, method="espcn", precision=precision)
+
+
+def test_cli_precision_and_threads_reach_the_model(tmp_path):
+    from napari_superres.cli import main
+    from napari_superres.io import read_image, write_image
+
+    image = _photo((20, 20))
+    write_image(tmp_path / "in.png", image)
+    main(["upscale", str(tmp_path / "in.png"), str(tmp_path / "out.png"), "--scale", "2", "--method", "espcn",
+          "--precision", "bf16", "--threads", "1"])
+    expected = upscale(image, 2, method="espcn", precision="bf16")
+    np.testing.assert_array_equal(read_image(tmp_path / "out.png"), expected)
+    assert not np.array_equal(expected, upscale(image, 2, method="espcn", precision="fp32"))
+    with pytest.raises(SystemExit):
+        main(["upscale", str(tmp_path / "in.png"), str(tmp_path / "o.png"), "--precision", "fp16"])

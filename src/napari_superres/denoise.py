@@ -103,7 +103,9 @@ def denoise(image, method="nlm", *, sigma=None, channel_axis=None, **options):
         (:func:`~napari_superres.noise2void.iter_fit_noise2void`, 2D or 3D); Deep
         Image Prior with early stopping (:func:`~napari_superres.dip.iter_fit_dip`).
     sigma : float, optional
-        Noise standard deviation in the image's units, for the classical methods;
+        Noise standard deviation in the image's units, for the classical methods
+        and the trained denoisers that take a noise level (FDnCNN, DRUNet: they see
+        it in the [0, 1] units of the image, so σ 25 of a uint8 image is their 25/255);
         by default :func:`estimate_noise` of the whole image. Flat planes and
         channels (one value throughout) come back unchanged.
     channel_axis : int, optional
@@ -154,13 +156,13 @@ def iter_denoise(image, method="nlm", *, sigma=None, channel_axis=None, **option
         if unknown:
             raise TypeError(f"{method} takes only device, tile, value_range, precision and threads, "
                             f"not {sorted(unknown)}")
-        return iter_upscale(image, 1, method, channel_axis=channel_axis, **options)
+        return iter_upscale(image, 1, method, channel_axis=channel_axis,
+                            noise_level=_model_noise_level(image, method, sigma, channel_axis), **options)
     if options:
         raise TypeError(f"{method} takes no options {sorted(options)}; only the trained and fitted methods do")
     image = image if is_lazy(image) else np.asarray(image)
     check_image(image, channel_axis, "denoise")
-    if sigma is not None and not (np.isfinite(sigma) and sigma >= 0):
-        raise ValueError(f"sigma must be a noise level ≥ 0 in the image's units, got {sigma!r}")
+    _check_sigma(sigma)
     _, h, w, _ = plane_layout(image, channel_axis)
     local = CLASSICAL_HALO[method] is not None  # else whole planes: one block a plane
     halo, block = (CLASSICAL_HALO[method], CLASSICAL_BLOCK) if local else (0, max(h, w))
@@ -169,6 +171,25 @@ def iter_denoise(image, method="nlm", *, sigma=None, channel_axis=None, **option
         sigma = _estimate_noise(image, channel_axis)
     return _denoise_steps(image, method, float(sigma), scale=1, halo=halo, channel_axis=channel_axis,
                           block=block)
+
+
+def _model_noise_level(image, method, sigma, channel_axis):
+    """σ for a trained denoiser that takes a noise level map: ``sigma``, or the image's estimate; else None."""
+    from .models import find_model
+
+    if not find_model(method, 1).contract.takes_noise_level:
+        return None
+    _check_sigma(sigma)
+    if sigma is not None:
+        return float(sigma)
+    image = image if is_lazy(image) else np.asarray(image)
+    check_image(image, channel_axis, "denoise")
+    return _estimate_noise(image, channel_axis)
+
+
+def _check_sigma(sigma):
+    if sigma is not None and not (np.isfinite(sigma) and sigma >= 0):
+        raise ValueError(f"sigma must be a noise level ≥ 0 in the image's units, got {sigma!r}")
 
 
 def _check_classical_memory(image, method, channel_axis, block_side):

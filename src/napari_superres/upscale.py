@@ -303,19 +303,21 @@ def upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, t
 
 
 def iter_upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, tile=None, clip=True,
-                 value_range=None, precision="auto", threads=None):
+                 value_range=None, precision="auto", threads=None, noise_level=None):
     """Step-by-step form of :func:`upscale`: a generator that yields progress in (0, 1] and returns the result.
 
     The arguments are checked when this is called, before any work, so bad input
     fails here and not in a worker thread. Stopping the iteration between two
     yields (at most one block of work) cancels the job and leaves nothing behind.
     A dask or zarr input returns its lazy result at once (see :mod:`napari_superres.lazy`).
+    ``noise_level``: σ in the image's units, for the models that take a noise level map
+    (:func:`~napari_superres.denoise` passes its ``sigma``); they get it in [0, 1] units.
     """
     image = image if is_lazy(image) else np.asarray(image)
     check_image(image, channel_axis, "upscale")
     check_precision(precision)
     check_threads(threads)
-    plane_fn, halo, block = _plane_function(method, scale, device, tile, precision)
+    plane_fn, halo, block = _plane_function(method, scale, device, tile, precision, noise_level is not None)
     if value_range is not None:
         check_value_range(value_range)
     count, h, w, channels = plane_layout(image, channel_axis)
@@ -324,22 +326,23 @@ def iter_upscale(image, scale, method="bicubic", *, channel_axis=None, device=No
         check_output_fits((count, *out_sides, channels), image.dtype)
     if not float(scale).is_integer():
         block = max(h, w)  # one block a plane: output blocks must have whole-pixel sides
-    return _upscale_steps(image, plane_fn, clip, value_range, threads, scale=scale, halo=halo,
+    return _upscale_steps(image, plane_fn, clip, value_range, threads, noise_level, scale=scale, halo=halo,
                           channel_axis=channel_axis, block=block)
 
 
-def _upscale_steps(image, plane_fn, clip, value_range, threads, **blocks):
+def _upscale_steps(image, plane_fn, clip, value_range, threads, noise_level, **blocks):
     values = UnitScale(image, clip, value_range)  # here, in the worker: on lazy data it is a pass over the data
     working = values.working_dtype
+    sigma = () if noise_level is None else (values.to_unit_length(noise_level),)
 
     def process(plane):
         with torch_threads(threads):
-            return values.restore(plane_fn(values.to_unit(plane, working)))
+            return values.restore(plane_fn(values.to_unit(plane, working), *sigma))
 
     return (yield from iter_map_planes(process, image, **blocks))
 
 
-def _plane_function(method, scale, device, tile, precision="auto"):
+def _plane_function(method, scale, device, tile, precision="auto", noise_level=False):
     """``(function of a unit plane, halo, block side)`` for a method.
 
     The function maps one block (a plane, or a part of one with its halo) in [0, 1]
@@ -363,10 +366,18 @@ def _plane_function(method, scale, device, tile, precision="auto"):
     card = find_model(method, int(scale))
     if card.task not in ("upscale", "denoise"):
         raise ValueError(f"{method} is a {card.task} model; use {card.task}()")
-    return _learned_plane_function(card, device, AUTO_TILE if tile is None else tile, precision)
+    return _learned_plane_function(card, device, AUTO_TILE if tile is None else tile, precision, noise_level)
 
 
-def _learned_plane_function(card, device, block, precision="auto"):
+def _learned_plane_function(card, device, block, precision="auto", noise_level=False):
+    """``(process, halo, block)``: ``process(unit)``, or ``process(unit, sigma)`` with ``noise_level``.
+
+    A model that takes a noise level (FDnCNN, DRUNet) sees σ, in the [0, 1] units of
+    ``unit``, as a constant last input channel; it runs only with ``noise_level``.
+    """
+    if card.contract.takes_noise_level != noise_level:
+        raise ValueError(f"{card.method} takes a noise level: run it with denoise(image, method={card.method!r}, "
+                         "sigma=...)" if noise_level is False else f"{card.method} takes no noise level")
     halo = card.halo  # from the card's contract: checked before torch and the weights are loaded
     if halo is None:
         raise ValueError(f"{card.method} is a {card.architecture}, which sees whole planes: it cannot {card.task}")
@@ -380,36 +391,41 @@ def _learned_plane_function(card, device, block, precision="auto"):
 
     model, device = load_on(card, device)
 
-    def enhance(array):
-        """Model output for an ``(H, W, k)`` array, ``k`` = the model's channels."""
+    def enhance(array, sigma=None):
+        """Model output for an ``(H, W, k)`` array, ``k`` = the model's channels, then the noise level map."""
+        if sigma is not None:
+            array = np.dstack([array, np.full(array.shape[:2], sigma, array.dtype)])
         with torch.inference_mode(), model_precision(model, precision, device):
             x = to_batch(array, device, channels_last=True)
             # A block comes with its halo: one tile, unless it runs out of memory.
             out = run_to_end(iter_tiled_adaptive(model, x, card.scale, block + 2 * halo, halo))
         return to_image(out).astype(array.dtype, copy=False)
 
-    def enhance_rgb(rgb):
+    def enhance_rgb(rgb, sigma):
         if card.input == "rgb":
-            return enhance(rgb)
-        # Luma models: enhance Y, interpolate the chroma.
+            return enhance(rgb, sigma)
+        # Luma and gray models: enhance Y, interpolate the chroma.
         ycc = rgb_to_ycbcr(rgb)
-        y = enhance(ycc[..., :1])
+        y = enhance(ycc[..., :1], sigma) if card.input == "y" else gray_to_luma(
+            enhance_gray(luma_to_gray(ycc[..., 0]), sigma))[..., None]
         return ycbcr_to_rgb(np.dstack([y, imresize(ycc[..., 1:], card.scale, channel_axis=-1)]))
 
-    def enhance_gray(gray):
+    def enhance_gray(gray, sigma):
         if card.input == "rgb":
-            return enhance(np.dstack([gray] * 3)).mean(axis=-1)
-        return luma_to_gray(enhance(gray_to_luma(gray)[..., None])[..., 0])
+            return enhance(np.dstack([gray] * 3), sigma).mean(axis=-1)
+        if card.input == "gray":  # full-range gray models (published gray denoisers)
+            return enhance(gray[..., None], sigma)[..., 0]
+        return luma_to_gray(enhance(gray_to_luma(gray)[..., None], sigma)[..., 0])
 
     # Luma SR models enhance Y and interpolate the chroma; a luma denoiser (scale 1)
     # would leave the chroma noisy, so it cleans every channel as a gray image.
     luma_denoiser = card.scale == 1 and card.input != "rgb"
 
-    def process(unit):
+    def process(unit, sigma=None):
         channels = unit.shape[-1]
         if channels in (3, 4) and not luma_denoiser:  # RGB, plus alpha interpolated
-            rgb = enhance_rgb(unit[..., :3])
+            rgb = enhance_rgb(unit[..., :3], sigma)
             return np.dstack([rgb, imresize(unit[..., 3:], card.scale, channel_axis=-1)]) if channels == 4 else rgb
-        return np.stack([enhance_gray(unit[..., c]) for c in range(channels)], axis=-1)
+        return np.stack([enhance_gray(unit[..., c], sigma) for c in range(channels)], axis=-1)
 
     return process, halo, block
