@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import signal
 import sys
 import threading
 import warnings
+from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +21,30 @@ CHANNEL_AXIS_HELP = ("axis of colour channels, or 'none' (default: what the file
                      "PNG/JPEG colours; refused where it does not say)")
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, unless the help says it already or there is none to say."""
+
+    def _get_help_string(self, action):
+        help = action.help or ""
+        silent = action.default in (None, False, argparse.SUPPRESS, {}, []) or action.nargs == 0
+        if silent or "default" in help or not action.option_strings:
+            return help
+        default = " ".join(map(str, action.default)) if isinstance(action.default, (tuple, list)) else action.default
+        return f"{help} (default: {_shown(default)})"
+
+
+def _shown(default):
+    """A default as it would be typed: ``l1=1.0`` for a dict of key values."""
+    if isinstance(default, dict):
+        return ",".join(f"{key}={value}" for key, value in default.items())
+    return str(default).replace("%", "%%")
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):
         """Usage, then one ``error:`` line, as for every other refusal of the command line."""
         self.print_usage(sys.stderr)
@@ -51,9 +78,10 @@ _channel_axis.__name__ = "axis (an integer or 'none')"
 
 def _file_parser(sub, name, help):
     """A sub-command that reads INPUT (a file or a folder) and writes OUTPUT, with the shared options."""
-    p = sub.add_parser(name, help=help)
-    p.add_argument("input", type=Path)
-    p.add_argument("output", type=Path)
+    p = sub.add_parser(name, help=help, description=help)
+    p.add_argument("input", type=Path, help="an image file (TIFF, PNG, JPEG, zarr...) or a folder of them")
+    p.add_argument("output", type=Path,
+                   help="the result's file (its suffix names the format), or a folder for a folder INPUT")
     p.add_argument("--channel-axis", type=_channel_axis, default=None, help=CHANNEL_AXIS_HELP)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
@@ -64,7 +92,7 @@ def _file_parser(sub, name, help):
 
 def _add_upscale(sub):
     p = _file_parser(sub, "upscale", "upscale an image file, or every image of a folder into a folder")
-    p.add_argument("--scale", type=_finite_float, default=4, help="zoom factor (default 4)")
+    p.add_argument("--scale", type=_finite_float, default=4, help="zoom factor")
     p.add_argument("--method", default="bicubic", help="interpolation or model name (see 'methods')")
     p.add_argument("--tile", type=_positive_int, default=None, help="tile size in input pixels (default: automatic)")
     _add_value_range(p)
@@ -75,9 +103,11 @@ def _add_denoise(sub):
     p = _file_parser(sub, "denoise", "denoise an image file, or every image of a folder into a folder")
     p.add_argument("--method", default="nlm", help="nlm, tv, wavelet, bilateral, a trained denoiser, n2v or dip")
     p.add_argument("--sigma", type=float, default=None, help="classical methods: noise σ (default: estimated)")
-    p.add_argument("--iterations", type=_positive_int, default=None, help="n2v and dip: training steps")
+    p.add_argument("--iterations", type=_positive_int, default=None,
+                   help="n2v and dip: training steps (default: n2v 1500, dip 3000 at most, early stopping)")
     p.add_argument("--volumetric", action="store_true", help="n2v and dip: fit 3D volumes (Z before Y, X)")
-    p.add_argument("--seed", type=int, default=0, help="n2v and dip")
+    p.add_argument("--seed", type=int, default=0, help="n2v and dip: random seed (same seed, same result)")
+    _add_fit_options(p, "n2v: 300 iterations of an 8-feature network on 32² patches; dip: 600 iterations", crop=True)
     _add_value_range(p)
     _add_model_speed(p)
 
@@ -94,28 +124,42 @@ def _add_value_range(p):
                         "inside [0, 1] as they are, else the image's min and max)")
 
 
+def _add_colorize(sub):
+    p = _file_parser(sub, "colorize", "colour a gray image file (or a folder of them) with a colorization network")
+    p.add_argument("--hints", type=Path, default=None,
+                   help="an RGBA image of the input's size: the colour wanted where alpha > 0, transparent "
+                        "elsewhere (default: no hints, the network's guess)")
+    p.add_argument("--method", default="colorizer", help="a colorization model of the weights folders")
+
+
 def _add_inpaint(sub):
     p = _file_parser(sub, "inpaint", "fill missing pixels of an image file (known pixels are kept exactly)")
     p.add_argument("--mask", type=Path, default=None, help="image, non-zero where pixels are missing")
     p.add_argument("--missing-value", type=float, default=float("nan"),
                    help="without --mask: the value that marks missing pixels (default NaN)")
     p.add_argument("--method", default="biharmonic", help="biharmonic, dip, or a trained inpainting network")
-    p.add_argument("--iterations", type=_positive_int, default=None, help="dip: iterations")
-    p.add_argument("--seed", type=int, default=0, help="dip")
+    p.add_argument("--iterations", type=_positive_int, default=None, help="dip: iterations (default 5000)")
+    p.add_argument("--seed", type=int, default=0, help="dip: random seed (same seed, same result)")
+    _add_fit_options(p, "dip: 600 iterations", crop=True)
 
 
 def _add_dip(sub):
     p = _file_parser(sub, "dip", "restore an image file with Deep Image Prior (no training data)")
-    p.add_argument("--task", default="denoise", choices=["denoise", "inpaint", "super-resolve", "jpeg"])
+    p.add_argument("--task", default="denoise", choices=["denoise", "inpaint", "super-resolve", "jpeg"],
+                   help="the degradation to undo")
     p.add_argument("--mask", type=Path, default=None, help="inpaint: image, non-zero where pixels are missing")
-    p.add_argument("--scale", type=_positive_int, default=4, help="super-resolve: zoom factor (default 4)")
-    p.add_argument("--network", default="fast", choices=["fast", "paper"])
-    p.add_argument("--iterations", type=_positive_int, default=None, help="upper bound (default: the task's)")
-    p.add_argument("--learning-rate", type=_positive_float, default=0.01)
+    p.add_argument("--scale", type=_positive_int, default=4, help="super-resolve: zoom factor")
+    p.add_argument("--network", default="fast", choices=["fast", "paper"],
+                   help="fast: 32 channels a level; paper: the paper's 128 (about 10x slower on a CPU)")
+    p.add_argument("--iterations", type=_positive_int, default=None,
+                   help="upper bound (default: the task's: denoise 3000, jpeg 2400, inpaint 5000, "
+                        "super-resolve 2000)")
+    p.add_argument("--learning-rate", type=_positive_float, default=0.01, help="Adam's step size")
     p.add_argument("--no-early-stopping", action="store_true",
                    help="run every iteration (denoise and jpeg stop early by default)")
     p.add_argument("--volumetric", action="store_true", help="one 3D fit per volume (Z before Y, X)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same result)")
+    _add_fit_options(p, "600 iterations", crop=True)
 
 
 def _add_video_prior(sub):
@@ -123,24 +167,39 @@ def _add_video_prior(sub):
                        help="take the flicker out of a stack processed frame by frame (Deep Video Prior)")
     p.add_argument("frames", type=Path, help="the input stack (T first)")
     p.add_argument("processed", type=Path, help="its frame-by-frame result")
-    p.add_argument("output", type=Path)
+    p.add_argument("output", type=Path, help="the consistent result's file (its suffix names the format)")
     p.add_argument("--channel-axis", type=_channel_axis, default=None, help=CHANNEL_AXIS_HELP + "; of both stacks")
-    p.add_argument("--epochs", type=_positive_int, default=25)
-    p.add_argument("--device", default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--epochs", type=_positive_int, default=25,
+                   help="passes over the frames (the paper's early stop: more lets the flicker back)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same result)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    _add_fit_options(p, "10 epochs of a 16-feature network")
+
+
+def _add_fit_options(p, quick, crop=False):
+    """A fit's --quick (``quick``: what the preset is), --estimate and, for per-image fits, --crop."""
+    p.add_argument("--quick", action="store_true", help=f"a quick preset: {quick} (--iterations still applies)")
+    p.add_argument("--estimate", action="store_true",
+                   help="time a few warm-up iterations, print the predicted run time and stop (nothing written)")
+    if crop:
+        p.add_argument("--crop", type=_geometry, default=None, metavar="WxH[+X+Y]",
+                       help="fit and write only this crop of each image (centred without +X+Y): see the result "
+                            "of a small fit before committing to the whole image")
 
 
 def _video_prior(args):
     from .io import TIFF_SUFFIXES, read_image, write_image
-    from .video_prior import iter_fit_video_prior
+    from .video_prior import QUICK, iter_fit_video_prior
 
     frames, processed = np.asarray(read_image(args.frames)), np.asarray(read_image(args.processed))
     axis = _channel_axis_for(args, args.frames, frames)
-    steps = iter_fit_video_prior(frames, processed, channel_axis=axis, epochs=args.epochs,
-                                 device=args.device, seed=args.seed)
-    result = _run_with_bar(steps, "Deep Video Prior", _step_fraction)
-    record = {**_record("video prior", "deep video prior", device=args.device, epochs=args.epochs, seed=args.seed),
+    options = {"epochs": args.epochs, **(QUICK if args.quick else {})}
+    steps = iter_fit_video_prior(frames, processed, channel_axis=axis, device=args.device, seed=args.seed, **options)
+    result = _run_with_bar(steps, "Deep Video Prior", frames.size / 1e6, estimate=args.estimate)
+    if result is None:
+        return
+    record = {**_record("video prior", "deep video prior", device=args.device, seed=args.seed, **options),
               "command": " ".join(sys.argv[1:]), "source": str(args.frames), "processed": str(args.processed)}
     write_image(args.output, result, overwrite=args.overwrite, rgb=_channels_last(axis, result),
                 metadata=record if args.output.suffix.lower() in TIFF_SUFFIXES else None)
@@ -168,38 +227,58 @@ def _range(text):
 
 
 def _add_train(sub):
-    p = sub.add_parser("train", help="train a super-resolution model on a folder of HR images")
-    p.add_argument("architecture")
-    p.add_argument("--scale", type=_positive_int, required=True)
+    p = sub.add_parser("train", help="train a super-resolution model on a folder of HR images",
+                       description="Train a model on folders of high-resolution images.\n\n" + _architectures_help(),
+                       formatter_class=_RawDescriptionHelpFormatter)
+    p.add_argument("architecture", help="the network to train (the list above)")
+    p.add_argument("--scale", type=_positive_int, required=True, help="zoom factor (1 for denoisers)")
     p.add_argument("--data", nargs="+", required=True, help="folders of HR training images")
-    p.add_argument("--val", nargs="*", default=[], help="folders of HR validation images")
+    p.add_argument("--val", nargs="*", default=[], help="folders of HR validation images (default: none)")
     p.add_argument("--out", required=True, help="run folder (resumes if it holds a checkpoint)")
     p.add_argument("--config", type=_key_values, default={},
-                   help="architecture options, e.g. 'blocks=8,features=32'")
+                   help="architecture options, e.g. 'blocks=8,features=32' (default: the architecture's own)")
     p.add_argument("--channels", type=int, default=1, choices=[1, 3], help="1: luma model, 3: RGB model")
-    p.add_argument("--steps", type=_positive_int, default=20000)
-    p.add_argument("--batch-size", type=_positive_int, default=32)
+    p.add_argument("--steps", type=_positive_int, default=20000, help="optimiser steps")
+    p.add_argument("--batch-size", type=_positive_int, default=32, help="patches per step")
     p.add_argument("--lr-patch", type=_positive_int, default=24, help="low-resolution patch size")
-    p.add_argument("--lr", type=_positive_float, default=1e-3)
-    p.add_argument("--min-lr", type=float, default=1e-5)
+    p.add_argument("--lr", type=_positive_float, default=1e-3, help="initial learning rate (Adam)")
+    p.add_argument("--min-lr", type=float, default=1e-5, help="learning rate at the end of the cosine decay")
     p.add_argument("--losses", type=_key_values, default={"l1": 1.0},
                    help="weighted losses: l1, l2, ms_ssim_l1, hf, perceptual, adversarial "
                         "(e.g. 'l1=1,perceptual=0.1,adversarial=0.005')")
     p.add_argument("--discriminator-features", type=_positive_int, default=64,
                    help="width of the adversarial loss's discriminator (SRGAN: 64; 16 is 16x cheaper on a CPU)")
-    p.add_argument("--blur", type=_range, default=(0.0, 0.0), help="Gaussian blur sigma range 'lo:hi' (HR px)")
-    p.add_argument("--noise", type=_range, default=(0.0, 0.0), help="noise sigma range 'lo:hi' (grey levels)")
-    p.add_argument("--jpeg", type=_range, default=None, help="JPEG quality range 'lo:hi'")
-    p.add_argument("--init", default=None, help="safetensors weights to start from")
-    p.add_argument("--val-every", type=_positive_int, default=1000)
-    p.add_argument("--checkpoint-minutes", type=_positive_float, default=5.0)
-    p.add_argument("--threads", type=_non_negative_int, default=0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--blur", type=_range, default=(0.0, 0.0),
+                   help="Gaussian blur sigma range 'lo:hi' (HR px; default 0:0, none)")
+    p.add_argument("--noise", type=_range, default=(0.0, 0.0),
+                   help="noise sigma range 'lo:hi' (grey levels; default 0:0, none)")
+    p.add_argument("--jpeg", type=_range, default=None, help="JPEG quality range 'lo:hi' (default: no JPEG)")
+    p.add_argument("--init", default=None, help="safetensors weights to start from (default: random)")
+    p.add_argument("--val-every", type=_positive_int, default=1000,
+                   help="steps between validations (each prints the loss, PSNR and time left)")
+    p.add_argument("--checkpoint-minutes", type=_positive_float, default=5.0,
+                   help="minutes between checkpoints a new run resumes from")
+    p.add_argument("--threads", type=_non_negative_int, default=0, help="CPU threads for torch (0: torch's choice)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same run)")
+
+
+class _RawDescriptionHelpFormatter(argparse.RawDescriptionHelpFormatter, _HelpFormatter):
+    """The description's lines as written (a list of architectures), options with their defaults."""
+
+
+def _architectures_help():
+    """The trainable architectures, one line per task, from their torch-free contracts."""
+    from .models.catalog import CONTRACTS
+
+    tasks = {}
+    for name, contract in CONTRACTS.items():
+        tasks.setdefault(contract.task, []).append(name)
+    return "architectures:\n" + "\n".join(f"  {task}: {', '.join(names)}" for task, names in tasks.items())
 
 
 def _add_export(sub):
     p = sub.add_parser("export", help="copy a training run's best weights into a weights folder, with a card")
-    p.add_argument("run", type=Path)
+    p.add_argument("run", type=Path, help="the training run's folder (train --out)")
     p.add_argument("--weights-dir", type=Path, default=None,
                    help="default: the user weights folder, searched for models (the first folder of "
                         "$NAPARI_SUPERRES_WEIGHTS if set, else napari-superres/weights in the user data folder)")
@@ -213,13 +292,13 @@ def _add_models(sub):
     cmd = p.add_subparsers(dest="models_command", required=True)
     cmd.add_parser("list", help="the published models that 'pull' downloads, and the installed models")
     q = cmd.add_parser("import", help="import a .safetensors/.pth/.pt state dict of a known architecture")
-    q.add_argument("file", type=Path)
+    q.add_argument("file", type=Path, help="the checkpoint file")
     q.add_argument("--name", default=None, help="model and method name (default: the file name)")
     q.add_argument("--license", default=None, help="the licence of the weights, for the model card")
     q.add_argument("--architecture", default=None, help="read it as this architecture (when several fit)")
     q.add_argument("--overwrite", action="store_true", help="replace a model of the same name")
     q = cmd.add_parser("pull", help="download a published model of 'models list' (explicitly) and import it")
-    q.add_argument("name")
+    q.add_argument("name", help="a name that 'models list' shows")
     q.add_argument("--overwrite", action="store_true", help="replace a model of the same name")
 
 
@@ -237,43 +316,63 @@ def _channels_last(axis, result):
     return axis is not None and axis % result.ndim == result.ndim - 1
 
 
+@dataclass
+class _Job:
+    """What the command line runs on each input file: a progress generator and how to describe and record it."""
+
+    description: str
+    make_steps: Callable  # (image, channel axis) -> generator of progress
+    record: dict  # provenance written into TIFF and zarr outputs
+    zoom: float = 1  # output pixels per input pixel along H and W
+    early_stopping: bool = False  # a fit's iterations are an upper bound
+    result_axis: Callable = staticmethod(lambda axis: axis)  # the result's channel axis from the input's
+
+
 def _upscale(args):
     from .upscale import iter_upscale
 
     scale = int(args.scale) if float(args.scale).is_integer() else args.scale
-    _process_file(args, f"{args.method} x{scale}", lambda image, axis: iter_upscale(
+    _process_file(args, _Job(f"{args.method} x{scale}", lambda image, axis: iter_upscale(
         image, scale, method=args.method, channel_axis=axis, device=args.device, tile=args.tile,
-        value_range=args.value_range, precision=args.precision, threads=args.threads), fraction=float,
+        value_range=args.value_range, precision=args.precision, threads=args.threads),
         record=_record("upscale", args.method, scale=scale, device=args.device, tile=args.tile,
-                       value_range=args.value_range))
+                       value_range=args.value_range), zoom=scale))
 
 
 def _dip(args):
-    from .dip import iter_fit_dip
+    from .dip import QUICK, TASK_DEFAULTS, iter_fit_dip
     from .io import read_image
 
     kwargs = {"scale": args.scale} if args.task == "super-resolve" else {}
     if args.task == "inpaint":
         if args.mask is None:
             sys.exit("error: inpaint needs --mask (an image, non-zero where pixels are missing)")
-        kwargs["mask"] = read_image(args.mask)
+        kwargs["mask"] = _crop(read_image(args.mask), None, args.crop)
+    options = {"network": args.network, **(QUICK if args.quick else {})}
+    options.update({"iterations": args.iterations} if args.iterations is not None else {})
+    early_stopping = not args.no_early_stopping and TASK_DEFAULTS[args.task]["early_stopping"]
     record = _record(f"dip-{args.task}", "deep image prior", scale=kwargs.get("scale", 1), device=args.device,
-                     iterations=args.iterations, network=args.network, seed=args.seed, volumetric=args.volumetric)
-    _process_file(args, f"DIP {args.task}", lambda image, axis: iter_fit_dip(
-        image, args.task, channel_axis=axis, iterations=args.iterations, learning_rate=args.learning_rate,
-        network=args.network, early_stopping=False if args.no_early_stopping else None, device=args.device,
-        seed=args.seed, preview_every=0, volumetric=args.volumetric, **kwargs), fraction=_step_fraction,
-        record=record)
+                     seed=args.seed, volumetric=args.volumetric, crop=args.crop, **options)
+    _process_file(args, _Job(f"DIP {args.task}", lambda image, axis: iter_fit_dip(
+        image, args.task, channel_axis=axis, learning_rate=args.learning_rate,
+        early_stopping=False if args.no_early_stopping else None, device=args.device,
+        seed=args.seed, preview_every=0, volumetric=args.volumetric, **options, **kwargs),
+        record=record, zoom=kwargs.get("scale", 1), early_stopping=early_stopping))
 
 
-def _step_fraction(step):
-    return getattr(step, "fraction", step)  # a FitStep, or a plain fraction
-
-
-def _fit_options(args):
-    """Options of a per-image fit (Noise2Void, DIP) from the command line."""
-    options = {"seed": args.seed, "device": args.device, "preview_every": 0}
+def _fit_options(args, quick):
+    """Options of a per-image fit (Noise2Void, DIP) from the command line; ``quick``: the method's preset."""
+    options = {"seed": args.seed, "device": args.device, "preview_every": 0, **(quick if args.quick else {})}
     return {**options, "iterations": args.iterations} if args.iterations is not None else options
+
+
+def _quick_preset(method):
+    """The ``--quick`` settings of a fitted method (n2v, dip)."""
+    if method == "n2v":
+        from .noise2void import QUICK
+    else:
+        from .dip import QUICK
+    return QUICK
 
 
 def _denoise(args):
@@ -282,14 +381,14 @@ def _denoise(args):
     if args.method in CLASSICAL:
         options = {"sigma": args.sigma}
     elif args.method in FITTED:
-        options = _fit_options(args)
+        options = _fit_options(args, _quick_preset(args.method))
         options.update({"volumetric": True} if args.volumetric else {})
     else:  # a trained denoiser
         options = {"device": args.device, "value_range": args.value_range, "precision": args.precision,
                    "threads": args.threads}
-    _process_file(args, f"{args.method} denoise", lambda image, axis: iter_denoise(
-        image, args.method, channel_axis=axis, **options), fraction=_step_fraction,
-        record=_record("denoise", args.method, **options))
+    _process_file(args, _Job(f"{args.method} denoise", lambda image, axis: iter_denoise(
+        image, method=args.method, channel_axis=axis, **options),
+        record=_record("denoise", args.method, crop=args.crop, **options), early_stopping=args.method == "dip"))
 
 
 def _inpaint(args):
@@ -297,15 +396,68 @@ def _inpaint(args):
     from .io import read_image
 
     if args.method == "dip":
-        options = _fit_options(args)
+        options = _fit_options(args, _quick_preset("dip"))
     elif args.method == "biharmonic":
         options = {}
     else:  # a trained inpainting network
         options = {"device": args.device}
-    mask = read_image(args.mask) if args.mask else None
-    _process_file(args, f"{args.method} inpaint", lambda image, axis: iter_inpaint(
-        image, mask, args.method, channel_axis=axis, missing_value=args.missing_value, **options),
-        fraction=_step_fraction, record=_record("inpaint", args.method, **options))
+    mask = _crop(read_image(args.mask), None, args.crop) if args.mask else None
+    _process_file(args, _Job(f"{args.method} inpaint", lambda image, axis: iter_inpaint(
+        image, mask, method=args.method, channel_axis=axis, missing_value=args.missing_value, **options),
+        record=_record("inpaint", args.method, crop=args.crop, **options)))
+
+
+def _colorize(args):
+    from .colorize import iter_colorize
+    from .io import read_image
+
+    hints = _hints(read_image(args.hints)) if args.hints else None
+    _process_file(args, _Job(f"{args.method} colorize", lambda image, axis: iter_colorize(
+        image, hints, method=args.method, channel_axis=axis, device=args.device),
+        record=_record("colorize", args.method, device=args.device, hints=str(args.hints) if args.hints else None),
+        result_axis=lambda axis: -1 if axis is None else axis))
+
+
+def _hints(image):
+    """An RGBA hints image as colorize takes it: values in [0, 1], alpha > 0 where a colour is wanted."""
+    image = np.asarray(image)
+    if image.ndim < 3 or image.shape[-1] != 4:
+        raise ValueError(f"--hints must be an RGBA image (colour where alpha > 0, transparent elsewhere), got shape "
+                         f"{image.shape}")
+    if np.issubdtype(image.dtype, np.integer):
+        return image / np.iinfo(image.dtype).max
+    return image.astype(np.float64)
+
+
+def _geometry(text):
+    """``'WxH+X+Y'`` (or ``'W'``, ``'WxH'``: centred) -> ``(W, H, X, Y)``, X and Y None when centred."""
+    match = re.fullmatch(r"(\d+)(?:x(\d+))?(?:\+(\d+)\+(\d+))?", text.strip())
+    if match is None or int(match[1]) < 1 or (match[2] is not None and int(match[2]) < 1):
+        raise argparse.ArgumentTypeError(f"must be WIDTHxHEIGHT, WIDTHxHEIGHT+X+Y or SIDE, not {text}")
+    width = int(match[1])
+    height = int(match[2]) if match[2] else width
+    return (width, height) + ((int(match[3]), int(match[4])) if match[3] else (None, None))
+
+
+_geometry.__name__ = "crop geometry"
+
+
+def _crop(image, channel_axis, geometry):
+    """``image`` cut to ``geometry`` (see :func:`_geometry`) in its H and W axes; as it is without one."""
+    if geometry is None:
+        return image
+    width, height, x, y = geometry
+    image = np.asarray(image)
+    spatial = [axis for axis in range(image.ndim) if channel_axis is None or axis != channel_axis % image.ndim]
+    h_axis, w_axis = spatial[-2:]
+    h, w = image.shape[h_axis], image.shape[w_axis]
+    x = (w - width) // 2 if x is None else x
+    y = (h - height) // 2 if y is None else y
+    if width > w or height > h or x + width > w or y + height > h:
+        raise ValueError(f"the crop {width}x{height}+{x}+{y} does not fit in the {w}x{h} image")
+    box = [slice(None)] * image.ndim
+    box[h_axis], box[w_axis] = slice(y, y + height), slice(x, x + width)
+    return image[tuple(box)]
 
 
 def _record(task, method, **settings):
@@ -321,8 +473,8 @@ def _is_folder_batch(args):
 
 def _input_paths(args):
     """Every file the command reads: none of them may be an output."""
-    return [path for path in (getattr(args, name, None) for name in ("input", "mask", "frames", "processed"))
-            if path is not None]
+    names = ("input", "mask", "hints", "frames", "processed")
+    return [path for path in (getattr(args, name, None) for name in names) if path is not None]
 
 
 def _batch(args):
@@ -363,22 +515,22 @@ def _check_device(args):
     select_device(args.device)
 
 
-def _process_file(args, description, make_steps, fraction, record):
-    """Run one file, or every image of a folder into an output folder, continuing past bad files."""
+def _process_file(args, job):
+    """Run ``job`` on one file, or on every image of a folder into an output folder, continuing past bad files."""
     if getattr(args, "scheduler", None):
         from distributed import Client
 
         with Client(args.scheduler):  # dask computes zarr results on the cluster from here on
             unscheduled = argparse.Namespace(**{**vars(args), "scheduler": None})
-            return _process_file(unscheduled, description, make_steps, fraction, record)
+            return _process_file(unscheduled, job)
     if not _is_folder_batch(args):
-        _process_one(args.input, args.output, args, description, make_steps, fraction, record)
+        _process_one(args.input, args.output, args, job)
         return
     pairs = _batch(args)
     failures = []
     for path, target in pairs:
         try:
-            _process_one(path, target, args, description, make_steps, fraction, record)
+            _process_one(path, target, args, job)
         except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch; all are reported
             failures.append((path, err))
             print(f"failed: {path}: {err}", file=sys.stderr)
@@ -387,40 +539,107 @@ def _process_file(args, description, make_steps, fraction, record):
         sys.exit("error: these files failed:\n" + "\n".join(f"  {path}: {err}" for path, err in failures))
 
 
-def _run_with_bar(steps, description, fraction):
-    """Exhaust a progress generator behind a progress bar on stderr; return its result."""
+def _run_with_bar(steps, description, megapixels, *, early_stopping=False, estimate=False):
+    """Exhaust a progress generator behind a progress bar on stderr; return its result.
+
+    A fit's bar counts iterations with the loss and the time left, and prints the
+    run time predicted from its warm-up iterations; with ``estimate`` it stops
+    there and returns None. Other work is counted in ``megapixels`` (MP/s).
+    """
+    from ._fitting import FitStep
+    from ._progress import FitClock
+
+    clock = FitClock()  # before the first step: its set-up counts in the elapsed time
+    first = _next_progress(steps)
+    if isinstance(first[0], FitStep):
+        return _run_fit_bar(steps, first, clock, description, early_stopping, estimate)
+    return _run_megapixel_bar(steps, first, clock, description, megapixels)
+
+
+def _next_progress(steps):
+    """``(next progress, None)``, or ``(None, result)`` once the generator has ended."""
+    try:
+        return next(steps), None
+    except StopIteration as done:
+        return None, done.value
+
+
+def _bar(clock, **options):
+    """A tqdm bar on stderr whose clock started with ``clock`` (a FitClock), before the first step was asked for."""
     from tqdm import tqdm
 
-    with tqdm(total=100, unit="%", desc=description, file=sys.stderr) as bar:
-        while True:
-            try:
-                progress = next(steps)
-            except StopIteration as done:
-                return done.value
-            bar.update(round(100 * fraction(progress)) - bar.n)
+    bar = tqdm(file=sys.stderr, smoothing=0, **options)  # rates: the mean since the start
+    bar.start_t = bar.last_print_t = bar.start_t - (clock.elapsed_now())
+    return bar
 
 
-def _process_one(source, target, args, description, make_steps, fraction, record):
-    """Read ``source``, run the progress generator with a bar, write ``target`` atomically."""
+def _run_megapixel_bar(steps, first, clock, description, megapixels):
+    progress, result = first
+    with _bar(clock, total=round(megapixels, 2), unit="MP", desc=description,
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.2f}/{total:.2f} MP [{elapsed}<{remaining}, "
+                         "{rate_fmt}]") as bar:
+        while progress is not None:
+            bar.update(min(progress, 1) * bar.total - bar.n)
+            progress, result = _next_progress(steps)
+        bar.update(bar.total - bar.n)
+    return result
+
+
+def _run_fit_bar(steps, first, clock, description, early_stopping, estimate):
+    from ._progress import iterations_done, iterations_total
+
+    step, result = first
+    clock.tick(step)
+    with _bar(clock, total=iterations_total(step), unit="it", desc=description,
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}, {rate_fmt}{postfix}]") as bar:
+        while step is not None:
+            bar.set_postfix_str(clock.status(step), refresh=False)
+            bar.update(iterations_done(step) - bar.n)
+            if clock.warmed_up():
+                bar.write(f"{description}: {clock.prediction(step, early_stopping)}"
+                          + ("" if estimate else "; Ctrl-C stops it"), file=sys.stderr)
+                if estimate:
+                    steps.close()
+                    return None
+            step, result = _next_progress(steps)
+            if step is not None:
+                clock.tick(step)
+    return result
+
+
+def _process_one(source, target, args, job):
+    """Read ``source``, run the job's progress generator with a bar, write ``target`` atomically."""
     from .io import TIFF_SUFFIXES, ZARR_SUFFIX, check_output, read_image, read_resolution, write_image
     from .lazy import is_lazy
 
     check_output(target, overwrite=args.overwrite, inputs=[source, *_input_paths(args)])
     image = read_image(source)
     axis = _channel_axis_for(args, source, image)
-    result = _run_with_bar(make_steps(image, axis), description, fraction)
+    image = _crop(image, axis, getattr(args, "crop", None))
+    channels = 1 if axis is None else image.shape[axis]
+    result = _run_with_bar(job.make_steps(image, axis), job.description, image.size / channels * job.zoom**2 / 1e6,
+                           early_stopping=job.early_stopping, estimate=getattr(args, "estimate", False))
+    if result is None:
+        print(f"{source}: nothing written (--estimate)")
+        return
     if is_lazy(result) and target.suffix.lower() != ZARR_SUFFIX:
         raise ValueError(f"a zarr input gives a lazy result: write it to a .zarr store, not {target.name}")
     tiff = target.suffix.lower() in TIFF_SUFFIXES
     keeps_metadata = tiff or target.suffix.lower() == ZARR_SUFFIX
-    provenance = {**record, "command": " ".join(sys.argv[1:]) or description, "source": str(source)}
+    provenance = {**job.record, "command": " ".join(sys.argv[1:]) or job.description, "source": str(source)}
     resolution = read_resolution(source) if tiff else None
+    result_axis = job.result_axis(axis)
     if resolution:  # physical pixel size shrinks with the zoom: pixels per unit grow by it
-        zoom = result.shape[-2 if axis is None else -3] / image.shape[-2 if axis is None else -3]
+        zoom = result.shape[_height_axis(result.ndim, result_axis)] / image.shape[_height_axis(image.ndim, axis)]
         resolution = (resolution[0] * zoom, resolution[1] * zoom, resolution[2])
-    write_image(target, result, overwrite=args.overwrite, rgb=_channels_last(axis, result),
+    write_image(target, result, overwrite=args.overwrite, rgb=_channels_last(result_axis, result),
                 metadata=provenance if keeps_metadata else None, resolution=resolution)
     print(f"{source} {image.shape} {image.dtype} -> {target} {result.shape} {result.dtype}")
+
+
+def _height_axis(ndim, channel_axis):
+    """The index of H among ``ndim`` axes whose channels are on ``channel_axis`` (None: none)."""
+    return -2 if channel_axis is None or channel_axis % ndim < ndim - 2 else -3
 
 
 def _train(args):
@@ -436,8 +655,23 @@ def _train(args):
         init=args.init, val_every=args.val_every,
         checkpoint_minutes=args.checkpoint_minutes, threads=args.threads, seed=args.seed,
     )
-    best = train(cfg, log=lambda msg: print(msg, flush=True))
+    best = train(cfg, log=partial(_training_log, total=args.steps))
     print(f"best weights: {best}")
+
+
+def _training_log(message, total):
+    """Print a training message; a validation record as one line with its step, loss, PSNR and time left."""
+    import json
+
+    from ._progress import format_duration
+
+    record = json.loads(message) if message.startswith("{") else None
+    if not isinstance(record, dict) or "sec_per_step" not in record:
+        print(message, flush=True)
+        return
+    left = format_duration(record["sec_per_step"] * (total - record["step"]))
+    print(f"step {record['step']}/{total}, loss {record['loss']:.4g}, validation {record['val_psnr']:.2f} dB, "
+          f"{record['sec_per_step']:.3g} s/step, {left} left", flush=True)
 
 
 def _export(args):
@@ -463,7 +697,7 @@ def _models(args):
 
     if args.models_command == "list":
         for name, entry in download.published_models().items():
-            print(f"{name:24s} {entry['task']} x{entry['scale']}  {entry['license']:10s} {entry['description']}")
+            print(f"{name:24s} {entry['task']} x{entry['scale']}  {entry['license']:12s} {entry['description']}")
         imported = [card.name for card in list_models().values() if "source" in card.info]
         print(f"installed (imported): {', '.join(imported) or 'none'}")
         return
@@ -509,12 +743,28 @@ def _sigterm_exits():
 
 
 def main(argv=None):
-    """Run the ``napari-superres`` command line on ``argv`` (default: ``sys.argv[1:]``)."""
+    """Run the ``napari-superres`` command line on ``argv`` (default: ``sys.argv[1:]``).
+
+    Ctrl-C ends it with one line and exit status 130, as a shell reports an interrupted command.
+    """
+    try:
+        _main(argv)
+    except KeyboardInterrupt:
+        print("\ninterrupted (Ctrl-C): nothing more written", file=sys.stderr)
+        sys.exit(130)
+
+
+def _parser():
+    """The command line's parser, with every sub-command."""
+    from ._version import __version__
+
     parser = _Parser(prog="napari-superres", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_upscale(sub)
     _add_denoise(sub)
     _add_inpaint(sub)
+    _add_colorize(sub)
     _add_dip(sub)
     _add_video_prior(sub)
     _add_train(sub)
@@ -522,10 +772,14 @@ def main(argv=None):
     _add_models(sub)
     sub.add_parser("methods", help="list upscaling methods and their scales")
     p = sub.add_parser("sample", help="write the bundled low-resolution sample image")
-    p.add_argument("output", type=Path)
-    p.add_argument("--overwrite", action="store_true")
-    args = parser.parse_args(argv)
-    handlers = {"upscale": _upscale, "denoise": _denoise, "inpaint": _inpaint, "dip": _dip,
+    p.add_argument("output", type=Path, help="the file to write (its suffix names the format)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    return parser
+
+
+def _main(argv):
+    args = _parser().parse_args(argv)
+    handlers = {"upscale": _upscale, "denoise": _denoise, "inpaint": _inpaint, "colorize": _colorize, "dip": _dip,
                 "video-prior": _video_prior, "train": _train, "export": _export, "models": _models, "methods": _methods,
                 "sample": _sample}
     from ._arrays import ChannelAxisWarning
