@@ -25,12 +25,16 @@ SMALL = {  # reduced widths so that the checks run fast; the structure is the sa
     "imdn": dict(features=16, blocks=1),
     "drunet": dict(features=(4, 4, 4, 4), blocks=1),
     "fdncnn": dict(features=8, depth=3),
+    "swinir": dict(embed_dim=8, depths=(2,), num_heads=(2,), window_size=4),
+    "swinir_denoise": dict(embed_dim=8, depths=(2,), num_heads=(2,), window_size=4),
+    "hat": dict(embed_dim=8, depths=(2,), num_heads=(2,), window_size=4, compress_ratio=2, squeeze_factor=4),
 }
-SIZE_KEEPING = {"dncnn", "colorizer", "gatedunet", "drunet", "fdncnn"}  # scale 1
+SIZE_KEEPING = {"dncnn", "colorizer", "gatedunet", "drunet", "fdncnn", "swinir_denoise"}  # scale 1
 WHOLE_PLANE = {"colorizer", "gatedunet"}  # see an image whole (colour, holes): no halo, never tiled
 SR = sorted(set(ARCHITECTURES) - SIZE_KEEPING)
-# Channel attention on statistics of the whole input: tiles are close, not equal (test_published_architectures.py).
-GLOBAL_STATISTICS = {"imdn"}
+# Channel attention on statistics of the whole input: tiles are close, not equal (test_published_architectures.py,
+# test_published_transformers.py).
+GLOBAL_STATISTICS = {"imdn", "hat"}
 
 
 def _model(name, scale, channels=1):

@@ -124,7 +124,10 @@ SMALL = {"srcnn": dict(features=8, hidden=4), "fsrcnn": dict(d=8, s=4, m=1), "es
          "unet": dict(features=4, depth=2), "dncnn": dict(features=8, depth=3), "colorizer": dict(features=4, blocks=1),
          "gatedunet": dict(features=4, depth=2), "span": dict(features=4, normalize=False),
          "rrdbnet": dict(features=4, blocks=1, growth=4), "imdn": dict(features=16, blocks=1),
-         "drunet": dict(features=(4, 4, 4, 4), blocks=1), "fdncnn": dict(features=4, depth=3)}
+         "drunet": dict(features=(4, 4, 4, 4), blocks=1), "fdncnn": dict(features=4, depth=3),
+         "swinir": dict(embed_dim=8, depths=(2,), num_heads=(2,), window_size=4),
+         "swinir_denoise": dict(embed_dim=8, depths=(2,), num_heads=(2,), window_size=4),
+         "hat": dict(embed_dim=8, depths=(2,), num_heads=(2,), window_size=4, compress_ratio=2, squeeze_factor=4)}
 
 
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
@@ -132,7 +135,7 @@ def test_a_model_loads_as_a_plain_build_would(tmp_path, monkeypatch, architectur
     """The same weights and batch-norm statistics, dtype, device, eval mode and memory format."""
     from safetensors.torch import save_file
 
-    scale = 1 if architecture in ("dncnn", "colorizer", "gatedunet", "drunet", "fdncnn") else 2
+    scale = 1 if architecture in ("dncnn", "colorizer", "gatedunet", "drunet", "fdncnn", "swinir_denoise") else 2
     channels = 3 if architecture == "gatedunet" else 1
     reference = ARCHITECTURES[architecture](scale=scale, channels=channels, **SMALL[architecture])
     generator = torch.Generator().manual_seed(0)

@@ -81,6 +81,11 @@ class ModelContract:
         return sorted(set(config) - set(self.options))
 
 
+_SWINIR_OPTIONS = {"embed_dim": 180, "depths": (6,) * 6, "num_heads": (6,) * 6, "window_size": 8, "mlp_ratio": 2.0,
+                   "upsampler": None, "resi_connection": "1conv", "img_range": 1.0}
+_HAT_OPTIONS = {"embed_dim": 180, "depths": (6,) * 6, "num_heads": (6,) * 6, "window_size": 16, "mlp_ratio": 2.0,
+                "compress_ratio": 3, "squeeze_factor": 30, "overlap_ratio": 0.5, "img_range": 1.0}
+
 # RRDBNet's receptive field grows 15 pixels a block (349 for Real-ESRGAN's 23), but its 0.2-scaled
 # residuals make the far context negligible: Real-ESRGAN's own tiler pads tiles by 10 pixels.
 RRDB_HALO = 40
@@ -141,6 +146,19 @@ CONTRACTS = MappingProxyType({
     "imdn": ModelContract(  # convolutions reach 27 pixels (head, 6 blocks of 4, tail, upsampler); see imdn.py
         "upscale", "imdn", "IMDN", {"features": 64, "blocks": 6}, inputs=("rgb", "y"),
         halo_rule=lambda scale, o: 4 * o["blocks"] + 3),
+    # SwinIR: each shifted-window block reaches up to one window further, so its context is the whole
+    # image in principle; the halo is four windows, whole windows so that tiles cut on the grid stay on it.
+    "swinir": ModelContract(
+        "upscale", "swinir", "SwinIR", _SWINIR_OPTIONS, scales=(2, 3, 4, 8), inputs=("rgb", "y"),
+        halo_rule=lambda scale, o: 4 * o["window_size"], multiple_rule=lambda o: o["window_size"]),
+    "swinir_denoise": ModelContract(  # the same network at scale 1 (a residual output convolution); gray: full range
+        "denoise", "swinir", "SwinIR", _SWINIR_OPTIONS, scales=(1,), inputs=("rgb", "gray"),
+        halo_rule=lambda scale, o: 4 * o["window_size"], multiple_rule=lambda o: o["window_size"]),
+    # HAT: SwinIR's layout with channel attention (pooled over the whole tile: tiles match only nearly)
+    # and overlapping cross-attention reaching half a window further; two of its 16-pixel windows of halo.
+    "hat": ModelContract(
+        "upscale", "hat", "HAT", _HAT_OPTIONS, scales=(2, 3, 4), inputs=("rgb", "y"),
+        halo_rule=lambda scale, o: 2 * o["window_size"], multiple_rule=lambda o: o["window_size"]),
 })
 
 
