@@ -239,3 +239,11 @@ def test_ctrl_c_ends_with_one_line_and_status_130(tmp_path, small_png):
     assert running.wait(30) == 130 and time.monotonic() - start < 30
     assert "Traceback" not in seen and seen.rstrip().endswith("interrupted (Ctrl-C): nothing more written")
     assert not (tmp_path / "x.png").exists()
+
+
+def test_a_long_fit_is_told_of_quick_and_crop(tmp_path, small_png, capsys, monkeypatch):
+    import napari_superres.cli
+
+    monkeypatch.setattr(napari_superres.cli, "LONG_FIT_SECONDS", 0)
+    main(["dip", str(small_png), str(tmp_path / "x.png"), "--estimate"])
+    assert "--quick (and --crop) give a first look sooner" in capsys.readouterr().err

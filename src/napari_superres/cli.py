@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+LONG_FIT_SECONDS = 600  # a fit predicted to take longer is told of --quick and --crop
 CHANNEL_AXIS_HELP = ("axis of colour channels, or 'none' (default: what the file says: TIFF samples or channels, "
                      "PNG/JPEG colours; refused where it does not say)")
 
@@ -596,8 +597,10 @@ def _run_fit_bar(steps, first, clock, description, early_stopping, estimate):
             bar.set_postfix_str(clock.status(step), refresh=False)
             bar.update(iterations_done(step) - bar.n)
             if clock.warmed_up():
+                slow = clock.predicted_seconds(step) > LONG_FIT_SECONDS
                 bar.write(f"{description}: {clock.prediction(step, early_stopping)}"
-                          + ("" if estimate else "; Ctrl-C stops it"), file=sys.stderr)
+                          + ("" if estimate else "; Ctrl-C stops it")
+                          + ("; --quick (and --crop) give a first look sooner" if slow else ""), file=sys.stderr)
                 if estimate:
                     steps.close()
                     return None
