@@ -175,7 +175,7 @@ def _add_video_prior(sub):
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same result)")
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
-    _add_fit_options(p, "10 epochs of a 16-feature network")
+    _add_fit_options(p, "10 epochs")
 
 
 def _add_fit_options(p, quick, crop=False):
