@@ -131,7 +131,7 @@ def test_upscale_along_z_loads_a_dask_layer_in_the_worker(make_napari_viewer, qt
     lazy = da.from_array(stack, chunks=stack.shape).map_blocks(_slow_chunk, dtype=stack.dtype)
     layer = viewer.add_image(lazy, contrast_limits=(0, 255))
     widget = UpscaleWidget(viewer)
-    widget.image.value, widget.axes.value, widget.scale.value = layer, "Z", 2
+    widget.image.value, widget.method.value, widget.axes.value, widget.scale.value = layer, "bicubic", "Z", 2
     assert _timed(widget.run) < GUI_BUDGET
     assert widget.worker is not None
     _wait(qtbot, widget)

@@ -7,17 +7,21 @@ and says, in a :class:`Job`, which generator to run and what to do with its resu
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton
+from magicgui.widgets import CheckBox, ComboBox, Container, Label, ProgressBar, PushButton
 from napari.layers import Image, Labels, Shapes
 from napari.qt.threading import create_worker
+from qtpy.QtCore import QEvent, QObject
+from qtpy.QtWidgets import QComboBox, QSizePolicy
 
 from .._fitting import FitStep
-from ..device import available_devices
+from .._progress import FitClock, format_duration
+from ..device import PRECISIONS, available_devices
 from ..provenance import provenance
 from ..tiling import TileSizeWarning
 from ..upscale import upscaled_geometry
@@ -29,6 +33,14 @@ if TYPE_CHECKING:
 LAZY_NOTE = ", computed block by block as you browse it (lazy: the input is dask or zarr)"
 # What the core raises for input or settings it cannot process: the status says why, no traceback.
 INPUT_ERRORS = (ValueError, TypeError, MemoryError)
+# Below this many seconds of work done, an estimate of the time left is mostly noise (set-up, first tile).
+ETA_AFTER_S = 2.0
+COMBO_CHARACTERS = 14  # a choice box shows this many characters of a layer's name; longer names are elided
+SCROLLBAR_PX = 16  # room for the vertical scroll bar of a dock taller than the window
+DEVICE_TIP = ("Where the computation runs: 'auto' picks the fastest available (CUDA, Apple MPS, else the CPU). "
+              "Interpolation and classical methods always run on the CPU.")
+PRECISION_TIP = ("Arithmetic of the learned models: 'auto' uses bf16 where this CPU (AVX512-BF16 or AMX) or GPU "
+                 "computes it fast, else fp32; bf16 moves 8-bit results by at most one level.")
 
 
 class InWorker:
@@ -77,31 +89,93 @@ def _start_and_relay(job):
     return (yield from steps)
 
 
+class FitWidth(QObject):
+    """Keeps a scroll area at least as wide as its widget: fields are not clipped, the dock scrolls vertically.
+
+    The widget's minimum width is known once it is laid out (style, fonts, layer names), so it is read then.
+    """
+
+    def __init__(self, scroll_area):
+        super().__init__(scroll_area)
+        self._scroll_area = scroll_area
+
+    def eventFilter(self, watched, event):  # noqa: N802 - Qt's name
+        if event.type() in (QEvent.Type.Show, QEvent.Type.LayoutRequest):
+            self._scroll_area.setMinimumWidth(watched.minimumSizeHint().width() + SCROLLBAR_PX)
+        return False
+
+
 class TaskWidget(Container):
-    """Layer in, worker, layer out. Subclasses set ``run_text`` and implement ``_job``."""
+    """Layer in, worker, layer out. Subclasses set ``run_text`` and implement ``_job``.
+
+    ``fields`` are shown; ``advanced`` fields (and the device) are folded under an
+    "advanced options" box, so that a dock stays short; the dock scrolls when it is
+    taller than the window.
+    """
 
     run_text = "Run"
+    precision_choice = False  # whether the task's learned models take a precision (a row under the device)
+    image_tip = "The Image layer to process; it is never changed: the result is a new layer."
 
-    def __init__(self, viewer: napari.viewer.Viewer, fields=()):
-        super().__init__()
+    def __init__(self, viewer: napari.viewer.Viewer, fields=(), advanced=()):
+        super().__init__(scrollable=True, labels=False)
         self._viewer = viewer
         self.worker = None
         self.preview_layer = None
         self._preview_of = None  # (source layer, method name, scale factor) of the running fit
         self._run_device = None  # the device field when the run started: what the result is labelled with
         self._stopped_text = ""
-        self.image = ComboBox(label="image", choices=self._image_layers)
-        self.device = ComboBox(label="device", choices=["auto", *available_devices()])
-        self.run_button = PushButton(text=self.run_text)
-        self.cancel_button = PushButton(text="Cancel", enabled=False)
-        self.progress = ProgressBar(label="progress", min=0, max=100, value=0)
-        self.status = Label(value="")
-        self.extend([self.image, *fields, self.device, self.run_button, self.cancel_button, self.progress,
-                     self.status])
+        self._started = None  # time.perf_counter() when the run's first step came: the origin of the ETA
+        self._description = ""
+        self.image = ComboBox(label="image", choices=self._image_layers, tooltip=self.image_tip)
+        self.device = ComboBox(label="device", choices=["auto", *available_devices()], tooltip=DEVICE_TIP)
+        self.show_advanced = CheckBox(text="advanced options", value=False,
+                                      tooltip="Show the settings most runs leave as they are.")
+        self.precision = ComboBox(label="precision", choices=list(PRECISIONS), tooltip=PRECISION_TIP)
+        rows = [self.device, self.precision] if self.precision_choice else [self.device]
+        self.advanced = Container(widgets=[*advanced, *rows], visible=False)
+        self.run_button = PushButton(text=self.run_text, tooltip="Start; the result is added as a new layer.")
+        self.cancel_button = PushButton(text="Cancel", enabled=False,
+                                        tooltip="Stop the run; nothing is added and the input stays as it was.")
+        self.progress = ProgressBar(label="progress", min=0, max=100, value=0,
+                                    tooltip="The share of the work done in this run.")
+        self.status = Label(value="", tooltip="What the run is doing, what it did, or why it cannot run.")
+        # A long message wraps in the width the fields give, instead of widening the dock.
+        self.status.native.setWordWrap(True)
+        self.status.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # Fields with their labels; below them, buttons, bar and status use the dock's whole width.
+        self.extend([Container(widgets=[self.image, *fields, self.show_advanced, self.advanced]), self.run_button,
+                     self.cancel_button, self.progress, self.status])
+        self._compact()
+        self.show_advanced.changed.connect(lambda shown: setattr(self.advanced, "visible", shown))
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
+        self._pick_only = ()  # optional layer fields filled when exactly one layer fits them
         for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
             event.connect(self.reset_choices)
+        viewer.layers.events.inserted.connect(self.pick_only_choices)
+
+    @property
+    def native(self):
+        """The scroll area around the fields: napari docks ``native``, so a dock taller than the window scrolls."""
+        return self.root_native_widget
+
+    def _compact(self):
+        """Fields at their natural height at the top, choice boxes that elide long layer names."""
+        fields = self.root_native_widget.widget()
+        fields.layout().addStretch()
+        for combo in fields.findChildren(QComboBox):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(COMBO_CHARACTERS)
+        self._fit_width = FitWidth(self.root_native_widget)  # the dock never clips its fields
+        fields.installEventFilter(self._fit_width)
+
+    def pick_only_choices(self, _event=None):
+        """Fill each empty optional layer field (a mask, hints) whose choices hold exactly one layer."""
+        for combo in self._pick_only:
+            layers = [choice for choice in combo.choices if choice is not None]
+            if combo.value is None and len(layers) == 1:
+                combo.value = layers[0]
 
     def _image_layers(self, _widget=None):
         return [(layer.name, layer) for layer in self._viewer.layers if isinstance(layer, Image)]
@@ -124,6 +198,7 @@ class TaskWidget(Container):
         if self.worker is not None:
             self.status.value = "Already running: wait for it to finish or press Cancel."
             return
+        self.progress.value = 0  # a refused run must not show the last run's 100 %
         layer = self.image.value
         if layer is None:
             self.status.value = "Open or select an image layer first."
@@ -145,8 +220,9 @@ class TaskWidget(Container):
         worker.aborted.connect(lambda: setattr(self.status, "value", "Cancelled."))
         worker.finished.connect(self._finished)
         self.worker = worker
-        self.progress.value = 0
-        self.status.value = f"{job.description} on {layer.name}..."
+        self._started = None
+        self._description = f"{job.description} on {layer.name}"
+        self.status.value = f"{self._description}..."
         self.run_button.enabled = False
         self.cancel_button.enabled = True
         worker.start()
@@ -172,15 +248,30 @@ class TaskWidget(Container):
         raise NotImplementedError
 
     def _on_yielded(self, step):
-        """Progress from a fraction, or from a :class:`FitStep` that may carry a preview."""
+        """Progress and time left from a fraction, or from a :class:`FitStep` (iteration, loss; maybe a preview)."""
+        fraction = step.fraction if isinstance(step, FitStep) else step
+        self.progress.value = round(100 * fraction)
+        self._show_step(step, fraction)
         if not isinstance(step, FitStep):
-            self.progress.value = round(100 * step)
             return
-        self.progress.value = round(100 * step.fraction)
         if step.stopped:
             self._stopped_text = f"stopped early at iteration {step.iteration}"
         if step.estimate is not None:
             self._show_preview(step.estimate)
+
+    def _show_step(self, step, fraction):
+        """The status while running: a fit's iteration, loss and time left; other tasks' time left."""
+        now = time.perf_counter()
+        if self._started is None:  # the first step comes after the set-up (model loading): time from here
+            self._started, self._start_fraction, self._clock = now, fraction, FitClock()
+            return
+        if isinstance(step, FitStep):
+            self._clock.tick(step)
+            self.status.value = f"{self._description}: {self._clock.status(step)}"
+            return
+        left = eta_seconds(now - self._started, fraction - self._start_fraction, 1 - fraction)
+        if left is not None:
+            self.status.value = f"{self._description}: {format_duration(left)} left"
 
     def _show_preview(self, estimate):
         """Show the current estimate of a fit in one layer, replaced at each preview, removed at the end."""
@@ -193,6 +284,7 @@ class TaskWidget(Container):
 
     def _on_errored(self, err):
         self.status.value = f"Failed: {err}"
+        self.progress.value = 0
         if not isinstance(err, INPUT_ERRORS):  # a bug, not the input: napari shows its traceback
             raise err
 
@@ -233,3 +325,11 @@ class TaskWidget(Container):
             metadata={"napari_superres": {**metadata, "source": layer.name}},
             **kwargs,
         )
+
+
+def eta_seconds(elapsed, done, left):
+    """Seconds still needed for ``left`` of the work when ``done`` of it took ``elapsed`` s; None while too early."""
+    if elapsed < ETA_AFTER_S or done <= 0:
+        return None
+    return elapsed * left / done
+

@@ -15,18 +15,28 @@ if TYPE_CHECKING:
     import napari
 
 NOT_QUANTITATIVE = "colours guessed by a network: not a measurement, do not quantify them"
+TIP_HINTS = ("Optional: a Points layer (each point's face colour) or a Labels layer (each label's colour) saying "
+             "which colour a region has; a hint spreads over the region of similar brightness around it.")
+TIP_MODEL = "The colorization network (a second or two per megapixel on a CPU)."
 
 
 class ColorizeWidget(TaskWidget):
     """Colorize a gray Image layer into a new RGB layer, marked as not quantitative."""
 
     run_text = "Colorize"
+    image_tip = "The gray Image layer to colorize (colour layers are not offered); it is never changed."
 
     def __init__(self, viewer: napari.viewer.Viewer):
-        self.hints = ComboBox(label="hints (Points/Labels)", nullable=True)
-        self.method = ComboBox(label="model", choices=available_colorizers())
-        super().__init__(viewer, [self.hints, self.method])
+        self.hints = ComboBox(label="hints", nullable=True, tooltip=TIP_HINTS)
+        self.method = ComboBox(label="model", choices=available_colorizers(), tooltip=TIP_MODEL)
+        super().__init__(viewer, [self.hints], advanced=[self.method])
         self.hints.choices = self._hint_layers  # needs the viewer, so after the base init
+        self._pick_only = (self.hints,)
+        self.pick_only_choices()
+
+    def _image_layers(self, _widget=None):
+        """Gray Image layers only: colorizing a colour layer is refused."""
+        return [(name, layer) for name, layer in super()._image_layers() if not layer.rgb]
 
     def _hint_layers(self, _widget=None):
         return [(layer.name, layer) for layer in self._viewer.layers if isinstance(layer, (Points, Labels))]

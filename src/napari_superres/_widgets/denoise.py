@@ -19,6 +19,16 @@ if TYPE_CHECKING:
 # DIP fits each plane and stops early by itself.
 DEFAULT_ITERATIONS = {"n2v": 1500, "dip": 3000}
 METHOD_NAMES = {"n2v": "Noise2Void", "dip": "DIP"}
+TIP_METHOD = ("Classical methods (nlm, tv, wavelet, bilateral) take seconds and use the noise σ; fits (n2v: "
+              "Noise2Void, dip: Deep Image Prior) train a network on this image: minutes to hours on a CPU, "
+              "the time left is shown while they run.")
+TIP_SIGMA = ("Standard deviation of the noise, in the layer's intensity units (e.g. 10 for uint8, 0.04 for a float "
+             "image in [0, 1]). 0: estimated from the image when the run starts.")
+TIP_ESTIMATE = "Estimate the noise σ of the chosen image now and put it in the field (a pass over the image)."
+TIP_ITERATIONS = ("Training steps of the fit: the run time grows in proportion (the status shows the time left). "
+                  "Fewer: quicker, noisier result.")
+TIP_VOLUMETRIC = "Noise2Void on a stack: train on 3D patches (slower) instead of 2D planes; needs a Z axis."
+TIP_PREVIEW = "Every this many iterations, show the current result in a preview layer (0: never; each costs a pass)."
 SIGMA_DECIMALS = 4  # a float image in [0, 1] has σ of a few hundredths: 2 decimals would round it away
 
 
@@ -28,16 +38,18 @@ class DenoiseWidget(TaskWidget):
     run_text = "Denoise"
 
     def __init__(self, viewer: napari.viewer.Viewer):
-        self.method = ComboBox(label="method", choices=list(available_denoisers()), value="nlm")
-        self.sigma = FloatSpinBox(label="noise σ (0: estimate)", value=0.0, min=0.0, max=1e9, step=0.5)
+        self.method = ComboBox(label="method", choices=list(available_denoisers()), value="nlm", tooltip=TIP_METHOD)
+        self.sigma = FloatSpinBox(label="noise σ", value=0.0, min=0.0, max=1e9, step=0.5,
+                                  tooltip=TIP_SIGMA)
         self.sigma.native.setDecimals(SIGMA_DECIMALS)
-        self.estimate_button = PushButton(text="Estimate σ")
+        self.estimate_button = PushButton(text="Estimate σ", tooltip=TIP_ESTIMATE)
         self.estimate_worker = None
-        self.iterations = SpinBox(label="iterations", value=1500, min=1, max=100_000, step=100)
-        self.volumetric = CheckBox(label="3D (train on volumes)", value=False)
-        self.preview_every = SpinBox(label="preview every", value=250, min=0, max=100_000)
-        super().__init__(viewer, [self.method, self.sigma, self.estimate_button, self.iterations,
-                                  self.volumetric, self.preview_every])
+        self.iterations = SpinBox(label="iterations", value=1500, min=1, max=100_000, step=100,
+                                  tooltip=TIP_ITERATIONS)
+        self.volumetric = CheckBox(label="3D (train on volumes)", value=False, tooltip=TIP_VOLUMETRIC)
+        self.preview_every = SpinBox(label="preview every", value=250, min=0, max=100_000, tooltip=TIP_PREVIEW)
+        super().__init__(viewer, [self.method, self.sigma, self.estimate_button, self.iterations, self.volumetric],
+                         advanced=[self.preview_every])
         self.estimate_button.changed.connect(self.estimate)
         self.method.changed.connect(self._method_changed)
         self._method_changed()
@@ -132,5 +144,5 @@ def _iter_denoise_sigma(image, method, sigma, channel_axis):
     """
     if sigma is None:
         sigma = finite_noise_estimate(image, channel_axis)
-    result = yield from iter_denoise(image, method, sigma=sigma, channel_axis=channel_axis)
+    result = yield from iter_denoise(image, method=method, sigma=sigma, channel_axis=channel_axis)
     return result, sigma

@@ -14,23 +14,39 @@ if TYPE_CHECKING:
     import napari
 
 
+TIP_TASK = ("denoise: the fit stops before it learns the noise; inpaint: fills the pixels under the mask; "
+            "super-resolve: an image whose downscaled version matches this one.")
+TIP_MASK = "Inpaint: the Labels or Shapes layer whose labelled or drawn pixels are missing and get filled."
+TIP_SCALE = "Super-resolve: how many times the image grows along Y and X."
+TIP_NETWORK = "The network fitted: 'fast' (fewer features, some times quicker) or the original hourglass."
+TIP_ITERATIONS = ("Upper bound on the optimisation steps: the run time grows in proportion (the status shows the "
+                  "time left); early stopping may end sooner.")
+TIP_RATE = "Adam's step size: larger fits faster but may diverge (the loss grows)."
+TIP_EARLY = "Stop when the estimate stops improving (denoise: before the network learns the noise)."
+TIP_PREVIEW = "Every this many iterations, show the current estimate in a preview layer (each costs a forward pass)."
+
+
 class DIPWidget(TaskWidget):
     """Denoise, inpaint or super-resolve an Image layer with Deep Image Prior."""
 
     run_text = "Fit"
 
     def __init__(self, viewer: napari.viewer.Viewer):
-        self.task = ComboBox(label="task", choices=list(TASKS), value="denoise")
-        self.mask = ComboBox(label="mask (Labels/Shapes)", nullable=True)
-        self.scale = SpinBox(label="scale", value=4, min=2, max=8)
-        self.network = ComboBox(label="network", choices=list(NETWORKS), value="fast")
-        self.iterations = SpinBox(label="iterations", value=3000, min=1, max=100_000, step=100)
-        self.learning_rate = FloatSpinBox(label="learning rate", value=0.01, min=1e-5, max=1.0, step=0.001)
-        self.early_stopping = CheckBox(label="early stopping", value=True)
-        self.preview_every = SpinBox(label="preview every", value=25, min=1, max=10_000)
-        super().__init__(viewer, [self.task, self.mask, self.scale, self.network, self.iterations,
-                                  self.learning_rate, self.early_stopping, self.preview_every])
+        self.task = ComboBox(label="task", choices=list(TASKS), value="denoise", tooltip=TIP_TASK)
+        self.mask = ComboBox(label="mask", nullable=True, tooltip=TIP_MASK)
+        self.scale = SpinBox(label="scale", value=4, min=2, max=8, tooltip=TIP_SCALE)
+        self.network = ComboBox(label="network", choices=list(NETWORKS), value="fast", tooltip=TIP_NETWORK)
+        self.iterations = SpinBox(label="iterations", value=3000, min=1, max=100_000, step=100,
+                                  tooltip=TIP_ITERATIONS)
+        self.learning_rate = FloatSpinBox(label="learning rate", value=0.01, min=1e-5, max=1.0, step=0.001,
+                                          tooltip=TIP_RATE)
+        self.early_stopping = CheckBox(label="early stopping", value=True, tooltip=TIP_EARLY)
+        self.preview_every = SpinBox(label="preview every", value=25, min=1, max=10_000, tooltip=TIP_PREVIEW)
+        super().__init__(viewer, [self.task, self.mask, self.scale, self.iterations, self.early_stopping],
+                         advanced=[self.network, self.learning_rate, self.preview_every])
         self.mask.choices = self._mask_layers  # needs the viewer, so after the base init
+        self._pick_only = (self.mask,)
+        self.pick_only_choices()
         self.task.changed.connect(self._task_changed)
         self._task_changed()
 

@@ -15,20 +15,33 @@ if TYPE_CHECKING:
     import napari
 
 
+TIP_MASK = ("The Labels or Shapes layer marking the missing pixels (every non-zero label, every drawn shape). "
+            "None: the pixels equal to 'missing value' are filled.")
+TIP_MISSING = "Without a mask: the value that marks missing pixels (a number, or nan)."
+TIP_METHOD = ("biharmonic: smooth fill, a second for small holes; learned models: texture, a second per megapixel; "
+              "dip: fits Deep Image Prior, minutes (the time left is shown).")
+TIP_ITERATIONS = "dip: optimisation steps; the run time grows in proportion."
+TIP_PREVIEW = "dip: every this many iterations, show the current fill in a preview layer (0: never)."
+
+
 class InpaintWidget(TaskWidget):
     """Fill the missing pixels of an Image layer into a new layer; known pixels are kept exactly."""
 
     run_text = "Inpaint"
 
     def __init__(self, viewer: napari.viewer.Viewer):
-        self.mask = ComboBox(label="mask (Labels/Shapes)", nullable=True)
-        self.missing_value = LineEdit(label="no mask: missing value", value="nan")
-        self.method = ComboBox(label="method", choices=list(available_inpainters()), value="biharmonic")
+        self.mask = ComboBox(label="mask", nullable=True, tooltip=TIP_MASK)
+        self.missing_value = LineEdit(label="missing value", value="nan", tooltip=TIP_MISSING)
+        self.method = ComboBox(label="method", choices=list(available_inpainters()), value="biharmonic",
+                               tooltip=TIP_METHOD)
         self.iterations = SpinBox(label="iterations", value=TASK_DEFAULTS["inpaint"]["iterations"], min=1,
-                                  max=100_000, step=100)
-        self.preview_every = SpinBox(label="preview every", value=100, min=0, max=100_000)
-        super().__init__(viewer, [self.mask, self.missing_value, self.method, self.iterations, self.preview_every])
+                                  max=100_000, step=100, tooltip=TIP_ITERATIONS)
+        self.preview_every = SpinBox(label="preview every", value=100, min=0, max=100_000, tooltip=TIP_PREVIEW)
+        super().__init__(viewer, [self.mask, self.method, self.iterations],
+                         advanced=[self.missing_value, self.preview_every])
         self.mask.choices = self._mask_layers  # needs the viewer, so after the base init
+        self._pick_only = (self.mask,)
+        self.pick_only_choices()
         self.method.changed.connect(self._method_changed)
         self._method_changed()
 

@@ -1,0 +1,71 @@
+"""Screenshots of every dock widget in its default state, and of a fit mid-run (iteration, loss, time left).
+
+A 1280×800 window with all six docks open (tabbed, so that each one shows whole
+when raised). Run it as::
+
+    xvfb-run -a -s "-screen 0 1280x800x24" python docs/make_widget_screenshots.py docs/widgets
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import napari
+import numpy as np
+from qtpy.QtWidgets import QApplication
+from skimage import color, data
+
+from napari_superres._widgets.colorize import ColorizeWidget
+from napari_superres._widgets.denoise import DenoiseWidget
+from napari_superres._widgets.dip import DIPWidget
+from napari_superres._widgets.inpaint import InpaintWidget
+from napari_superres._widgets.upscale import UpscaleWidget
+from napari_superres._widgets.video_prior import VideoPriorWidget
+
+WIDGETS = {"upscale": UpscaleWidget, "dip": DIPWidget, "denoise": DenoiseWidget, "inpaint": InpaintWidget,
+           "colorize": ColorizeWidget, "video_prior": VideoPriorWidget}
+
+
+def pump(seconds=0.3):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        QApplication.processEvents()
+        time.sleep(0.01)
+
+
+def main(folder):
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    viewer = napari.Viewer(show=True)
+    window = viewer.window._qt_window
+    window.resize(1280, 800)
+    viewer.open_sample("napari-superres", "astronaut_lowres")
+    gray = (color.rgb2gray(data.astronaut()[::4, ::4]) * 255).astype(np.uint8)
+    viewer.add_image(gray, name="astronaut (gray)")
+    docks = {}
+    for name, widget_class in WIDGETS.items():
+        widget = widget_class(viewer)
+        docks[name] = (widget, viewer.window.add_dock_widget(widget, name=widget_class.__name__))
+    first = docks["upscale"][1]
+    for _, dock in list(docks.values())[1:]:
+        window.tabifyDockWidget(first, dock)
+    for name, (_, dock) in docks.items():
+        dock.raise_()
+        pump()
+        viewer.screenshot(str(folder / f"{name}.png"), canvas_only=False)
+    widget, dock = docks["dip"]
+    dock.raise_()
+    widget.image.value = viewer.layers["astronaut (gray)"]
+    widget.run()
+    while widget.worker is not None and not widget.status.value.endswith(" left"):
+        pump(0.1)
+    pump(1.0)
+    viewer.screenshot(str(folder / "dip_running.png"), canvas_only=False)
+    widget.cancel()
+    while widget.worker is not None:
+        pump(0.1)
+    viewer.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "docs/widgets")
