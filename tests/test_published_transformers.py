@@ -254,3 +254,13 @@ def test_upscale_with_an_imported_hat_tiles_close_to_whole(tmp_path, monkeypatch
     tiled = upscale(image, 2, method="tiny_hat_x2", channel_axis=-1, tile=16)
     assert whole.shape == (80, 88, 3)
     np.testing.assert_allclose(tiled, whole, atol=1e-3)
+
+
+def test_attention_in_groups_of_windows_is_the_attention_of_all_at_once(monkeypatch):
+    state, config = _detected(VARIANTS["classical x2"][0])
+    model = _built(state, config)
+    x = torch.rand(1, 3, 16, 24)
+    with torch.inference_mode():
+        at_once = model(x)
+        monkeypatch.setattr(swinir, "ATTENTION_CHUNK_BYTES", 1)  # one window at a time
+        torch.testing.assert_close(model(x), at_once)

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .swinir import _KEY_MAP, SwinBlock, SwinIR, fits, from_windows, renamed, residual_conv, to_windows
+from .swinir import _KEY_MAP, SwinBlock, SwinIR, attention, fits, from_windows, renamed, residual_conv, to_windows
 
 CONV_SCALE = 0.01  # weight of the convolution branch in every published model
 
@@ -94,8 +94,7 @@ class OverlapCrossAttention(nn.Module):
         keys, values = (self._split_heads(self._enlarged_windows(t)) for t in (k, v))
         index = overlap_position_index(self.window, self.overlap, x.device)
         bias = self.bias_table[index].permute(2, 0, 1).to(q.dtype)  # (heads, window², overlap²)
-        logits = (queries * (dim // self.heads) ** -0.5) @ keys.transpose(-2, -1) + bias
-        attended = (logits.softmax(-1) @ values).transpose(2, 3).reshape(n, -1, self.window**2, dim)
+        attended = attention(queries, keys, values, bias).transpose(2, 3).reshape(n, -1, self.window**2, dim)
         x = x + self.proj(from_windows(attended, self.window, h, w))
         return x + self.mlp(self.norm2(x))
 
