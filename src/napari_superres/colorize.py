@@ -235,7 +235,7 @@ def _colorize_steps(gray, channel_axis, hints, card, device):
     for i, plane in enumerate(planes):
         lightness = _lightness(values.to_unit(plane))
         hint_ab, hint_mask = (None, None) if hints is None else hints_to_ab(hint_planes[i % len(hint_planes)])
-        ab = _predict_ab(model, lightness, hint_ab, hint_mask, bins, device)
+        ab = _predict_ab(model, card.size_multiple, lightness, hint_ab, hint_mask, bins, device)
         if hints is not None and hint_mask.any():
             known = hint_mask > 0
             # The network's answer, corrected where the user said otherwise; the correction spreads
@@ -257,15 +257,20 @@ def _lightness(unit):
     return rgb2lab(unit)[..., 0] if unit.shape[-1] == 3 else unit[..., 0] * 100
 
 
-def _predict_ab(model, lightness, hint_ab, hint_mask, bins, device):
-    """The ab at full resolution for an ``(H, W)`` lightness in [0, 100] (hints: see :func:`hints_to_ab`, or None)."""
+def _predict_ab(model, multiple, lightness, hint_ab, hint_mask, bins, device):
+    """The ab at full resolution for an ``(H, W)`` lightness in [0, 100] (hints: see :func:`hints_to_ab`, or None).
+
+    The colorizer pads for itself (not :func:`~napari_superres.models.inference.on_grid`):
+    its guesses come at a quarter of the size, and the lightness (mirrored) and the
+    hints (none in the margin) are extended each in their own way.
+    """
     import torch
     from torch.nn import functional as F
 
     from .models.inference import to_batch, to_image
 
     h, w = lightness.shape
-    pad_h, pad_w = -h % model.multiple, -w % model.multiple
+    pad_h, pad_w = -h % multiple, -w % multiple
     with torch.inference_mode():
         light = to_batch(np.pad(lightness, ((0, pad_h), (0, pad_w)), mode="reflect"), device)
         if hint_ab is not None:

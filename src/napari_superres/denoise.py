@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ._arrays import UnitScale, check_image, check_memory, plane_layout, run_to_end, to_planes
+from ._deprecation import method_by_keyword
 from .lazy import channels_last, is_lazy, iter_map_planes
 
 CLASSICAL = ("nlm", "tv", "wavelet", "bilateral")
@@ -87,7 +88,8 @@ def _channel_noise(channel):
     return sigma if np.isfinite(sigma) else None  # no non-zero wavelet detail: nothing to measure either
 
 
-def denoise(image, method="nlm", *, sigma=None, channel_axis=None, **options):
+@method_by_keyword
+def denoise(image, *, method="nlm", sigma=None, channel_axis=None, **options):
     """Remove noise from an image.
 
     Parameters
@@ -125,13 +127,14 @@ def denoise(image, method="nlm", *, sigma=None, channel_axis=None, **options):
     >>> from skimage import data
     >>> clean = data.camera()[:128, :128]
     >>> noisy = np.clip(clean + np.random.default_rng(0).normal(0, 20, clean.shape), 0, 255).astype(np.uint8)
-    >>> denoise(noisy, "tv").dtype
+    >>> denoise(noisy, method="tv").dtype
     dtype('uint8')
     """
-    return run_to_end(iter_denoise(image, method, sigma=sigma, channel_axis=channel_axis, **options))
+    return run_to_end(iter_denoise(image, method=method, sigma=sigma, channel_axis=channel_axis, **options))
 
 
-def iter_denoise(image, method="nlm", *, sigma=None, channel_axis=None, **options):
+@method_by_keyword
+def iter_denoise(image, *, method="nlm", sigma=None, channel_axis=None, **options):
     """Step-by-step form of :func:`denoise`: a generator yielding progress, returning the result.
 
     Classical methods yield the fraction of planes done; 'n2v' and 'dip' yield a
@@ -156,7 +159,7 @@ def iter_denoise(image, method="nlm", *, sigma=None, channel_axis=None, **option
         if unknown:
             raise TypeError(f"{method} takes only device, tile, value_range, precision and threads, "
                             f"not {sorted(unknown)}")
-        return iter_upscale(image, 1, method, channel_axis=channel_axis,
+        return iter_upscale(image, 1, method=method, channel_axis=channel_axis,
                             noise_level=_model_noise_level(image, method, sigma, channel_axis), **options)
     if options:
         raise TypeError(f"{method} takes no options {sorted(options)}; only the trained and fitted methods do")

@@ -23,6 +23,7 @@ from ._arrays import (
     spatial_shape,
     to_planes,
 )
+from ._deprecation import method_by_keyword
 
 METHODS = ("biharmonic", "dip")  # and the trained inpainting networks: available_inpainters()
 # Peak memory, measured on 512² to 2048² planes: the filled copy, the planes and the result (three
@@ -63,7 +64,8 @@ def missing_mask(image, value=np.nan, *, channel_axis=None):
     return missing.any(axis=channel_axis) if channel_axis is not None else missing
 
 
-def inpaint(image, mask=None, method="biharmonic", *, channel_axis=None, missing_value=np.nan, **options):
+@method_by_keyword
+def inpaint(image, mask=None, *, method="biharmonic", channel_axis=None, missing_value=np.nan, **options):
     """Fill missing pixels; the others are returned exactly as they were.
 
     Parameters
@@ -104,11 +106,12 @@ def inpaint(image, mask=None, method="biharmonic", *, channel_axis=None, missing
     >>> bool(np.isfinite(filled).all())
     True
     """
-    return run_to_end(iter_inpaint(image, mask, method, channel_axis=channel_axis, missing_value=missing_value,
+    return run_to_end(iter_inpaint(image, mask, method=method, channel_axis=channel_axis, missing_value=missing_value,
                                    **options))
 
 
-def iter_inpaint(image, mask=None, method="biharmonic", *, channel_axis=None, missing_value=np.nan, **options):
+@method_by_keyword
+def iter_inpaint(image, mask=None, *, method="biharmonic", channel_axis=None, missing_value=np.nan, **options):
     """Step-by-step form of :func:`inpaint`: a generator yielding progress, returning the result.
 
     'biharmonic' yields the fraction of planes done; 'dip' yields a
@@ -188,9 +191,10 @@ def _network_steps(image, masks, channel_axis, card, device):
     """A trained inpainting network (RGB) on every plane: gray planes go in as three equal channels."""
     import torch
 
-    from .models.inference import load_on, to_batch, to_image
+    from .models.inference import load_on, on_grid, to_batch, to_image
 
     model, device = load_on(card, device)
+    forward = on_grid(model, card.size_multiple)
     planes, unstack = to_planes(image, channel_axis)
     values = UnitScale(image)
     out = planes.copy()
@@ -200,7 +204,7 @@ def _network_steps(image, masks, channel_axis, card, device):
             rgb = unit if unit.shape[-1] == 3 else np.repeat(unit.mean(axis=-1, keepdims=True), 3, axis=-1)
             with torch.inference_mode():
                 x, hole = to_batch(rgb, device), to_batch(masks[i], device)
-                filled = to_image(model(torch.cat([x * (1 - hole), hole], dim=1)))
+                filled = to_image(forward(torch.cat([x * (1 - hole), hole], dim=1)))
             result = filled if unit.shape[-1] == 3 else np.repeat(filled.mean(axis=-1, keepdims=True),
                                                                    unit.shape[-1], axis=-1)
             out[i] = keep_known(values.restore(result), plane, masks[i])

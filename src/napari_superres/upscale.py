@@ -17,6 +17,7 @@ from ._arrays import (
     run_to_end,
     scaled_side,
 )
+from ._deprecation import method_by_keyword
 from .color import gray_to_luma, luma_to_gray, rgb_to_ycbcr, ycbcr_to_rgb
 from .device import check_precision, check_threads, model_precision, torch_threads
 from .lazy import is_lazy, iter_blocks, iter_map_planes
@@ -56,7 +57,8 @@ def upscaled_geometry(scale, translate, factor):
     return scale / factor, translate + scale * (1 / factor - 1) / 2
 
 
-def upscale_axes(image, factors, method="bicubic", *, channel_axis=None, clip=True, block=None):
+@method_by_keyword
+def upscale_axes(image, factors, *, method="bicubic", channel_axis=None, clip=True, block=None):
     """Enlarge the spatial axes of an image each by its own factor, e.g. Z only for isotropic voxels.
 
     Parameters
@@ -92,14 +94,16 @@ def upscale_axes(image, factors, method="bicubic", *, channel_axis=None, clip=Tr
     >>> upscale_axes(stack, (4, 1, 1)).shape
     (20, 64, 64)
     """
-    return run_to_end(iter_upscale_axes(image, factors, method, channel_axis=channel_axis, clip=clip, block=block))
+    return run_to_end(iter_upscale_axes(image, factors, method=method, channel_axis=channel_axis, clip=clip,
+                                        block=block))
 
 
 # Output values per block of upscale_axes: a float64 working copy of 16 MiB, some 0.1 s of work.
 AXES_BLOCK_VALUES = 2**21
 
 
-def iter_upscale_axes(image, factors, method="bicubic", *, channel_axis=None, clip=True, block=None):
+@method_by_keyword
+def iter_upscale_axes(image, factors, *, method="bicubic", channel_axis=None, clip=True, block=None):
     """Step-by-step form of :func:`upscale_axes`: a generator that yields progress in (0, 1] and returns the result.
 
     The arguments are checked when this is called, before any work; a dask or zarr
@@ -224,7 +228,7 @@ def _iter_upscale_plane_axes(image, factors, spatial, enlarged, method, channel_
         image = np.moveaxis(image, channel_axis, -1)
     enlarged = [spatial.index(a) for a in enlarged]
     last = (-3, -2) if colour else (-2, -1)
-    steps = iter_upscale(np.moveaxis(image, enlarged, last), pair[0], method,
+    steps = iter_upscale(np.moveaxis(image, enlarged, last), pair[0], method=method,
                          channel_axis=-1 if colour else None, clip=clip)
     return _axes_back(steps, last, enlarged, channel_axis)
 
@@ -237,7 +241,8 @@ def _axes_back(steps, last, enlarged, channel_axis):
     return np.moveaxis(result, -1, channel_axis) if channel_axis is not None else result
 
 
-def upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, tile=None, clip=True,
+@method_by_keyword
+def upscale(image, scale, *, method="bicubic", channel_axis=None, device=None, tile=None, clip=True,
             value_range=None, precision="auto", threads=None):
     """Enlarge the two last spatial axes of an image.
 
@@ -297,12 +302,13 @@ def upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, t
     >>> big.shape, big.dtype
     ((128, 128), dtype('uint8'))
     """
-    steps = iter_upscale(image, scale, method, channel_axis=channel_axis, device=device, tile=tile, clip=clip,
+    steps = iter_upscale(image, scale, method=method, channel_axis=channel_axis, device=device, tile=tile, clip=clip,
                          value_range=value_range, precision=precision, threads=threads)
     return run_to_end(steps)
 
 
-def iter_upscale(image, scale, method="bicubic", *, channel_axis=None, device=None, tile=None, clip=True,
+@method_by_keyword
+def iter_upscale(image, scale, *, method="bicubic", channel_axis=None, device=None, tile=None, clip=True,
                  value_range=None, precision="auto", threads=None, noise_level=None):
     """Step-by-step form of :func:`upscale`: a generator that yields progress in (0, 1] and returns the result.
 
@@ -386,10 +392,11 @@ def _learned_plane_function(card, device, block, precision="auto", noise_level=F
                          f"each block needs), got {block}")
     import torch
 
-    from .models.inference import load_on, to_batch, to_image
+    from .models.inference import load_on, on_grid, to_batch, to_image
     from .tiling import iter_tiled_adaptive
 
     model, device = load_on(card, device)
+    forward = on_grid(model, card.size_multiple, card.scale)
 
     def enhance(array, sigma=None):
         """Model output for an ``(H, W, k)`` array, ``k`` = the model's channels, then the noise level map."""
@@ -398,7 +405,7 @@ def _learned_plane_function(card, device, block, precision="auto", noise_level=F
         with torch.inference_mode(), model_precision(model, precision, device):
             x = to_batch(array, device, channels_last=True)
             # A block comes with its halo: one tile, unless it runs out of memory.
-            out = run_to_end(iter_tiled_adaptive(model, x, card.scale, block + 2 * halo, halo))
+            out = run_to_end(iter_tiled_adaptive(forward, x, card.scale, block + 2 * halo, halo))
         return to_image(out).astype(array.dtype, copy=False)
 
     def enhance_rgb(rgb, sigma):
