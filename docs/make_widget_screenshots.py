@@ -22,8 +22,10 @@ from napari_superres._widgets.inpaint import InpaintWidget
 from napari_superres._widgets.upscale import UpscaleWidget
 from napari_superres._widgets.video_prior import VideoPriorWidget
 
-WIDGETS = {"upscale": UpscaleWidget, "dip": DIPWidget, "denoise": DenoiseWidget, "inpaint": InpaintWidget,
-           "colorize": ColorizeWidget, "video_prior": VideoPriorWidget}
+# File name: (widget, its title in napari's menus)
+WIDGETS = {"upscale": (UpscaleWidget, "Super-resolution"), "dip": (DIPWidget, "Deep Image Prior"),
+           "denoise": (DenoiseWidget, "Denoise"), "inpaint": (InpaintWidget, "Inpaint"),
+           "colorize": (ColorizeWidget, "Colorize"), "video_prior": (VideoPriorWidget, "Deep Video Prior")}
 
 
 def pump(seconds=0.3):
@@ -43,9 +45,9 @@ def main(folder):
     gray = (color.rgb2gray(data.astronaut()[::4, ::4]) * 255).astype(np.uint8)
     viewer.add_image(gray, name="astronaut (gray)")
     docks = {}
-    for name, widget_class in WIDGETS.items():
+    for name, (widget_class, title) in WIDGETS.items():
         widget = widget_class(viewer)
-        docks[name] = (widget, viewer.window.add_dock_widget(widget, name=widget_class.__name__))
+        docks[name] = (widget, viewer.window.add_dock_widget(widget, name=title))
     first = docks["upscale"][1]
     for _, dock in list(docks.values())[1:]:
         window.tabifyDockWidget(first, dock)
@@ -59,7 +61,7 @@ def main(folder):
     widget.run()
     while widget.worker is not None and not widget.status.value.endswith(" left"):
         pump(0.1)
-    pump(1.0)
+    pump(10.0)  # a few more iterations: the time left is measured on them
     viewer.screenshot(str(folder / "dip_running.png"), canvas_only=False)
     widget.cancel()
     while widget.worker is not None:
