@@ -140,7 +140,8 @@ def test_span_imported_upscales_rgb_tiled_as_untiled(tmp_path, monkeypatch):
 
 
 # RRDBNet: Real-ESRGAN/BasicSR names (conv_first, body.N.rdbK.convJ, conv_body, conv_up1/2, conv_hr, conv_last),
-# and the original ESRGAN's flat Sequential (model.0, model.1.sub.N.RDBK.convJ.0, model.1.sub.<blocks>, model.3, ...).
+# the original ESRGAN's flat Sequential (model.0, model.1.sub.N.RDBK.convJ.0, model.1.sub.<blocks>, model.3, ...)
+# and the ESRGAN repository's later names (RRDB_trunk.N.RDBK.convJ, trunk_conv, upconv1/2, HRconv).
 
 def published_rrdbnet(scale=4, channels=3, features=8, blocks=2, growth=4, seed=0):
     generator = torch.Generator().manual_seed(seed)
@@ -172,6 +173,19 @@ def as_esrgan(state, blocks):
     return renamed
 
 
+def as_esrgan_repo(state):
+    """A Real-ESRGAN-named state dict in the names of the ESRGAN repository's RRDBNet_arch.py."""
+    top = {"conv_body": "trunk_conv", "conv_up1": "upconv1", "conv_up2": "upconv2", "conv_hr": "HRconv"}
+    renamed = {}
+    for key, value in state.items():
+        prefix, _, part = key.rpartition(".")
+        if prefix.startswith("body."):
+            _, block, dense, conv = prefix.split(".")
+            key = f"RRDB_trunk.{block}.RDB{dense[3]}.{conv}.{part}"
+        renamed[top[prefix] + "." + part if prefix in top else key] = value
+    return renamed
+
+
 def rrdbnet_reference(state, x, scale):
     def conv(name, x):
         return F.conv2d(x, state[f"{name}.weight"], state[f"{name}.bias"], padding=1)
@@ -192,10 +206,12 @@ def rrdbnet_reference(state, x, scale):
     return conv("conv_last", F.leaky_relu(conv("conv_hr", feat), 0.2))
 
 
-@pytest.mark.parametrize(("scale", "channels", "esrgan"), [(4, 3, False), (2, 3, False), (4, 1, False), (4, 3, True)])
-def test_rrdbnet_reads_its_published_layouts(scale, channels, esrgan):
+@pytest.mark.parametrize(("scale", "channels", "layout"), [(4, 3, None), (2, 3, None), (4, 1, None),
+                                                            (4, 3, "esrgan"), (4, 3, "esrgan_repo")])
+def test_rrdbnet_reads_its_published_layouts(scale, channels, layout):
     state = published_rrdbnet(scale, channels)
-    model, config = _our_model("rrdbnet", as_esrgan(state, 2) if esrgan else state)
+    renamed = {None: state, "esrgan": as_esrgan(state, 2), "esrgan_repo": as_esrgan_repo(state)}[layout]
+    model, config = _our_model("rrdbnet", renamed)
     assert config == {"scale": scale, "channels": channels, "features": 8, "blocks": 2, "growth": 4}
     x = torch.rand(1, channels, 12, 10, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():

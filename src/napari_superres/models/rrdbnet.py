@@ -7,9 +7,10 @@ of nearest-neighbour enlargement and a 3x3 convolution, and two convolutions at 
 output size. The x4 network serves x2 by pixel-unshuffling its input first,
 as Real-ESRGAN x2plus does, so x2 input sides must be even.
 
-The published checkpoints come in two layouts, both read by :func:`detect`:
+The published checkpoints come in three layouts, all read by :func:`detect`:
 Real-ESRGAN/BasicSR (``conv_first``, ``body.N.rdb1.conv1``, ``conv_body``,
-``conv_up1``, ...) and the original ESRGAN (``model.0``, ``model.1.sub.N.RDB1.conv1.0``, ...).
+``conv_up1``, ...), the original ESRGAN (``model.0``, ``model.1.sub.N.RDB1.conv1.0``, ...)
+and the ESRGAN repository's later one (``RRDB_trunk.N.RDB1.conv1``, ``trunk_conv``, ``upconv1``, ``HRconv``).
 """
 
 import re
@@ -111,11 +112,28 @@ def _from_esrgan(state):
     return renamed
 
 
+# The ESRGAN repository's current RRDBNet_arch.py (its re-saved RRDB_ESRGAN_x4/RRDB_PSNR_x4 weights).
+_ESRGAN_REPO = {"trunk_conv": "conv_body", "upconv1": "conv_up1", "upconv2": "conv_up2", "HRconv": "conv_hr"}
+_ESRGAN_REPO_BODY = re.compile(r"RRDB_trunk\.(\d+)\.RDB([1-3])\.conv([1-5])\.(weight|bias)")
+
+
+def _from_esrgan_repo(state):
+    renamed = {}
+    for key, value in state.items():
+        prefix, _, part = key.rpartition(".")
+        if match := _ESRGAN_REPO_BODY.fullmatch(key):
+            key = "body.{}.rdb{}.conv{}.{}".format(*match.groups())
+        elif prefix in _ESRGAN_REPO:
+            key = f"{_ESRGAN_REPO[prefix]}.{part}"
+        renamed[key] = value
+    return renamed
+
+
 def _published(state):
-    """``state`` in the Real-ESRGAN names (read from either layout); None if it is in neither."""
+    """``state`` in the Real-ESRGAN names (read from any of the three layouts); None if it is in none."""
     if "model.0.weight" in state and "model.1.sub.0.RDB1.conv1.0.weight" in state:
         return _from_esrgan(state)
-    return state
+    return _from_esrgan_repo(state) if "trunk_conv.weight" in state else state
 
 
 def _expected_keys(blocks):
@@ -125,7 +143,7 @@ def _expected_keys(blocks):
 
 
 def detect(state):
-    """The card config of a state dict in a published RRDBNet layout (ESRGAN or Real-ESRGAN), else None."""
+    """The card config of a state dict in a published RRDBNet layout (ESRGAN's two or Real-ESRGAN's), else None."""
     try:
         state = _published(state)
         if state is None or "conv_first.weight" not in state:
