@@ -108,7 +108,8 @@ def _add_denoise(sub):
                    help="n2v and dip: training steps (default: n2v 1500, dip 3000 at most, early stopping)")
     p.add_argument("--volumetric", action="store_true", help="n2v and dip: fit 3D volumes (Z before Y, X)")
     p.add_argument("--seed", type=int, default=0, help="n2v and dip: random seed (same seed, same result)")
-    _add_fit_options(p, "n2v: 300 iterations of an 8-feature network on 32² patches; dip: 600 iterations", crop=True)
+    _add_fit_options(p, "n2v: 600 iterations of an 8-feature network on 4 patches of 32² a step; "
+                        "dip: 600 iterations", crop=True)
     _add_value_range(p)
     _add_model_speed(p)
 
