@@ -18,7 +18,7 @@ from ._arrays import (
     scaled_side,
 )
 from ._deprecation import method_by_keyword
-from .color import gray_to_luma, luma_to_gray, rgb_to_ycbcr, ycbcr_to_rgb
+from .color import gray_to_luma, join_channels, luma_to_gray, rgb_to_ycbcr, ycbcr_to_rgb
 from .device import check_precision, check_threads, model_precision, torch_threads
 from .lazy import is_lazy, iter_blocks, iter_map_planes
 from .resize import INTERPOLATION_METHODS, imresize, resize_axis
@@ -415,7 +415,7 @@ def _learned_plane_function(card, device, block, precision="auto", noise_level=F
         ycc = rgb_to_ycbcr(rgb)
         y = enhance(ycc[..., :1], sigma) if card.input == "y" else gray_to_luma(
             enhance_gray(luma_to_gray(ycc[..., 0]), sigma))[..., None]
-        return ycbcr_to_rgb(np.dstack([y, imresize(ycc[..., 1:], card.scale, channel_axis=-1)]))
+        return ycbcr_to_rgb(join_channels(y, imresize(ycc[..., 1:], card.scale, channel_axis=-1)))
 
     def enhance_gray(gray, sigma):
         if card.input == "rgb":
@@ -432,7 +432,7 @@ def _learned_plane_function(card, device, block, precision="auto", noise_level=F
         channels = unit.shape[-1]
         if channels in (3, 4) and not luma_denoiser:  # RGB, plus alpha interpolated
             rgb = enhance_rgb(unit[..., :3], sigma)
-            return np.dstack([rgb, imresize(unit[..., 3:], card.scale, channel_axis=-1)]) if channels == 4 else rgb
+            return join_channels(rgb, imresize(unit[..., 3:], card.scale, channel_axis=-1)) if channels == 4 else rgb
         return np.stack([enhance_gray(unit[..., c], sigma) for c in range(channels)], axis=-1)
 
     return process, halo, block
