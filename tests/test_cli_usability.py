@@ -76,9 +76,10 @@ def test_a_batch_into_its_own_folder_is_refused(tmp_path, no_compute):
         main(["upscale", str(tmp_path), str(tmp_path), "--overwrite"])
 
 
-def test_a_batch_makes_its_output_folder(tmp_path, small_png):
+def test_a_batch_makes_its_output_folder_and_counts_its_images(tmp_path, small_png, capsys):
     main(["upscale", str(small_png.parent), str(tmp_path / "new" / "out"), "--scale", "2"])
     assert read_image(tmp_path / "new" / "out" / "in.png").shape == (16, 16)
+    assert "bicubic x2, image 1/1" in capsys.readouterr().err
 
 
 def _subparsers(parser):

@@ -11,7 +11,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -530,9 +530,10 @@ def _process_file(args, job):
         return
     pairs = _batch(args)
     failures = []
-    for path, target in pairs:
+    for number, (path, target) in enumerate(pairs, 1):
         try:
-            _process_one(path, target, args, job)
+            numbered = replace(job, description=f"{job.description}, image {number}/{len(pairs)}")
+            _process_one(path, target, args, numbered)
         except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch; all are reported
             failures.append((path, err))
             print(f"failed: {path}: {err}", file=sys.stderr)
