@@ -61,7 +61,8 @@ def fetch_published(entry, *, progressbar=True):
         raise OfflineError(
             f"could not download {entry['name']}: {entry['url']} cannot be reached ({type(err).__name__}); you seem "
             f"to be offline. Retry when connected, or fetch the file elsewhere, check its SHA-256 is "
-            f"{entry['sha256']} and run: napari-superres models import FILE --name {entry['name']}") from err
+            f"{entry['sha256']} and run: napari-superres models import FILE --name {entry['name']} "
+            f"--architecture {entry['architecture']} --license '{entry['license']}'") from err
     except ValueError as err:
         if "hash" not in str(err).lower():
             raise
