@@ -445,11 +445,13 @@ _geometry.__name__ = "crop geometry"
 
 
 def _crop(image, channel_axis, geometry):
-    """``image`` cut to ``geometry`` (see :func:`_geometry`) in its H and W axes; as it is without one."""
+    """``image`` cut to ``geometry`` (see :func:`_geometry`) in its H and W axes; as it is without one.
+
+    A zarr image is sliced before it is read: only the crop is loaded.
+    """
     if geometry is None:
         return image
     width, height, x, y = geometry
-    image = np.asarray(image)
     spatial = [axis for axis in range(image.ndim) if channel_axis is None or axis != channel_axis % image.ndim]
     h_axis, w_axis = spatial[-2:]
     h, w = image.shape[h_axis], image.shape[w_axis]
