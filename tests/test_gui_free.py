@@ -48,6 +48,21 @@ SCRIPT = textwrap.dedent('''
     hints = np.zeros((24, 24, 4))
     hints[4, 4] = [1, 0, 0, 1]
     fit = {"iterations": 1, "preview_every": 0, "device": "cpu"}
+
+
+    def import_tiny_dncnn():
+        """A 3-layer DnCNN in KAIR's published layout, imported into a temporary folder."""
+        import tempfile
+        from pathlib import Path
+
+        folder = Path(tempfile.mkdtemp())
+        state = {}
+        for i, (out, inp) in enumerate([(8, 1), (8, 8), (1, 8)]):
+            state[f"model.{2 * i}.weight"], state[f"model.{2 * i}.bias"] = torch.zeros(out, inp, 3, 3), torch.zeros(out)
+        torch.save(state, folder / "dncnn.pth")
+        return nsr.import_model(folder / "dncnn.pth", name="tiny_dncnn", weights_dir=folder / "weights")
+
+
     CALLS = {
         "available_colorizers": lambda: nsr.available_colorizers(),
         "available_denoisers": lambda: nsr.available_denoisers(),
@@ -66,6 +81,7 @@ SCRIPT = textwrap.dedent('''
         "fit_video_prior": lambda: nsr.fit_video_prior(stack, stack, epochs=1, device="cpu"),
         "iter_fit_video_prior": lambda: drain(nsr.iter_fit_video_prior(stack, stack, epochs=1, device="cpu")),
         "imresize": lambda: nsr.imresize(gray, 0.5),
+        "import_model": import_tiny_dncnn,
         "inpaint": lambda: nsr.inpaint(with_nan),
         "iter_inpaint": lambda: drain(nsr.iter_inpaint(gray, holes, method="gatedunet", device="cpu")),
         "missing_mask": lambda: nsr.missing_mask(with_nan),
