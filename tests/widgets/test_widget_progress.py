@@ -50,7 +50,7 @@ def test_cancel_acts_within_a_plane(make_napari_viewer, qtbot, rng):
 
 
 def test_auto_tile_splits_every_plane():
-    assert auto_tile((512, 512)) == 176 and auto_tile((100, 60)) == 128 and auto_tile((8000, 300)) == 512
+    assert auto_tile((512, 512)) == 256 and auto_tile((100, 60)) == 128 and auto_tile((8000, 300)) == 512
 
 
 def test_a_refused_run_clears_the_last_runs_100_percent(make_napari_viewer, qtbot, camera_small):
