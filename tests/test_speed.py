@@ -99,7 +99,7 @@ def test_dask_workers_share_the_cores_among_their_threads():
     from napari_superres.lazy import _worker_share
 
     assert _worker_share() is None  # not in a worker: torch's own default (all cores)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        with distributed.Client(cluster) as client:
-            shares = client.gather(client.map(lambda _: _worker_share(), range(4)))
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    with cluster, distributed.Client(cluster) as client:
+        shares = client.gather(client.map(lambda _: _worker_share(), range(4)))
     assert shares == [max(1, usable_cores() // 2)] * 4

@@ -157,8 +157,8 @@ def iter_denoise(image, *, method="nlm", sigma=None, channel_axis=None, **option
 
         unknown = set(options) - {"device", "tile", "value_range", "precision", "threads"}
         if unknown:
-            raise TypeError(f"{method} takes only device, tile, value_range, precision and threads, "
-                            f"not {sorted(unknown)}")
+            raise TypeError(f"{method} takes only device, tile and value_range (and the speed settings precision "
+                            f"and threads), not {sorted(unknown)}")
         return iter_upscale(image, 1, method=method, channel_axis=channel_axis,
                             noise_level=_model_noise_level(image, method, sigma, channel_axis), **options)
     if options:
