@@ -69,10 +69,10 @@ def test_everything_else_works_beside_a_bad_card(weights, problem, camera_small)
         assert "espcn" in available_methods()
     with warnings.catch_warnings():
         warnings.simplefilter("error", ModelCardWarning)
-        assert denoise(camera_small, "tv", sigma=5).shape == camera_small.shape
-        assert inpaint(camera_small, camera_small > 250, "biharmonic").shape == camera_small.shape
+        assert denoise(camera_small, method="tv", sigma=5).shape == camera_small.shape
+        assert inpaint(camera_small, camera_small > 250, method="biharmonic").shape == camera_small.shape
         assert colorize(camera_small).shape == (64, 64, 3)
-        np.testing.assert_array_equal(upscale(U8, 2, "good"), upscale(U8, 2, "espcn"))
+        np.testing.assert_array_equal(upscale(U8, 2, method="good"), upscale(U8, 2, method="espcn"))
 
 
 def test_a_bad_card_warns_again_once_it_changes(weights):
@@ -108,7 +108,7 @@ def test_a_card_without_sha256_is_not_usable(weights, capsys):
         main(["upscale", str(weights / "in.png"), str(weights / "out.png"), "--scale", "2", "--method", "nosha_x2"])
     assert capsys.readouterr().err.count("warning: skipped the model card") == 1
     with pytest.raises(ValueError, match="unknown method 'nosha_x2'"):
-        upscale(U8, 2, "nosha_x2")  # warned once already
+        upscale(U8, 2, method="nosha_x2")  # warned once already
 
 
 def test_first_load_of_a_model_leaves_the_global_rng_alone():
