@@ -68,7 +68,9 @@ def test_a_refused_run_clears_the_last_runs_100_percent(make_napari_viewer, qtbo
 
 @pytest.fixture
 def eta_at_once(monkeypatch):
+    """The time left told from the first step on, and the status rewritten at every step."""
     monkeypatch.setattr(base, "ETA_AFTER_S", 0.0)
+    monkeypatch.setattr(base, "STATUS_EVERY_S", 0.0)
 
 
 def _fit_statuses(qtbot, widget):
@@ -84,7 +86,7 @@ def _fit_statuses(qtbot, widget):
     return statuses
 
 
-def test_dip_shows_iteration_loss_and_time_left(make_napari_viewer, qtbot, camera_small):
+def test_dip_shows_iteration_loss_and_time_left(make_napari_viewer, qtbot, camera_small, eta_at_once):
     viewer = make_napari_viewer()
     widget = DIPWidget(viewer)
     widget.image.value = viewer.add_image(camera_small[:32, :32])
@@ -94,7 +96,7 @@ def test_dip_shows_iteration_loss_and_time_left(make_napari_viewer, qtbot, camer
     assert any("loss" in s and " left" in s and "/12" in s for s in running), statuses
 
 
-def test_noise2void_shows_iteration_loss_and_time_left(make_napari_viewer, qtbot, camera_small):
+def test_noise2void_shows_iteration_loss_and_time_left(make_napari_viewer, qtbot, camera_small, eta_at_once):
     viewer = make_napari_viewer()
     widget = DenoiseWidget(viewer)
     widget.image.value = viewer.add_image(camera_small)
@@ -104,7 +106,7 @@ def test_noise2void_shows_iteration_loss_and_time_left(make_napari_viewer, qtbot
     assert any("iteration" in s and "loss" in s and " left" in s for s in statuses), statuses
 
 
-def test_video_prior_shows_iteration_loss_and_time_left(make_napari_viewer, qtbot, moving_scene):
+def test_video_prior_shows_iteration_loss_and_time_left(make_napari_viewer, qtbot, moving_scene, eta_at_once):
     viewer = make_napari_viewer()
     clean, _ = moving_scene(frames=3, side=32)
     viewer.add_image(clean, name="frames")
@@ -121,6 +123,21 @@ def test_a_long_upscale_says_how_long_it_has_left(make_napari_viewer, qtbot, rng
     widget.image.value = viewer.add_image(rng.integers(0, 256, (384, 384, 3), dtype=np.uint8))
     statuses = _fit_statuses(qtbot, widget)
     assert any(s.endswith(" left") for s in statuses), statuses
+
+
+def test_the_status_is_rewritten_a_few_times_a_second(make_napari_viewer, qtbot, camera_small):
+    viewer = make_napari_viewer()
+    widget = DIPWidget(viewer)
+    widget.image.value = viewer.add_image(camera_small[:16, :16])
+    widget.iterations.value, widget.early_stopping.value, widget.preview_every.value = 300, False, 1000
+    label, texts = widget.status.native, []
+    set_text = label.setText
+    label.setText = lambda text: texts.append(text) or set_text(text)
+    started = time.perf_counter()
+    widget.run()
+    _wait(qtbot, widget)
+    seconds = time.perf_counter() - started
+    assert texts[-1].startswith("Done") and len(texts) <= 3 + seconds / base.STATUS_EVERY_S, (len(texts), seconds)
 
 
 def test_eta_waits_for_enough_work():

@@ -35,6 +35,9 @@ LAZY_NOTE = ", computed block by block as you browse it (lazy: the input is dask
 INPUT_ERRORS = (ValueError, TypeError, MemoryError)
 # Below this many seconds of work done, an estimate of the time left is mostly noise (set-up, first tile).
 ETA_AFTER_S = 2.0
+# The running status is rewritten at most this often: a wrapping label relays the dock out each time, and a
+# fit on a small image yields hundreds of steps a second.
+STATUS_EVERY_S = 0.25
 COMBO_CHARACTERS = 14  # a choice box shows this many characters of a layer's name; longer names are elided
 SCROLLBAR_PX = 16  # room for the vertical scroll bar of a dock taller than the window
 DEVICE_TIP = ("Where the computation runs: 'auto' picks the fastest available (CUDA, Apple MPS, else the CPU). "
@@ -264,9 +267,14 @@ class TaskWidget(Container):
         now = time.perf_counter()
         if self._started is None:  # the first step comes after the set-up (model loading): time from here
             self._started, self._start_fraction, self._clock = now, fraction, FitClock()
+            self._status_at = now - STATUS_EVERY_S
             return
         if isinstance(step, FitStep):
             self._clock.tick(step)
+        if now - self._status_at < STATUS_EVERY_S:
+            return
+        self._status_at = now
+        if isinstance(step, FitStep):
             self.status.value = f"{self._description}: {self._clock.status(step)}"
             return
         left = eta_seconds(now - self._started, fraction - self._start_fraction, 1 - fraction)
