@@ -237,8 +237,8 @@ def test_ctrl_c_ends_with_one_line_and_status_130(tmp_path, small_png):
     running.send_signal(signal.SIGINT)
     start = time.monotonic()
     seen += running.stderr.read()
-    assert running.wait(30) == 130 and time.monotonic() - start < 30
-    assert "Traceback" not in seen and seen.rstrip().endswith("interrupted (Ctrl-C): nothing more written")
+    assert running.wait(60) == 130 and time.monotonic() - start < 60, seen
+    assert "Traceback" not in seen and seen.rstrip().endswith("interrupted (Ctrl-C): nothing more written"), seen
     assert not (tmp_path / "x.png").exists()
 
 
