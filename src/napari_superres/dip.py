@@ -43,8 +43,8 @@ NETWORKS = {
 WORKING_BYTES = 40
 
 # The quick preset (the command line's --quick): a fit to see in a minute or two what DIP makes of an
-# image. On a 128² gray crop of the astronaut with noise σ = 25 (21.44 dB): 26.88 dB in 67 CPU-seconds
-# (one thread); the default reached its best, 27.80 dB, at iteration 1100.
+# image. On a 128² gray crop of the astronaut with noise σ = 25 (21.44 dB; tv 26.73): 26.88 dB in 42-67
+# CPU-seconds (one thread, benchmarks/quick_presets.py); the default fit peaked at 27.80 dB (iteration 1100).
 QUICK = {"iterations": 600}
 
 # Per task: iterations (an upper bound when early stopping is on), the std of the

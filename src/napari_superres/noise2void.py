@@ -35,8 +35,8 @@ WORKING_BYTES = 48
 # The quick preset (the command line's --quick): a narrow network on small patches at a
 # higher learning rate, to see in minutes what the default fit would take an hour for.
 # Volumetric on an 8x128² stack of benchmarks/denoise_microscopy.py's scene (200 photons,
-# read noise 2): noisy 34.62 dB, tv 38.56; this preset 38.86 dB in 147 CPU-seconds (one
-# thread); at 300 iterations 35.98 dB in 76 s. The default fit costs 30x more a step.
+# read noise 2): noisy 34.62 dB, tv 38.56; this preset 38.86 dB in 107-147 CPU-seconds (one
+# thread, benchmarks/quick_presets.py); at 300 iterations 35.98 dB. The default fit costs 30x more a step.
 QUICK = {"iterations": 600, "features": 8, "patch_size": 32, "batch_size": 4, "learning_rate": 4e-3}
 
 
