@@ -28,9 +28,9 @@ SCRIPT = textwrap.dedent('''
 
 
     def core_modules(package):
-        """Names of the package's modules and subpackages, ``_widgets`` left out (and not imported)."""
+        """Names of the package's modules and subpackages, ``_widgets`` and ``__main__`` left out (not imported)."""
         for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
-            if info.name.endswith("._widgets"):
+            if info.name.endswith(("._widgets", ".__main__")):  # __main__ would run the command line
                 continue
             module = importlib.import_module(info.name)
             yield info.name

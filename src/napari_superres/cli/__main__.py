@@ -1,0 +1,5 @@
+"""``python -m napari_superres.cli``: the ``napari-superres`` command."""
+
+from . import main
+
+main()
