@@ -43,6 +43,8 @@ def test_download_shows_the_licence_and_imports_the_model(make_napari_viewer, qt
     viewer = make_napari_viewer()
     widget = ModelsWidget(viewer, catalogue=catalogue)
     viewer.window.add_dock_widget(widget)
+    already_open = UpscaleWidget(viewer)
+    assert "tiny-published" not in already_open.method.choices
     assert widget.published.value == "tiny-published" and "Licence: MIT" in widget.about.value
     asked = _answer(monkeypatch, QMessageBox.StandardButton.Yes)
 
@@ -55,6 +57,9 @@ def test_download_shows_the_licence_and_imports_the_model(make_napari_viewer, qt
     assert "installed" in widget.published.native.currentText()
     assert available_methods()["tiny-published"] == [2]
     assert "tiny-published" in UpscaleWidget(viewer).method.choices
+    assert "tiny-published" in already_open.method.choices  # open widgets re-read their lists at once
+    already_open.method.value, already_open.scale.value = "tiny-published", 2
+    assert already_open._problem() == ""  # and know its scales
 
 
 def test_nothing_downloads_until_the_user_says_yes(make_napari_viewer, qtbot, catalogue, monkeypatch, tmp_path):

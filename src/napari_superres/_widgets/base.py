@@ -16,6 +16,7 @@ import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, Label, ProgressBar, PushButton
 from napari.layers import Image, Labels, Shapes
 from napari.qt.threading import create_worker
+from psygnal import SignalInstance
 from qtpy.QtCore import QEvent, QObject
 from qtpy.QtWidgets import QComboBox, QSizePolicy
 
@@ -40,6 +41,8 @@ ETA_AFTER_S = 2.0
 STATUS_EVERY_S = 0.25
 COMBO_CHARACTERS = 14  # a choice box shows this many characters of a layer's name; longer names are elided
 SCROLLBAR_PX = 16  # room for the vertical scroll bar of a dock taller than the window
+# Emitted when a model is imported or downloaded: every open task widget re-reads its method list.
+models_changed = SignalInstance(())
 DEVICE_TIP = ("Where the computation runs: 'auto' picks the fastest available (CUDA, Apple MPS, else the CPU). "
               "Interpolation and classical methods always run on the CPU.")
 PRECISION_TIP = ("Arithmetic of the learned models: 'auto' uses bf16 where this CPU (AVX512-BF16 or AMX) or GPU "
@@ -156,6 +159,7 @@ class TaskWidget(Container):
         self._pick_only = ()  # optional layer fields filled when exactly one layer fits them
         for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
             event.connect(self.reset_choices)
+        models_changed.connect(self.reset_choices)  # held weakly: a closed widget drops out
         viewer.layers.events.inserted.connect(self.pick_only_choices)
 
     @property

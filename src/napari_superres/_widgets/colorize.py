@@ -28,7 +28,7 @@ class ColorizeWidget(TaskWidget):
 
     def __init__(self, viewer: napari.viewer.Viewer):
         self.hints = ComboBox(label="hints", nullable=True, tooltip=TIP_HINTS)
-        self.method = ComboBox(label="model", choices=available_colorizers(), tooltip=TIP_MODEL)
+        self.method = ComboBox(label="model", choices=lambda _widget: list(available_colorizers()), tooltip=TIP_MODEL)
         super().__init__(viewer, [self.hints], advanced=[self.method])
         self.hints.choices = self._hint_layers  # needs the viewer, so after the base init
         self._pick_only = (self.hints,)

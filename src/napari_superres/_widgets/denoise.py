@@ -38,7 +38,8 @@ class DenoiseWidget(TaskWidget):
     run_text = "Denoise"
 
     def __init__(self, viewer: napari.viewer.Viewer):
-        self.method = ComboBox(label="method", choices=list(available_denoisers()), value="nlm", tooltip=TIP_METHOD)
+        self.method = ComboBox(label="method", choices=lambda _widget: list(available_denoisers()), value="nlm",
+                               tooltip=TIP_METHOD)
         self.sigma = FloatSpinBox(label="noise σ", value=0.0, min=0.0, max=1e9, step=0.5,
                                   tooltip=TIP_SIGMA)
         self.sigma.native.setDecimals(SIGMA_DECIMALS)

@@ -32,7 +32,7 @@ class InpaintWidget(TaskWidget):
     def __init__(self, viewer: napari.viewer.Viewer):
         self.mask = ComboBox(label="mask", nullable=True, tooltip=TIP_MASK)
         self.missing_value = LineEdit(label="missing value", value="nan", tooltip=TIP_MISSING)
-        self.method = ComboBox(label="method", choices=list(available_inpainters()), value="biharmonic",
+        self.method = ComboBox(label="method", choices=lambda _widget: list(available_inpainters()), value="biharmonic",
                                tooltip=TIP_METHOD)
         self.iterations = SpinBox(label="iterations", value=TASK_DEFAULTS["inpaint"]["iterations"], min=1,
                                   max=100_000, step=100, tooltip=TIP_ITERATIONS)

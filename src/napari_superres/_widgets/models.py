@@ -16,6 +16,7 @@ from qtpy.QtWidgets import QFileDialog, QMessageBox
 from ..models import list_models
 from ..models.download import describe, published_models, pull
 from ..models.importer import import_model
+from .base import models_changed
 
 if TYPE_CHECKING:
     import napari
@@ -120,8 +121,9 @@ class ModelsWidget(Container):
 
     def _done(self, card):
         self.progress.value = 100
+        models_changed.emit()
         self.status.value = (f"Imported {card.name} ({card.architecture}, {card.task} x{card.scale}): pick it as the "
-                             "method of a task widget opened from now on.")
+                             "method of every task widget.")
 
     def _finished(self):
         self.worker, self._bar = None, None

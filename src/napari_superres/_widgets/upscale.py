@@ -40,7 +40,7 @@ class UpscaleWidget(TaskWidget):
     def __init__(self, viewer: napari.viewer.Viewer):
         self._methods = available_methods()
         default = DEFAULT_METHOD if DEFAULT_METHOD in self._methods else "bicubic"
-        self.method = ComboBox(label="method", choices=list(self._methods), value=default, tooltip=TIP_METHOD)
+        self.method = ComboBox(label="method", choices=self._method_choices, value=default, tooltip=TIP_METHOD)
         self.scale = SpinBox(label="scale", value=4, min=2, max=8, tooltip=TIP_SCALE)
         self.axes = ComboBox(label="axes", choices=list(AXES_CHOICES), value="Y, X", tooltip=TIP_AXES)
         self.tile = SpinBox(label="tile (px)", value=0, min=0, max=8192, step=32, tooltip=TIP_TILE)
@@ -53,6 +53,11 @@ class UpscaleWidget(TaskWidget):
 
     def _ready(self):
         return not self._problem()
+
+    def _method_choices(self, _widget=None):
+        """The methods as the registry lists them now (re-read when choices are reset: a model was imported)."""
+        self._methods = available_methods()
+        return list(self._methods)
 
     def _problem(self):
         """Why the current choices cannot run, or ''."""
