@@ -205,3 +205,18 @@ def tiny_architectures(monkeypatch, tmp_path):
 
     return types.SimpleNamespace(weights=weights, TinySR=TinySR, TinyDenoiser=TinyDenoiser,
                                  published_sr=published_sr)
+
+
+@pytest.fixture
+def progress_and_result():
+    """Run a core generator (``iter_*``) to its end: ``(the fractions it yielded, its result)``."""
+
+    def run(steps):
+        fractions = []
+        while True:
+            try:
+                fractions.append(next(steps))
+            except StopIteration as done:
+                return fractions, done.value
+
+    return run

@@ -174,18 +174,10 @@ def test_tiles_that_are_no_tile_are_refused(tile):
         iter_upscale(np.zeros((32, 32), np.uint8), 2, tile=tile)
 
 
-def _progress(steps):
-    fractions = []
-    while True:
-        try:
-            fractions.append(next(steps))
-        except StopIteration as done:
-            return fractions, done.value
-
-
 @pytest.mark.parametrize("factors, channel_axis", [((4, 1, 1), None), ((3, 2, 2), None), ((2, 1.5, 1), -1),
                                                    ((2, 2, 2), -1)])
-def test_iter_upscale_axes_reports_each_block_and_equals_upscale_axes(factors, channel_axis, monkeypatch):
+def test_iter_upscale_axes_reports_each_block_and_equals_upscale_axes(factors, channel_axis, monkeypatch,
+                                                                      progress_and_result):
     module = importlib.import_module("napari_superres.upscale")
 
     rng = np.random.default_rng(0)
@@ -193,12 +185,12 @@ def test_iter_upscale_axes_reports_each_block_and_equals_upscale_axes(factors, c
     image = rng.integers(0, 4000, shape).astype(np.uint16)
     whole = upscale_axes(image, factors, channel_axis=channel_axis, block=10**6)
     monkeypatch.setattr(module, "AXES_BLOCK_VALUES", 500)  # many small blocks
-    fractions, result = _progress(iter_upscale_axes(image, factors, channel_axis=channel_axis))
+    fractions, result = progress_and_result(iter_upscale_axes(image, factors, channel_axis=channel_axis))
     assert len(fractions) > 5 and fractions[-1] == 1 and np.all(np.diff(fractions) > 0)
     np.testing.assert_array_equal(result, whole)
     np.testing.assert_array_equal(upscale_axes(image, factors, channel_axis=channel_axis, block=1), whole)
     lazy = da.from_array(image, chunks=(2,) + image.shape[1:])
-    fractions, from_lazy = _progress(iter_upscale_axes(lazy, factors, channel_axis=channel_axis))
+    fractions, from_lazy = progress_and_result(iter_upscale_axes(lazy, factors, channel_axis=channel_axis))
     assert fractions[-1] == 1 and np.all(np.diff(fractions) > 0)
     np.testing.assert_array_equal(from_lazy, whole)
 
@@ -225,13 +217,13 @@ def test_iter_upscale_axes_checks_when_called_and_cancels_between_blocks():
     steps.close()  # cancelled after one block
 
 
-def test_learned_model_along_two_axes_steps_block_by_block():
+def test_learned_model_along_two_axes_steps_block_by_block(progress_and_result):
     image = (np.arange(2 * 40 * 36) % 200).astype(np.uint8).reshape(40, 2, 36)  # planes are (Z, X)
-    fractions, result = _progress(iter_upscale_axes(image, (2, 1, 2), method="espcn"))
+    fractions, result = progress_and_result(iter_upscale_axes(image, (2, 1, 2), method="espcn"))
     assert fractions[-1] == 1 and result.shape == (80, 2, 72)
     expected = np.moveaxis(upscale(np.moveaxis(image, 1, 0), 2, method="espcn"), 0, 1)
     np.testing.assert_array_equal(result, expected)
     lazy = da.from_array(image, chunks=(20, 1, 36))
-    fractions, result = _progress(iter_upscale_axes(lazy, (2, 1, 2), method="espcn"))
+    fractions, result = progress_and_result(iter_upscale_axes(lazy, (2, 1, 2), method="espcn"))
     assert len(fractions) >= 2 and fractions[-1] == 1
     assert np.abs(result.astype(int) - expected).max() <= ROUNDING_BOUND  # other tiles (see tiling.ROUNDING_BOUND)

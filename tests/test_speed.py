@@ -38,23 +38,14 @@ def _neighbourly(plane):
     return np.repeat(np.repeat(box, 2, axis=0), 2, axis=1).astype(plane.dtype)
 
 
-def _drain(steps):
-    fractions = []
-    while True:
-        try:
-            fractions.append(next(steps))
-        except StopIteration as done:
-            return fractions, done.value
-
-
 @pytest.mark.parametrize("shape, channel_axis", [((45, 38), None), ((2, 45, 38, 3), -1), ((3, 45, 38), 0),
                                                  ((45, 2, 38), 1)])
-def test_numpy_blocks_are_the_dask_graph_without_dask(shape, channel_axis, monkeypatch):
+def test_numpy_blocks_are_the_dask_graph_without_dask(shape, channel_axis, monkeypatch, progress_and_result):
     image = np.random.default_rng(2).integers(0, 200, shape).astype(np.uint16)
     options = dict(scale=2, halo=1, channel_axis=channel_axis, block=16)
     expected = map_planes(_neighbourly, image, **options).compute(scheduler="synchronous")
     monkeypatch.setattr("napari_superres.lazy.map_planes", None)  # numpy input must not need it
-    fractions, result = _drain(iter_map_planes(_neighbourly, image, **options))
+    fractions, result = progress_and_result(iter_map_planes(_neighbourly, image, **options))
     np.testing.assert_array_equal(result, expected)
     assert result.flags.c_contiguous and fractions[-1] == 1 and np.all(np.diff(fractions) > 0)
 
