@@ -159,7 +159,7 @@ class TaskWidget(Container):
         self._pick_only = ()  # optional layer fields filled when exactly one layer fits them
         for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
             event.connect(self.reset_choices)
-        models_changed.connect(self.reset_choices)  # held weakly: a closed widget drops out
+        models_changed.connect(self._models_changed)  # held weakly: a collected widget drops out
         viewer.layers.events.inserted.connect(self.pick_only_choices)
 
     @property
@@ -176,6 +176,13 @@ class TaskWidget(Container):
             combo.setMinimumContentsLength(COMBO_CHARACTERS)
         self._fit_width = FitWidth(self.root_native_widget)  # the dock never clips its fields
         fields.installEventFilter(self._fit_width)
+
+    def _models_changed(self):
+        try:
+            self.reset_choices()
+        except RuntimeError as err:  # a closed dock whose Python side outlives its Qt widgets
+            if "has been deleted" not in str(err):
+                raise
 
     def pick_only_choices(self, _event=None):
         """Fill each empty optional layer field (a mask, hints) whose choices hold exactly one layer."""
