@@ -11,6 +11,11 @@ from torch import nn
 from ..resize import resize_matrix
 
 
+def conv3x3(c_in, c_out):
+    """A 3x3 convolution (with bias) that keeps the spatial size."""
+    return nn.Conv2d(c_in, c_out, 3, padding=1)
+
+
 class SubPixelUpsampler(nn.Sequential):
     """Sub-pixel convolution (Shi et al. 2016): conv to ``c * r**2`` channels, then shuffle.
 

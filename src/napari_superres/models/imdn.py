@@ -19,16 +19,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import SubPixelUpsampler
+from .common import SubPixelUpsampler, conv3x3
 
 SLOPE = 0.05
 DISTILLED = 4  # a quarter of the channels is kept at each step
 STEPS = 4
 ATTENTION_REDUCTION = 16
-
-
-def _conv3(c_in, c_out):
-    return nn.Conv2d(c_in, c_out, 3, padding=1)
 
 
 class DistillationBlock(nn.Module):
@@ -39,8 +35,8 @@ class DistillationBlock(nn.Module):
         self.distilled = features // DISTILLED
         remaining = features - self.distilled
         self.convs = nn.ModuleList(
-            [_conv3(features, features), _conv3(remaining, features), _conv3(remaining, features),
-             _conv3(remaining, self.distilled)])
+            [conv3x3(features, features), conv3x3(remaining, features), conv3x3(remaining, features),
+             conv3x3(remaining, self.distilled)])
         kept = self.distilled * STEPS
         self.attention = nn.Sequential(nn.Conv2d(kept, kept // ATTENTION_REDUCTION, 1), nn.ReLU(),
                                        nn.Conv2d(kept // ATTENTION_REDUCTION, kept, 1), nn.Sigmoid())
@@ -64,10 +60,10 @@ class IMDN(nn.Module):
     def __init__(self, scale=4, channels=3, features=64, blocks=6):
         super().__init__()
         self.scale = scale
-        self.head = _conv3(channels, features)
+        self.head = conv3x3(channels, features)
         self.blocks = nn.ModuleList(DistillationBlock(features) for _ in range(blocks))
         self.merge = nn.Conv2d(features * blocks, features, 1)
-        self.body_end = _conv3(features, features)
+        self.body_end = conv3x3(features, features)
         self.upsample = SubPixelUpsampler(scale, features, channels, single_stage=True)
 
     def forward(self, x):

@@ -19,15 +19,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .common import conv3x3
+
 RESIDUAL_SCALE = 0.2
 DENSE_CONVOLUTIONS = 5
 DENSE_BLOCKS = 3
 UPSCALE = 4  # of the network proper; smaller scales unshuffle the input
 SLOPE = 0.2
-
-
-def _conv3(c_in, c_out):
-    return nn.Conv2d(c_in, c_out, 3, padding=1)
 
 
 class DenseBlock(nn.Module):
@@ -36,7 +34,7 @@ class DenseBlock(nn.Module):
     def __init__(self, features, growth):
         super().__init__()
         self.convs = nn.ModuleList(
-            _conv3(features + i * growth, growth if i < DENSE_CONVOLUTIONS - 1 else features)
+            conv3x3(features + i * growth, growth if i < DENSE_CONVOLUTIONS - 1 else features)
             for i in range(DENSE_CONVOLUTIONS))
 
     def forward(self, x):
@@ -67,12 +65,12 @@ class RRDBNet(nn.Module):
         if scale not in (2, UPSCALE):
             raise ValueError(f"RRDBNet enlarges x4, or x2 from an unshuffled input, not x{scale}")
         self.scale, self.unshuffle = scale, UPSCALE // scale
-        self.head = _conv3(channels * self.unshuffle**2, features)
+        self.head = conv3x3(channels * self.unshuffle**2, features)
         self.body = nn.Sequential(*(ResidualInResidual(features, growth) for _ in range(blocks)))
-        self.body_end = _conv3(features, features)
-        self.up = nn.ModuleList(_conv3(features, features) for _ in range(2))
-        self.refine = _conv3(features, features)
-        self.last = _conv3(features, channels)
+        self.body_end = conv3x3(features, features)
+        self.up = nn.ModuleList(conv3x3(features, features) for _ in range(2))
+        self.refine = conv3x3(features, features)
+        self.last = conv3x3(features, channels)
 
     def forward(self, x):
         """The ``(N, C, scale*H, scale*W)`` enlargement of ``x``; for x2, H and W must be even."""

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import SubPixelUpsampler
+from .common import SubPixelUpsampler, conv3x3
 
 RGB_MEAN = (0.4488, 0.4371, 0.4040)  # DIV2K's mean colour, which the published models subtract
 IMAGE_RANGE = 255.0
@@ -29,16 +29,12 @@ BLOCKS = 6
 CONVOLUTIONS_PER_BLOCK = 3
 
 
-def _conv3(c_in, c_out):
-    return nn.Conv2d(c_in, c_out, 3, padding=1)
-
-
 class AttentionBlock(nn.Module):
     """Three 3x3 convolutions (SiLU between), gated by their own centred sigmoid (SPAB)."""
 
     def __init__(self, features):
         super().__init__()
-        self.convs = nn.ModuleList(_conv3(features, features) for _ in range(CONVOLUTIONS_PER_BLOCK))
+        self.convs = nn.ModuleList(conv3x3(features, features) for _ in range(CONVOLUTIONS_PER_BLOCK))
 
     def forward(self, x):
         """``(block output, activated output of the first convolution)``: the network fuses both.
@@ -63,9 +59,9 @@ class SPAN(nn.Module):
         if normalize and channels != 3:
             raise ValueError(f"SPAN's normalisation subtracts an RGB mean: it needs 3 channels, not {channels}")
         self.scale, self.normalize = scale, normalize
-        self.head = _conv3(channels, features)
+        self.head = conv3x3(channels, features)
         self.blocks = nn.ModuleList(AttentionBlock(features) for _ in range(BLOCKS))
-        self.tail = _conv3(features, features)
+        self.tail = conv3x3(features, features)
         fused = fused or features  # narrower in some NTIRE 2025 entries
         self.fuse = nn.Conv2d(4 * features, fused, 1)
         self.upsample = SubPixelUpsampler(scale, fused, channels, single_stage=True)
