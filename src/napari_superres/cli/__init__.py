@@ -1,4 +1,4 @@
-"""Command line: ``napari-superres upscale IN OUT --scale 4 --method espcn``."""
+"""The ``napari-superres`` command line: :func:`main` runs one sub-command and ends cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
