@@ -1,6 +1,7 @@
 """Denoising of synthetic fluorescence microscopy: Poisson-Gaussian noise, 2D image and 3D stack.
 
     python benchmarks/denoise_microscopy.py --out benchmarks/results/denoise_microscopy.md
+    python benchmarks/denoise_microscopy.py --reuse 5 --out benchmarks/results/denoise_microscopy_reuse.md
 
 The ground truth is made reproducibly from a seed: blurred puncta (diffraction-limited
 spots), cell-like blobs and curvilinear filaments on a dim background, in expected
@@ -12,11 +13,17 @@ construction in a volume (objects span several slices), denoised plane by plane 
 the 2D methods and as a volume by ``n2v-3d``. PSNR and SSIM against the ground truth
 (in ADU, data range of the ground truth), and seconds per megapixel on this machine.
 BM3D (``pip install bm3d``) is the strongest classical peer, shown when installed.
+
+``--reuse N``: Noise2Void trained once on one 3D stack (seed ``--seed``, saved with
+``save_to``) and applied to N new stacks of the same construction and noise (seeds
+``--seed + 1`` on), against fitting each of them from scratch with the same
+settings: PSNR and seconds per stack.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +32,7 @@ from _report import emit_table
 from scipy import ndimage
 
 from napari_superres import denoise, estimate_noise, psnr, ssim
+from napari_superres.noise2void import fit_noise2void
 
 OFFSET = 100.0
 
@@ -98,8 +106,13 @@ def main():
                                                          "n2v-3d", "dip"])
     parser.add_argument("--iterations", type=int, default=1500, help="Noise2Void training steps")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reuse", type=int, default=0, help="new stacks to apply one trained N2V model to")
+    parser.add_argument("--volumetric", action="store_true", help="with --reuse: a 3D N2V model")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    if args.reuse:
+        emit_table(reuse_rows(args), args.out)
+        return
 
     cases = {"2D": (args.size, args.size)}
     if args.depth:
@@ -107,8 +120,7 @@ def main():
     rows = [f"Poisson-Gaussian, peak {args.photons:g} photons, read noise {args.read_noise:g} ADU, seed {args.seed}",
             "", "| scene | method | PSNR | SSIM | s / MP |", "|---|---|---|---|---|"]
     for case, shape in cases.items():
-        truth = synthetic_truth(shape, args.photons, args.seed) + OFFSET
-        noisy = camera_image(truth - OFFSET, args.read_noise, args.seed)
+        truth, noisy = _microscopy_stack(shape, args, args.seed)
         span = float(truth.max() - truth.min())
 
         def scores(image, truth=truth, span=span):
@@ -130,6 +142,42 @@ def main():
                         f"{seconds / noisy.size * 1e6:.2f} |")
             print(rows[-1], flush=True)
     emit_table(rows, args.out)
+
+
+def reuse_rows(args):
+    """Train once, apply to ``args.reuse`` new stacks; against a fit of each from scratch (same settings)."""
+    shape = (args.depth, args.size // 2, args.size // 2)
+    settings = {"iterations": args.iterations, "volumetric": args.volumetric, "preview_every": 0}
+    kind = "3D" if args.volumetric else "2D (plane by plane)"
+    rows = [f"Noise2Void {kind}, {args.iterations} iterations, stacks {'x'.join(map(str, shape))}; Poisson-Gaussian, "
+            f"peak {args.photons:g} photons, read noise {args.read_noise:g} ADU; trained on seed {args.seed}", "",
+            "| stack (seed) | noisy PSNR | saved model PSNR | saved model s | fitted from scratch PSNR | fit s |",
+            "|---|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as folder:
+        _, noisy = _microscopy_stack(shape, args, args.seed)
+        start = time.perf_counter()
+        fit_noise2void(noisy, save_to=Path(folder) / "model", **settings)
+        rows.insert(1, f"Training once on seed {args.seed} (and saving): {time.perf_counter() - start:.1f} s.")
+        for seed in range(args.seed + 1, args.seed + 1 + args.reuse):
+            truth, noisy = _microscopy_stack(shape, args, seed)
+            span = float(truth.max() - truth.min())
+            start = time.perf_counter()
+            applied = denoise(noisy, method=Path(folder) / "model.json")
+            applied_seconds = time.perf_counter() - start
+            start = time.perf_counter()
+            fitted = fit_noise2void(noisy, **settings)
+            fit_seconds = time.perf_counter() - start
+            rows.append(f"| {seed} | {psnr(truth, noisy, data_range=span):.2f} | "
+                        f"{psnr(truth, applied, data_range=span):.2f} | {applied_seconds:.2f} | "
+                        f"{psnr(truth, fitted, data_range=span):.2f} | {fit_seconds:.1f} |")
+            print(rows[-1], flush=True)
+    return rows
+
+
+def _microscopy_stack(shape, args, seed):
+    """``(truth, camera image)`` in ADU of the scene of ``seed``."""
+    truth = synthetic_truth(shape, args.photons, seed) + OFFSET
+    return truth, camera_image(truth - OFFSET, args.read_noise, seed)
 
 
 def _ssim(truth, image, span):

@@ -29,14 +29,21 @@ FITTED = ("n2v", "dip")  # trained on the image itself: slow, yield FitSteps wit
 
 
 def available_denoisers():
-    """Method names: the classical ones, the trained blind denoisers found in the weights, the fitted ones.
+    """Method names: the classical ones, the trained blind denoisers found in the weights, the fitted ones, saved ones.
 
-    A trained denoiser is a model card of scale 1 (e.g. ``dncnn``).
+    A trained denoiser is a model card of scale 1 (e.g. ``dncnn``); a saved one, a
+    Noise2Void model saved in a weights folder (``fit_noise2void(..., save_to=...)``).
     """
+    from .models.registry import saved_fits
+
+    taken = CLASSICAL + _learned_denoisers() + FITTED
+    return taken + tuple(sorted(set(saved_fits("noise2void")) - set(taken)))
+
+
+def _learned_denoisers():
     from .models import list_models
 
-    learned = sorted({card.method for card in list_models().values() if card.task == "denoise"})
-    return CLASSICAL + tuple(learned) + FITTED
+    return tuple(sorted({card.method for card in list_models().values() if card.task == "denoise"}))
 
 
 def estimate_noise(image, *, channel_axis=None):
@@ -97,13 +104,16 @@ def denoise(image, *, method="nlm", sigma=None, channel_axis=None, **options):
     image : ndarray
         ``(..., H, W)`` grayscale or with a colour axis (``channel_axis``); leading
         axes are denoised plane by plane. dtype and range are kept.
-    method : str
+    method : str or Path
         One of :func:`available_denoisers`: non-local means ('nlm'), total
         variation ('tv', Chambolle), wavelet BayesShrink ('wavelet'), 'bilateral';
         a trained blind denoiser ('dncnn', when its weights are installed); 'n2v',
         Noise2Void self-supervised training on the image
         (:func:`~napari_superres.noise2void.iter_fit_noise2void`, 2D or 3D); Deep
-        Image Prior with early stopping (:func:`~napari_superres.dip.iter_fit_dip`).
+        Image Prior with early stopping (:func:`~napari_superres.dip.iter_fit_dip`);
+        a Noise2Void model trained before: the path of its card or its name in a
+        weights folder (:func:`~napari_superres.noise2void.apply_noise2void`: no
+        training, seconds; ``device`` is its only option).
     sigma : float, optional
         Noise standard deviation in the image's units, for the classical methods
         and the trained denoisers that take a noise level (FDnCNN, DRUNet: they see
@@ -141,8 +151,11 @@ def iter_denoise(image, *, method="nlm", sigma=None, channel_axis=None, **option
     :class:`~napari_superres._fitting.FitStep` per iteration, with previews.
     The arguments are checked when this is called, before any work.
     """
-    if method not in CLASSICAL + FITTED and method not in available_denoisers():  # listing them loads torch
-        raise ValueError(f"unknown denoising method {method!r}; choose one of {', '.join(available_denoisers())}")
+    if method not in CLASSICAL + FITTED and method not in _learned_denoisers():  # listing them loads torch
+        if _is_saved_noise2void(method):
+            return _apply_saved_noise2void(image, method, sigma, channel_axis, options)
+        raise ValueError(f"unknown denoising method {method!r}; choose one of {', '.join(available_denoisers())} "
+                         "or give the path of a saved Noise2Void model's card")
     if method == "n2v":
         from .noise2void import iter_fit_noise2void
 
@@ -174,6 +187,25 @@ def iter_denoise(image, *, method="nlm", sigma=None, channel_axis=None, **option
         sigma = _estimate_noise(image, channel_axis)
     return _denoise_steps(image, method, float(sigma), scale=1, halo=halo, channel_axis=channel_axis,
                           block=block)
+
+
+def _is_saved_noise2void(method):
+    from .noise2void import find_saved_model
+
+    try:
+        find_saved_model(method)
+    except (ValueError, TypeError, OSError):  # TypeError, OSError: not a path at all
+        return False
+    return True
+
+
+def _apply_saved_noise2void(image, model, sigma, channel_axis, options):
+    from .noise2void import iter_apply_noise2void
+
+    if sigma is not None or set(options) - {"device"}:
+        given = sorted(set(options) - {"device"}) + ["sigma"] * (sigma is not None)
+        raise TypeError(f"a saved Noise2Void model takes only device, not {given}")
+    return iter_apply_noise2void(image, model, channel_axis=channel_axis, **options)
 
 
 def _model_noise_level(image, method, sigma, channel_axis):

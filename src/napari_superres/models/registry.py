@@ -53,6 +53,11 @@ def weights_dirs():
 CARD_INPUTS = ("y", "rgb", "gray")
 
 
+# Cards of networks fitted by napari-superres on the user's data (Noise2Void's save_to): the task that fitted
+# them builds and applies them; they are no contract-built ModelCard, and listed apart (saved_fits).
+FITTED_KINDS = ("noise2void",)
+
+
 class ModelCardWarning(UserWarning):
     """A model card in a weights folder was skipped: it cannot be read or does not describe a usable model."""
 
@@ -180,7 +185,11 @@ def _read_card(path):
         card = None
         if raw is not None:
             try:
-                card = ModelCard.from_data(json.loads(raw), path)
+                data = json.loads(raw)
+                if _fitted_kind(data):
+                    _cards_read[path] = (raw, None)
+                    return None
+                card = ModelCard.from_data(data, path)
             except ValueError as err:  # JSON syntax and Unicode errors are ValueErrors too
                 problem = err
         if card is None:
@@ -202,6 +211,45 @@ def list_models():
             if card is not None:
                 cards.setdefault(card.name, card)
     return cards
+
+
+def _fitted_kind(data):
+    """The kind of a fitted network's card (one of :data:`FITTED_KINDS`), else None."""
+    kind = data.get("kind") if isinstance(data, dict) else None
+    return kind if kind in FITTED_KINDS else None
+
+
+def saved_fits(kind):
+    """``{name: card path}`` of the fitted networks of ``kind`` (e.g. ``'noise2void'``) in the weights folders.
+
+    Earlier folders win, as for :func:`list_models`; unreadable files are left out.
+    """
+    found = {}
+    for folder in weights_dirs():
+        for path in sorted(folder.glob("*.json")):
+            try:
+                data = json.loads(path.read_bytes())
+            except (OSError, ValueError):
+                continue
+            if _fitted_kind(data) == kind and isinstance(data.get("name"), str):
+                found.setdefault(data["name"], path)
+    return found
+
+
+def read_verified(path, sha256, remedy="save the model again"):
+    """The bytes of the weights file ``path``; ValueError (ending with ``remedy``) unless their SHA-256 is ``sha256``.
+
+    Hashed and then loaded from the same bytes: nothing can change in between.
+    """
+    data = Path(path).read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha256.lower():
+        raise ValueError(
+            f"weights file {path} does not match its model card "
+            f"(SHA-256 {actual[:12]}..., expected {sha256[:12]}...): "
+            f"the file is damaged or was replaced; {remedy}"
+        )
+    return data
 
 
 def find_model(method, scale):
@@ -229,14 +277,7 @@ def _load_cached(card, device):
     import torch
     from safetensors.torch import load
 
-    data = card.weights.read_bytes()  # hashed and loaded from the same bytes: nothing can change in between
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != card.sha256:
-        raise ValueError(
-            f"weights file {card.weights} does not match its model card "
-            f"(SHA-256 {actual[:12]}..., expected {card.sha256[:12]}...): "
-            "the file is damaged or was replaced; reinstall napari-superres"
-        )
+    data = read_verified(card.weights, card.sha256, "reinstall napari-superres")
     with torch.device("meta"):  # no memory and no random initialisation: the global RNG is left alone
         model = card.build()
     try:
