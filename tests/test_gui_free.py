@@ -50,6 +50,9 @@ SCRIPT = textwrap.dedent('''
     fit = {"iterations": 1, "preview_every": 0, "device": "cpu"}
 
 
+    from napari_superres.losses.squeezenet import SqueezeNetFeatures
+
+
     def import_tiny_dncnn():
         """A 3-layer DnCNN in KAIR's published layout, imported into a temporary folder."""
         import tempfile
@@ -89,6 +92,9 @@ SCRIPT = textwrap.dedent('''
         "psnr": lambda: nsr.psnr(gray, gray * 0.9, data_range=1),
         "ssim": lambda: nsr.ssim(gray, gray * 0.9, data_range=1),
         "sr_scores": lambda: nsr.sr_scores(rgb, rgb * 0.9, 2, channel_axis=-1),
+        "perceptual_distance": lambda: nsr.perceptual_distance(
+            np.tile(gray, (2, 2)), np.tile(gray, (2, 2)) * 0.9, network=SqueezeNetFeatures()),
+        "laplacian_variance": lambda: nsr.laplacian_variance(rgb, channel_axis=-1),
         "temporal_flicker": lambda: nsr.temporal_flicker(stack),
         "select_device": lambda: nsr.select_device("cpu"),
         "upscale": lambda: nsr.upscale(gray, 2),

@@ -10,7 +10,7 @@ from .denoise import available_denoisers, denoise, estimate_noise, iter_denoise
 from .device import available_devices, select_device
 from .dip import fit_dip, iter_fit_dip
 from .inpaint import available_inpainters, inpaint, iter_inpaint, missing_mask
-from .metrics import psnr, sr_scores, ssim, temporal_flicker
+from .metrics import laplacian_variance, perceptual_distance, psnr, sr_scores, ssim, temporal_flicker
 from .models.importer import import_model
 from .noise2void import fit_noise2void, iter_fit_noise2void
 from .provenance import provenance
@@ -42,7 +42,9 @@ __all__ = [
     "iter_inpaint",
     "iter_upscale",
     "iter_upscale_axes",
+    "laplacian_variance",
     "missing_mask",
+    "perceptual_distance",
     "provenance",
     "psnr",
     "select_device",
