@@ -88,6 +88,7 @@ SCRIPT = textwrap.dedent('''
         "inpaint": lambda: nsr.inpaint(with_nan),
         "iter_inpaint": lambda: drain(nsr.iter_inpaint(gray, holes, method="gatedunet", device="cpu")),
         "missing_mask": lambda: nsr.missing_mask(with_nan),
+        "plan_holes": lambda: nsr.plan_holes(holes, large_holes="gatedunet"),
         "provenance": lambda: nsr.provenance("upscale", "bicubic", scale=2),
         "psnr": lambda: nsr.psnr(gray, gray * 0.9, data_range=1),
         "ssim": lambda: nsr.ssim(gray, gray * 0.9, data_range=1),

@@ -118,3 +118,93 @@ def test_hole_batches_mix_free_form_holes_and_scattered_pixels(astronaut_small):
     assert all(0.25 < m.mean() < 0.75 for m in masks) and min(pieces) > 20
     _, pieces = batch(0.0)
     assert max(pieces) < 20
+
+
+def scratches_and_a_box(shape=(96, 96)):
+    """Two thin scratches (1 and 3 pixels wide), a few scattered pixels and a 40 x 40 box, as a mask."""
+    mask = np.zeros(shape, bool)
+    mask[8, 4:90] = True
+    mask[60:90, 10:13] = True
+    mask[[2, 30, 92], [60, 2, 93]] = True
+    mask[40:80, 40:80] = True
+    return mask
+
+
+def test_auto_plan_gives_thin_holes_to_biharmonic_and_a_big_box_to_the_large_hole_method():
+    from napari_superres import plan_holes
+
+    mask = scratches_and_a_box()
+    plan = plan_holes(mask, large_holes="somenet")
+    by_hole = {tuple(np.argwhere(plan.labels == i + 1)[0]): (depth, method)
+               for i, (depth, method) in enumerate(zip(plan.depths, plan.methods, strict=True))}
+    assert by_hole[(8, 4)] == (1.0, "biharmonic")  # the 1-pixel scratch
+    assert by_hole[(60, 10)] == (2.0, "biharmonic")  # the 3-pixel one
+    assert by_hole[(40, 40)] == (20.0, "somenet")  # the box
+    assert sorted(plan.methods).count("biharmonic") == 5
+    np.testing.assert_array_equal(plan.mask_of("somenet"), mask & (plan.labels == plan.labels[40, 40]))
+    assert plan_holes(np.zeros((8, 8), bool)).methods == ()
+
+
+def test_auto_mixes_the_network_into_large_holes_only_and_keeps_dtype(register_untrained):
+    method = register_untrained("gatedunet", "tinyholes", {"features": 4, "depth": 2}, channels=3, task="inpaint")
+    image = data.astronaut()[100:196, 180:276].astype(np.uint16) * 200
+    mask = scratches_and_a_box()
+    large = np.zeros_like(mask)
+    large[40:80, 40:80] = True
+    auto = inpaint(image, mask, method="auto", channel_axis=-1, large_holes=method)
+    smooth = inpaint(image, mask, method="biharmonic", channel_axis=-1)
+    deep = inpaint(image, mask, method=method, channel_axis=-1)
+    assert auto.dtype == np.uint16 and auto.shape == image.shape
+    assert image.min() <= auto.min() and auto.max() <= image.max()
+    np.testing.assert_array_equal(auto[~mask], image[~mask])
+    np.testing.assert_array_equal(auto[mask & ~large], smooth[mask & ~large])
+    mean = (smooth[large].astype(float) + deep[large]) / 2
+    assert np.abs(auto[large] - mean).max() <= 0.5
+    assert not np.array_equal(auto[large], smooth[large])
+
+
+def test_auto_with_scattered_holes_only_or_no_network_is_biharmonic(dropped):
+    clean, mask = dropped
+    image = np.where(mask, np.nan, clean / 255.0).astype(np.float32)
+    smooth = inpaint(image, method="biharmonic")
+    np.testing.assert_array_equal(inpaint(image, method="auto"), smooth)  # no hole is large: no network loaded
+    box = scratches_and_a_box()
+    gray = data.camera()[:96, :96]
+    np.testing.assert_array_equal(inpaint(gray, box, method="auto", large_holes="biharmonic"),
+                                  inpaint(gray, box, method="biharmonic"))
+
+
+def test_auto_lets_dip_fill_large_holes_when_time_is_allowed(camera_small):
+    from napari_superres._fitting import FitStep
+    from napari_superres.inpaint import iter_inpaint
+
+    mask = np.zeros(camera_small.shape, bool)
+    mask[20:44, 20:44] = True
+    mask[4, :] = True
+    steps = iter_inpaint(camera_small, mask, method="auto", large_holes="dip", iterations=3, preview_every=0)
+    progress = []
+    while True:
+        try:
+            progress.append(next(steps))
+        except StopIteration as done:
+            out = done.value
+            break
+    assert [s.iteration for s in progress if isinstance(s, FitStep)] == [1, 2, 3]
+    assert all(0 <= (s.fraction if isinstance(s, FitStep) else s) <= 1 for s in progress)
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out[~mask], camera_small[~mask])
+    np.testing.assert_array_equal(out[4], inpaint(camera_small, mask, method="biharmonic")[4])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"method": "auto", "large_holes": "magic"}, ValueError, "large-hole method"),
+        ({"method": "auto", "large_holes": "auto"}, ValueError, "large-hole method"),
+        ({"method": "biharmonic", "large_holes": "dip"}, TypeError, "only dip"),
+        ({"method": "auto", "large_holes": "biharmonic", "iterations": 3}, TypeError, "only dip"),
+    ],
+)
+def test_auto_refuses_bad_large_hole_choices(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        inpaint(np.ones((8, 8)), np.eye(8), **kwargs)

@@ -9,7 +9,7 @@ from .colorize import available_colorizers, colorize, iter_colorize
 from .denoise import available_denoisers, denoise, estimate_noise, iter_denoise
 from .device import available_devices, select_device
 from .dip import fit_dip, iter_fit_dip
-from .inpaint import available_inpainters, inpaint, iter_inpaint, missing_mask
+from .inpaint import available_inpainters, inpaint, iter_inpaint, missing_mask, plan_holes
 from .metrics import laplacian_variance, perceptual_distance, psnr, sr_scores, ssim, temporal_flicker
 from .models.importer import import_model
 from .noise2void import fit_noise2void, iter_fit_noise2void
@@ -45,6 +45,7 @@ __all__ = [
     "laplacian_variance",
     "missing_mask",
     "perceptual_distance",
+    "plan_holes",
     "provenance",
     "psnr",
     "select_device",

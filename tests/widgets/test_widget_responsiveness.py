@@ -169,7 +169,7 @@ def test_inpaint_fills_the_shapes_mask_in_the_worker(make_napari_viewer, qtbot, 
     widget.mask.value = viewer.add_shapes([[[10, 10], [10, 20], [20, 20], [20, 10]]], shape_type="rectangle")
     assert _timed(widget.run) < GUI_BUDGET
     _wait(qtbot, widget)
-    assert viewer.layers[-1].name == "cam (biharmonic inpaint)", widget.status.value
+    assert viewer.layers[-1].name == "cam (auto inpaint)", widget.status.value
     assert threads and threading.main_thread() not in threads
 
 
