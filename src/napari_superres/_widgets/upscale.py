@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 from magicgui.widgets import ComboBox, SpinBox
 
 from ..lazy import is_lazy
+from ..uncertainty import backprojection_residual, iter_augmentation_spread
 from ..upscale import AUTO_TILE, available_methods, iter_upscale, iter_upscale_axes
 from .base import LAZY_NOTE, Job, TaskWidget
 
@@ -27,6 +29,12 @@ TIP_METHOD = ("How new pixels are made. Interpolations (nearest ... lanczos): in
               "edsr and srgan the sharpest and many times slower (seconds per megapixel on a CPU).")
 TIP_SCALE = "How many times the image grows along each enlarged axis (4: 512 px becomes 2048 px)."
 TIP_AXES = "Which axes to enlarge: Y, X (each plane), or Z of a stack (interpolations only) to make voxels isotropic."
+RESIDUAL, SPREAD = "back-projection", "flips/turns spread"
+TIP_UNCERTAINTY = ("Add a map of where to trust the result (brighter: less), in intensity units. Back-projection "
+                   "residual: |result shrunk back - input|, on the input's grid (any method, cheap). Flips/turns "
+                   "spread: the method's results on the 8 flips and quarter turns of the input disagree there "
+                   "(learned models; 8 times the time; the result is then their mean).")
+UNCERTAINTY_COLORMAP = "inferno"
 TIP_TILE = ("Largest block, in input pixels, computed at once. 0: automatic (at least 2 x 2 blocks a plane, so "
             "progress moves and Cancel acts within seconds). Larger: a little faster, more memory.")
 
@@ -44,11 +52,14 @@ class UpscaleWidget(TaskWidget):
         self.scale = SpinBox(label="scale", value=4, min=2, max=8, tooltip=TIP_SCALE)
         self.axes = ComboBox(label="axes", choices=list(AXES_CHOICES), value="Y, X", tooltip=TIP_AXES)
         self.tile = SpinBox(label="tile (px)", value=0, min=0, max=8192, step=32, tooltip=TIP_TILE)
-        super().__init__(viewer, [self.method, self.scale, self.axes], advanced=[self.tile])
+        self.uncertainty = ComboBox(label="trust map", choices=["none", RESIDUAL, SPREAD], value="none",
+                                    tooltip=TIP_UNCERTAINTY)
+        super().__init__(viewer, [self.method, self.scale, self.axes, self.uncertainty], advanced=[self.tile])
         self.axes.changed.connect(self._check_choices)
         self.image.changed.connect(self._check_choices)
         self.method.changed.connect(self._check_choices)
         self.scale.changed.connect(self._check_choices)
+        self.uncertainty.changed.connect(self._check_choices)
         self._check_choices()
 
     def _ready(self):
@@ -69,6 +80,10 @@ class UpscaleWidget(TaskWidget):
         layer = self.image.value
         if layer is not None and layer.ndim < len(AXES_CHOICES[self.axes.value]):
             return f"{layer.name} has no Z axis"
+        if self.uncertainty.value != "none" and self.axes.value != "Y, X":
+            return "uncertainty maps are for (Y, X) planes"
+        if self.uncertainty.value != "none" and layer is not None and is_lazy(layer.data):
+            return "uncertainty maps need an image in memory, not dask or zarr"
         return ""
 
     def _check_choices(self):
@@ -82,6 +97,8 @@ class UpscaleWidget(TaskWidget):
         tile = self.tile.value or auto_tile(layer.data.shape[-3:-1] if layer.rgb else layer.data.shape[-2:])
         kwargs = {"channel_axis": -1 if layer.rgb else None, "device": self._device(), "tile": tile,
                   "precision": self.precision.value}
+        if self.uncertainty.value != "none":
+            return self._uncertainty_job(layer, method, factor, kwargs)
 
         def on_result(result):
             self._add_result(layer, result, f"{layer.name} ({method} x{factor})",
@@ -90,6 +107,25 @@ class UpscaleWidget(TaskWidget):
 
         return Job(steps=iter_upscale, args=(layer.data, factor), kwargs={"method": method, **kwargs},
                    description=f"Running {method} x{factor}", on_result=on_result)
+
+    def _uncertainty_job(self, layer, method, factor, kwargs):
+        """Upscale and add a colormapped uncertainty map beside the result, aligned with it."""
+        kind = self.uncertainty.value
+        named = f"{method} x{factor}" + (", mean of 8 flips/turns" if kind == SPREAD else "")
+
+        def on_result(result_and_map):
+            result, uncertainty = result_and_map
+            self._add_result(layer, result, f"{layer.name} ({named})",
+                             {"task": "upscale", "method": method, "scale": factor, "uncertainty": kind}, factor)
+            shown = self._add_layer(layer, uncertainty, f"{layer.name} ({method} x{factor} {kind})",
+                                    {"task": "uncertainty", "method": kind}, 1 if kind == RESIDUAL else factor,
+                                    rgb=False)
+            shown.colormap = UNCERTAINTY_COLORMAP
+            shown.contrast_limits = (0, max(float(np.percentile(uncertainty, 99.5)), 1e-12))
+            self.status.value = f"Done: {result.shape}, with its {kind} (brighter: trust less)."
+
+        return Job(steps=iter_upscale_with_map, args=(layer.data, factor, kind), kwargs={"method": method, **kwargs},
+                   description=f"Running {named} and its {kind}", on_result=on_result)
 
     def _axes_job(self, layer, method, factor):
         """Enlarge Z (and Y, X) of a stack by interpolation: voxels made isotropic."""
@@ -105,6 +141,19 @@ class UpscaleWidget(TaskWidget):
         return Job(steps=iter_upscale_axes, args=(layer.data, factors),
                    kwargs={"method": method, "channel_axis": -1 if layer.rgb else None},
                    description=f"Running {method} x{factor} along {axes}", on_result=on_result)
+
+
+def iter_upscale_with_map(image, factor, kind, **options):
+    """:func:`~napari_superres.upscale.iter_upscale` and the uncertainty map ``kind``; returns ``(result, map)``.
+
+    With the flips/turns spread, the result is the mean of the 8 runs.
+    """
+    channel_axis = options["channel_axis"]
+    if kind == SPREAD:
+        return (yield from iter_augmentation_spread(image, lambda turned: iter_upscale(turned, factor, **options),
+                                                    channel_axis=channel_axis))
+    result = yield from iter_upscale(image, factor, **options)
+    return result, backprojection_residual(result, image, factor, channel_axis=channel_axis)
 
 
 # Axes the SR widget can enlarge, counted from the last spatial axis.

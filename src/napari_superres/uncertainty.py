@@ -1,0 +1,163 @@
+"""Where to trust a restoration: per-pixel consistency and uncertainty maps, numpy in, numpy out.
+
+- :func:`backprojection_residual`: a super-resolved image shrunk back with the
+  MATLAB-exact bicubic that makes low-resolution images
+  (:func:`~napari_superres.resize.imresize`) should give its input again; where it
+  does not, the result disagrees with the data it was made from.
+- :func:`augmentation_spread`: a learned model is not exactly equivariant to flips
+  and quarter turns; the spread of its results over the 8 flips and turns of the
+  input (each turned back) is large where the model is unsure (test-time
+  augmentation; its mean is the "self-ensemble" result).
+
+``benchmarks/uncertainty.py`` measures how well the maps rank the true error.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from ._arrays import cast_into, check_image, check_memory, run_to_end, spatial_shape, to_planes
+
+# The dihedral group of the square: quarter turns 0-3, each with and without a flip of X.
+TURNS = tuple(itertools.product(range(4), (False, True)))
+
+
+def backprojection_residual(result, lowres, scale, *, channel_axis=None):
+    """``|imresize(result, 1/scale) - lowres|`` per low-resolution pixel: where a result disagrees with its input.
+
+    Parameters
+    ----------
+    result : ndarray
+        The super-resolved image, ``(..., H * scale, W * scale)`` with the layout of
+        ``lowres`` (same leading axes and channel axis).
+    lowres : ndarray
+        The image it was made from, ``(..., H, W)``.
+    scale : int
+        The enlargement.
+    channel_axis : int, optional
+        The colour axis of both; the residual is averaged over the channels.
+
+    Returns
+    -------
+    ndarray
+        float64, ``lowres``'s shape without its channel axis, in ``lowres``'s units: on
+        the low-resolution grid (it overlays the input, and the result made from it).
+
+    Raises
+    ------
+    ValueError
+        For sides that are not ``scale`` times those of ``lowres``, or NaN or
+        infinite values.
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> from napari_superres import imresize, upscale
+    >>> lowres = imresize(data.camera()[:128, :128], 1 / 4)
+    >>> residual = backprojection_residual(upscale(lowres, 4, method="bicubic"), lowres, 4)
+    >>> residual.shape, bool(residual.mean() < 5)
+    ((32, 32), True)
+    """
+    from .resize import imresize
+
+    result, lowres = np.asarray(result), np.asarray(lowres)
+    check_image(result, channel_axis, "measure")
+    check_image(lowres, channel_axis, "measure")
+    small, big = spatial_shape(lowres, channel_axis), spatial_shape(result, channel_axis)
+    if big != small[:-2] + tuple(side * scale for side in small[-2:]):
+        raise ValueError(f"the result's spatial shape {big} is not x{scale} that of the input {small}")
+    results, _ = to_planes(result, channel_axis)
+    inputs, unstack = to_planes(lowres, channel_axis)
+    # The residual, and float64 copies of a result plane and of it shrunk.
+    check_memory(8 * (inputs[..., 0].size + results[0].size + inputs[0].size),
+                 f"the back-projection residual of {result.shape}")
+    residual = np.empty(inputs.shape[:-1] + (1,))
+    for index, (big_plane, small_plane) in enumerate(zip(results, inputs, strict=True)):
+        shrunk = imresize(big_plane.astype(np.float64), output_shape=small_plane.shape[:2], channel_axis=-1)
+        residual[index, ..., 0] = np.abs(shrunk - small_plane).mean(axis=-1)
+    return unstack(residual) if channel_axis is None else unstack(residual).squeeze(channel_axis)
+
+
+def augmentation_spread(image, restore, *, channel_axis=None):
+    """The mean and per-pixel spread of ``restore`` over the 8 flips and quarter turns of ``image``.
+
+    Parameters
+    ----------
+    image : ndarray
+        ``(..., H, W)``, with an optional colour axis.
+    restore : callable
+        Takes an image of ``image``'s layout (its H and W swapped by odd turns) and
+        returns its restored image (e.g. ``lambda x: upscale(x, 4, method="espcn")``),
+        whose last two spatial axes follow the input's turns.
+    channel_axis : int, optional
+        The colour axis of ``image`` and of the results; the spread is averaged over it.
+
+    Returns
+    -------
+    mean : ndarray
+        The mean of the 8 results turned back, in the results' dtype (the
+        self-ensemble).
+    spread : ndarray
+        float64 standard deviation of the 8 results per pixel, in the results' units,
+        without the channel axis.
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> from napari_superres import denoise
+    >>> mean, spread = augmentation_spread(data.camera()[:64, :64], lambda x: denoise(x, method="tv"))
+    >>> mean.shape, spread.shape, mean.dtype
+    ((64, 64), (64, 64), dtype('uint8'))
+    """
+    return run_to_end(iter_augmentation_spread(image, lambda turned: _returned(restore(turned)),
+                                               channel_axis=channel_axis))
+
+
+def iter_augmentation_spread(image, iter_restore, *, channel_axis=None):
+    """Step-by-step form of :func:`augmentation_spread`: ``iter_restore`` returns a task generator.
+
+    E.g. ``lambda x: iter_upscale(x, 4, method="espcn")``. Yields the fraction done
+    (of the 8 runs and within each), returns ``(mean, spread)``.
+    """
+    image = np.asarray(image)
+    check_image(image, channel_axis, "restore")
+    axes = _plane_axes(image.ndim, channel_axis)
+    return _spread_steps(image, iter_restore, axes, channel_axis)
+
+
+def _spread_steps(image, iter_restore, axes, channel_axis):
+    mean = squares = dtype = None
+    for done, (turns, flip) in enumerate(TURNS):
+        turned = np.rot90(np.flip(image, axes[1]) if flip else image, turns, axes)
+        runs = iter_restore(np.ascontiguousarray(turned))
+        while True:
+            try:
+                step = next(runs)
+            except StopIteration as finished:
+                result = np.asarray(finished.value)
+                break
+            yield (done + getattr(step, "fraction", step)) / len(TURNS)
+        back = np.rot90(result, -turns, axes)
+        back = (np.flip(back, axes[1]) if flip else back).astype(np.float64)
+        if mean is None:
+            dtype, mean, squares = result.dtype, np.zeros_like(back), np.zeros_like(back)
+        # Welford's running mean and sum of squared deviations: no cancellation where results agree.
+        deviation = back - mean
+        mean += deviation / (done + 1)
+        squares += deviation * (back - mean)
+    spread = np.sqrt(squares / len(TURNS))
+    return cast_into(mean, dtype), spread if channel_axis is None else spread.mean(axis=channel_axis)
+
+
+def _plane_axes(ndim, channel_axis):
+    """The axes of H and W in an array of ``ndim`` axes with this ``channel_axis``."""
+    spatial = [axis for axis in range(ndim) if channel_axis is None or axis != channel_axis % ndim]
+    return tuple(spatial[-2:])
+
+
+def _returned(value):
+    """A task generator that yields nothing and returns ``value``."""
+    return value
+    yield  # unreachable: it makes this function a generator
