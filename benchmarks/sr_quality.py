@@ -3,7 +3,10 @@
 Each dataset folder holds ``HR/*.png`` and ``LR_bicubic/X{s}/*.png`` with the same
 names (the layout of ``../shared/data/dev/Set5``). Every method is scored by PSNR
 and SSIM on the Y channel with ``scale`` pixels shaved, and timed in seconds per
-output megapixel on this machine.
+output megapixel on this machine. With ``--perceptual`` (needs ``$NAPARI_SUPERRES_SQUEEZENET``):
+also the perceptual distance (:func:`napari_superres.metrics.perceptual_distance`, RGB, shaved
+alike; lower is closer) and the sharpness of the result over the truth's
+(:func:`napari_superres.metrics.laplacian_variance`; 1 = as much fine detail).
 
     python benchmarks/sr_quality.py ../shared/data/dev/Set5 ../shared/data/dev/Set14 \
         --scales 2 3 4 --out benchmarks/results/sr_quality.md --update-cards
@@ -19,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from _report import emit_table
 
-from napari_superres import available_methods, sr_scores, upscale
+from napari_superres import available_methods, laplacian_variance, sr_scores, upscale
 from napari_superres.io import read_image
 from napari_superres.models import find_model
 
@@ -71,8 +74,11 @@ def opencv_upscaler(models_dir, name, scale):
     return run
 
 
-def evaluate(dataset, method, scale, upscaler=upscale):
-    """Mean PSNR, mean SSIM and seconds per output megapixel over a dataset."""
+def evaluate(dataset, method, scale, upscaler=upscale, perceptual=False):
+    """Mean PSNR, mean SSIM and seconds per output megapixel over a dataset.
+
+    ``perceptual``: also the mean perceptual distance and the mean sharpness ratio (result / truth).
+    """
     scores, seconds, pixels = [], 0.0, 0
     for hr_path in sorted((dataset / "HR").glob("*.png")):
         hr = read_image(hr_path)
@@ -82,9 +88,19 @@ def evaluate(dataset, method, scale, upscaler=upscale):
         sr = upscaler(lr, scale, method=method, channel_axis=axis)
         seconds += time.perf_counter() - start
         pixels += sr.shape[0] * sr.shape[1]
-        scores.append(sr_scores(hr, sr, scale, channel_axis=axis))
-    psnr, ssim = np.mean(scores, axis=0)
-    return float(psnr), float(ssim), seconds / (pixels / 1e6)
+        scores.append(sr_scores(hr, sr, scale, channel_axis=axis, perceptual=perceptual))
+        if perceptual:
+            scores[-1] += (sharpness_ratio(hr, sr, scale, axis),)
+    psnr, ssim, *extra = np.mean(scores, axis=0)
+    return (float(psnr), float(ssim), seconds / (pixels / 1e6), *map(float, extra))
+
+
+def sharpness_ratio(hr, sr, scale, channel_axis):
+    """Laplacian variance of ``sr`` over that of ``hr`` (modcropped), ``scale`` pixels shaved."""
+    crop = (slice(scale, sr.shape[0] - scale), slice(scale, sr.shape[1] - scale))
+    hr = hr[: sr.shape[0], : sr.shape[1]]
+    return laplacian_variance(sr[crop], channel_axis=channel_axis) / laplacian_variance(
+        hr[crop], channel_axis=channel_axis)
 
 
 def main():
@@ -94,14 +110,17 @@ def main():
     parser.add_argument("--methods", nargs="*", default=None, help="default: all")
     parser.add_argument("--out", type=Path, default=None, help="write the Markdown table here")
     parser.add_argument("--update-cards", action="store_true", help="store the scores in the model cards")
+    parser.add_argument("--perceptual", action="store_true",
+                        help="add the perceptual distance and the sharpness ratio (needs the SqueezeNet weights)")
     parser.add_argument("--opencv-models", type=Path, default=None,
                         help="folder of OpenCV dnn_superres .pb models: adds them as peers")
     args = parser.parse_args()
 
     methods = available_methods()
     names = args.methods or list(methods)
+    extra = " perceptual distance | sharpness / truth's |" if args.perceptual else ""
     rows = ["| dataset | scale | method | PSNR (Y) | SSIM (Y) | s / MP | published bicubic / VDSR | "
-            "published, same architecture |", "|---|---|---|---|---|---|---|---|"]
+            "published, same architecture |" + extra, "|---|---|---|---|---|---|---|---|" + "---|" * bool(extra) * 2]
     for dataset in args.datasets:
         for scale in args.scales:
             published = PUBLISHED.get((dataset.name, scale), {})
@@ -111,10 +130,10 @@ def main():
             for peer in ("espcn", "fsrcnn", "fsrcnn-small") if args.opencv_models else ():
                 candidates.append((f"OpenCV {peer} (peer)", peer, opencv_upscaler(args.opencv_models, peer, scale)))
             for label, method, upscaler in candidates:
-                psnr, ssim, speed = evaluate(dataset, method, scale, upscaler)
+                psnr, ssim, speed, *perceptual = evaluate(dataset, method, scale, upscaler, args.perceptual)
                 paper = published_model(method, scale, dataset.name) if methods.get(label) else ""
                 rows.append(f"| {dataset.name} | x{scale} | {label} | {psnr:.2f} | {ssim:.4f} | {speed:.3f} | "
-                            f"{reference} | {paper} |")
+                            f"{reference} | {paper} |" + "".join(f" {v:.3f} |" for v in perceptual))
                 print(rows[-1], flush=True)
                 if args.update_cards and methods.get(label) is not None:
                     card_path = find_model(method, scale).weights.with_suffix(".json")
