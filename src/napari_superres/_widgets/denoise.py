@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, PushButton, SpinBox
+from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, LineEdit, PushButton, SpinBox
 from napari.qt.threading import create_worker
 
 from ..denoise import CLASSICAL, FITTED, available_denoisers, estimate_noise, iter_denoise
 from ..lazy import is_lazy
-from .base import LAZY_NOTE, Job, TaskWidget
+from ..models.registry import saved_fits, user_weights_dir
+from .base import LAZY_NOTE, Job, TaskWidget, models_changed
 
 if TYPE_CHECKING:
     import napari
@@ -29,6 +30,9 @@ TIP_ITERATIONS = ("Training steps of the fit: the run time grows in proportion (
                   "Fewer: quicker, noisier result.")
 TIP_VOLUMETRIC = "Noise2Void on a stack: train on 3D patches (slower) instead of 2D planes; needs a Z axis."
 TIP_PREVIEW = "Every this many iterations, show the current result in a preview layer (0: never; each costs a pass)."
+TIP_SAVE = ("Noise2Void: keep the trained network under this name (in the user weights folder, with a card of the "
+            "data and settings); it then appears in the method list, to denoise other stacks of the same "
+            "instrument in seconds, without training. Empty: not kept.")
 SIGMA_DECIMALS = 4  # a float image in [0, 1] has σ of a few hundredths: 2 decimals would round it away
 
 
@@ -49,8 +53,9 @@ class DenoiseWidget(TaskWidget):
                                   tooltip=TIP_ITERATIONS)
         self.volumetric = CheckBox(label="3D (train on volumes)", value=False, tooltip=TIP_VOLUMETRIC)
         self.preview_every = SpinBox(label="preview every", value=250, min=0, max=100_000, tooltip=TIP_PREVIEW)
-        super().__init__(viewer, [self.method, self.sigma, self.estimate_button, self.iterations, self.volumetric],
-                         advanced=[self.preview_every])
+        self.save_as = LineEdit(label="save model as", value="", tooltip=TIP_SAVE)
+        super().__init__(viewer, [self.method, self.sigma, self.estimate_button, self.iterations, self.volumetric,
+                                  self.save_as], advanced=[self.preview_every])
         self.estimate_button.changed.connect(self.estimate)
         self.method.changed.connect(self._method_changed)
         self._method_changed()
@@ -62,6 +67,7 @@ class DenoiseWidget(TaskWidget):
         for field in (self.iterations, self.preview_every):
             field.visible = method in FITTED
         self.volumetric.visible = method in FITTED
+        self.save_as.visible = method == "n2v"
         if method in FITTED:
             self.iterations.value = DEFAULT_ITERATIONS[method]
 
@@ -100,6 +106,8 @@ class DenoiseWidget(TaskWidget):
         method = self.method.value
         if method in FITTED:
             return self._fit_job(layer, method)
+        if method not in CLASSICAL and method in saved_fits("noise2void"):
+            return self._saved_model_job(layer, method)
         sigma = self.sigma.value or None  # None: estimated by the worker
 
         def on_result(result_and_sigma):
@@ -118,16 +126,43 @@ class DenoiseWidget(TaskWidget):
         options["volumetric"] = self.volumetric.value
         self._preview_of = (layer, METHOD_NAMES[method], 1)
         self._stopped_text = "ran all iterations"
+        name = self.save_as.value.strip() if method == "n2v" else ""
+        if name:
+            _check_model_name(name)
+            options["save_to"] = str(user_weights_dir() / name)
 
         def on_result(result):
             self._add_result(layer, result, f"{layer.name} ({method} denoise)",
                              {"task": "denoise", "method": method, **options})
             self.progress.value = 100
             self.status.value = f"Done: {self._stopped_text}."
+            if name:
+                models_changed.emit()  # every open widget lists the new model now
+                self.status.value += f" Saved as {name!r}: pick it as the method to denoise other stacks."
 
         kwargs = {"channel_axis": self._channel_axis(layer), **options}
         return Job(steps=iter_denoise, args=(layer.data, method), kwargs=kwargs,
                    description=f"Denoising ({METHOD_NAMES[method]})", on_result=on_result)
+
+    def _saved_model_job(self, layer, name):
+        """Apply a saved Noise2Void model: no training."""
+
+        def on_result(result):
+            self._add_result(layer, result, f"{layer.name} ({name} denoise)",
+                             {"task": "denoise", "method": name, "model": str(saved_fits("noise2void")[name])})
+            self.status.value = f"Done with the saved model {name}{LAZY_NOTE if is_lazy(result) else ''}."
+
+        return Job(steps=iter_denoise, args=(layer.data,),
+                   kwargs={"method": name, "channel_axis": self._channel_axis(layer), "device": self._device()},
+                   description=f"Denoising (saved Noise2Void {name})", on_result=on_result)
+
+
+def _check_model_name(name):
+    """Refuse a name that is no plain file name, or that a built-in method already has."""
+    if name in (".", "..") or any(c in name for c in '/\\:*?"<>|'):
+        raise ValueError(f"the model name {name!r} must be a plain file name (no / \\ : * ? \" < > |)")
+    if name in CLASSICAL + FITTED:
+        raise ValueError(f"{name!r} is a built-in method; name the model otherwise")
 
 
 def finite_noise_estimate(image, channel_axis):
