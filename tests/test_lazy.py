@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from napari_superres import denoise, upscale
+from napari_superres.io import read_image
 from napari_superres.lazy import compute, is_lazy, map_planes
 from napari_superres.tiling import ROUNDING_BOUND
 
@@ -104,5 +105,6 @@ def test_cli_zarr_to_zarr_on_a_distributed_cluster(stack, tmp_path):
     assert_same_up_to_rounding(out[:], upscale(stack, 2, method="espcn", channel_axis=-1))
     record = out.attrs["napari_superres"]
     assert record["task"] == "upscale" and record["method"] == "espcn" and record["source"].endswith("in.zarr")
-    with pytest.raises(SystemExit, match="write it to a .zarr store"):
-        main(["upscale", str(tmp_path / "in.zarr"), str(tmp_path / "out.tif"), "--channel-axis", "-1"])
+    main(["upscale", str(tmp_path / "in.zarr"), str(tmp_path / "out.tif"), "--scale", "2", "--method", "espcn",
+          "--channel-axis", "-1", "--tile", "48"])  # a TIFF is written block by block too
+    assert_same_up_to_rounding(read_image(tmp_path / "out.tif"), out[:])

@@ -3,6 +3,7 @@
 The core (this package minus the ``_widgets`` subpackage) is numpy in, numpy out and never imports Qt.
 """
 
+from . import _openmp  # noqa: F401 - first: OpenMP's wait policy, before anything loads torch
 from ._arrays import ChannelAxisWarning
 from ._version import __version__ as __version__  # the alias re-exports it
 from .colorize import available_colorizers, colorize, iter_colorize

@@ -9,8 +9,7 @@ import warnings
 
 import numpy as np
 
-# A result (plus the float64 working copy of one plane) may use at most this share
-# of the memory that is free when the job starts.
+# A job's estimated peak may use at most this share of the memory that is free when it starts.
 MEMORY_SHARE = 0.8
 
 
@@ -138,11 +137,48 @@ def plane_layout(image, channel_axis):
     return (int(np.prod(shape[:-2], dtype=np.int64)), shape[-2], shape[-1], channels)
 
 
-def check_output_fits(shape, dtype):
-    """Refuse upfront a result of ``shape`` (planes first) that cannot fit in the memory free now."""
-    result = math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize
-    plane = math.prod(int(n) for n in shape[1:]) * 8  # float64 working copy of one plane
-    check_memory(result + plane, f"the result {tuple(shape)} ({dtype})")
+# One block's output values held at once beside the result, in copies of the working dtype: its
+# float64 and float32 copies on the way out of a model or an interpolation, the colour conversions
+# and the cast back (fitted to the peaks that benchmarks/memory_peak.py measures: 7-10 bytes a value
+# in float32; tests/test_memory_estimate.py checks the estimate against measured peaks).
+BLOCK_COPIES = 2.5
+# A lazy result's blocks are computed one after the other with dask, whose threads (the pass over
+# the data, the reads) leave the memory of one block's copies in the allocator's per-thread pools:
+# its peak is as if two blocks' copies were held (measured: with MALLOC_ARENA_MAX=1, one).
+LAZY_BLOCK_COPIES = 2 * BLOCK_COPIES
+
+
+def blocks_peak_bytes(layout, out_sides, dtype, *, block, halo, network_per_pixel=0, result=True):
+    """What a block-by-block job holds at its peak beyond its input.
+
+    The result (``result=True``, a numpy result) or else one block's (a lazy result,
+    written or drawn block by block), one block's working copies, and the network's
+    activations on one tile (``network_per_pixel`` bytes per input pixel; 0 for an
+    interpolation or a network on an accelerator). ``layout`` is ``(planes, H, W,
+    channels)`` (see :func:`plane_layout`), ``out_sides`` the result's ``(H, W)``.
+    """
+    count, h, w, channels = layout
+    # The last block of a row or column takes in a remainder shorter than the halo.
+    tile = [min(block + 3 * halo, n) for n in (h, w)]
+    block_values = math.prod(math.ceil(t * o / n) for t, o, n in zip(tile, out_sides, (h, w), strict=True)) * channels
+    held = count * math.prod(out_sides) * channels if result else block_values
+    copies = BLOCK_COPIES if result else LAZY_BLOCK_COPIES
+    return int(held * np.dtype(dtype).itemsize + copies * _working_itemsize(dtype) * block_values
+               + network_per_pixel * math.prod(tile))
+
+
+def _working_itemsize(dtype):
+    """Bytes of a value in the dtype the work is done in: float32 for small integers and floats, else float64."""
+    dtype = np.dtype(dtype)
+    small = (dtype.kind in "iu" and dtype.itemsize <= 2) or dtype in (np.float16, np.float32)
+    return 4 if small else 8
+
+
+def check_blocks_fit(layout, out_sides, dtype, **blocks):
+    """Refuse upfront a block-by-block job whose peak (see :func:`blocks_peak_bytes`) cannot fit in memory."""
+    shape = (layout[0], *out_sides, layout[3])
+    what = "the result" if blocks.get("result", True) else "one block of the result"
+    check_memory(blocks_peak_bytes(layout, out_sides, dtype, **blocks), f"{what} {shape} ({np.dtype(dtype)})")
 
 
 def check_memory(nbytes, what):

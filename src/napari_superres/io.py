@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import secrets
@@ -10,6 +11,9 @@ import socket
 from pathlib import Path
 
 import numpy as np
+
+from ._arrays import is_lazy, run_to_end
+from .lazy import iter_blocks, iter_computed_blocks
 
 TIFF_SUFFIXES = {".tif", ".tiff"}
 ZARR_SUFFIX = ".zarr"
@@ -150,11 +154,18 @@ def write_image(path, image, *, overwrite=False, rgb=None, metadata=None, resolu
     2D image with 3 or 4 channels); TIFF stacks are otherwise stored as grey pages,
     never reinterpreted as colour. TIFF and zarr: ``metadata`` (a JSON-able dict;
     zarr keeps it in the array's attributes). TIFF: ``resolution`` ``(x, y, unit)``.
-    A zarr ``path`` takes numpy or dask arrays; a dask array is computed and written
-    block by block, on the current dask scheduler (a ``dask.distributed`` client, if
-    one is active). Files and folders get the permissions ``open()`` would give them
+    A dask ``image`` is computed and written block by block into a zarr store or an
+    (uncompressed) TIFF, holding one block at a time (see
+    :func:`~napari_superres.lazy.iter_computed_blocks`); other formats compute it
+    whole first. Files and folders get the permissions ``open()`` would give them
     (the umask applies).
     """
+    return run_to_end(iter_write_image(path, image, overwrite=overwrite, rgb=rgb, metadata=metadata,
+                                       resolution=resolution))
+
+
+def iter_write_image(path, image, *, overwrite=False, rgb=None, metadata=None, resolution=None):
+    """:func:`write_image` as a generator that yields the fraction of the blocks written and returns the path."""
     if rgb is None:
         rgb = image.ndim == 3 and image.shape[-1] in (3, 4)
     path = Path(path)
@@ -162,14 +173,16 @@ def write_image(path, image, *, overwrite=False, rgb=None, metadata=None, resolu
     _remove_stale_temporaries(path)
     suffix = path.suffix.lower()
     if suffix == ZARR_SUFFIX:
-        return _write_zarr(path, image, metadata, channel_axis=-1 if rgb else None)
+        return (yield from _iter_write_zarr(path, image, metadata, channel_axis=-1 if rgb else None))
+    if is_lazy(image) and suffix not in TIFF_SUFFIXES:
+        image = yield from iter_blocks(image)
     tmp = _temporary_beside(path)
     try:
         if suffix in TIFF_SUFFIXES:
-            import tifffile
-
-            extra = {"resolution": resolution[:2], "resolutionunit": resolution[2]} if resolution else {}
-            tifffile.imwrite(tmp, image, metadata=metadata, **_tiff_layout(image, rgb), **extra)
+            options = {"metadata": metadata, **_tiff_layout(image, rgb)}
+            if resolution:
+                options.update(resolution=resolution[:2], resolutionunit=resolution[2])
+            yield from _iter_write_tiff(tmp, image, options)
         else:
             import imageio.v3 as iio
 
@@ -179,6 +192,23 @@ def write_image(path, image, *, overwrite=False, rgb=None, metadata=None, resolu
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _iter_write_tiff(tmp, image, options):
+    """Write numpy at once; a dask array into the file's image data block by block, through a short-lived map."""
+    import tifffile
+
+    if not is_lazy(image):
+        tifffile.imwrite(tmp, image, **options)
+        return
+    offset, _ = tifffile.imwrite(tmp, shape=image.shape, dtype=image.dtype, returnoffset=True, **options)
+    total = math.prod(image.numblocks)
+    for done, (where, value) in enumerate(iter_computed_blocks(image), start=1):
+        stored = np.memmap(tmp, image.dtype, "r+", offset=offset, shape=image.shape)
+        stored[where] = value
+        stored.flush()
+        del stored  # unmapped: the written pages leave this process's memory
+        yield done / total
 
 
 def _tiff_layout(image, channels_last):
@@ -191,22 +221,24 @@ def _tiff_layout(image, channels_last):
     return {"photometric": "minisblack", "planarconfig": "contig", "extrasamples": extra}
 
 
-def _write_zarr(path, image, metadata, channel_axis):
-    """Write a zarr store next to ``path`` and move it into place when complete."""
+def _iter_write_zarr(path, image, metadata, channel_axis):
+    """Write a zarr store block by block next to ``path`` and move it into place when complete."""
     import shutil
 
     import dask.array as da
+    import zarr
 
     tmp = _temporary_beside(path, folder=True)
     try:
-        lazy = image if hasattr(image, "dask") else da.from_array(image, chunks="auto")
+        lazy = image if is_lazy(image) else da.from_array(image, chunks="auto")
         target = tmp / "array.zarr"
-        lazy.to_zarr(str(target))
-        import zarr
-
+        store = zarr.create_array(target, shape=lazy.shape, chunks=tuple(c[0] for c in lazy.chunks), dtype=lazy.dtype)
+        total = math.prod(lazy.numblocks)
+        for done, (where, value) in enumerate(iter_computed_blocks(lazy), start=1):
+            store[where] = value
+            yield done / total
         attributes = {"channel_axis": channel_axis}
-        zarr.open_array(target, mode="r+").attrs.update(
-            {**attributes, "napari_superres": metadata} if metadata else attributes)
+        store.attrs.update({**attributes, "napari_superres": metadata} if metadata else attributes)
         if path.exists():
             shutil.rmtree(path)
         os.replace(target, path)

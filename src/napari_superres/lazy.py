@@ -26,7 +26,8 @@ from ._arrays import is_lazy, run_to_end, to_planes
 from .device import torch_threads, usable_cores
 
 # is_lazy lives with the array plumbing (UnitScale needs it too); it is part of this module's API.
-__all__ = ["channels_last", "compute", "is_lazy", "iter_blocks", "iter_map_planes", "map_planes"]
+__all__ = ["channels_last", "compute", "is_lazy", "iter_blocks", "iter_computed_blocks", "iter_map_planes",
+           "map_planes"]
 
 
 def channels_last(image, channel_axis):
@@ -192,11 +193,48 @@ def iter_blocks(lazy, out=None):
     if out is None:
         out = np.empty(lazy.shape, lazy.dtype)
     total = math.prod(lazy.numblocks)
-    for done, index in enumerate(np.ndindex(*lazy.numblocks), start=1):
-        where = tuple(slice(sum(c[:i]), sum(c[:i + 1])) for c, i in zip(lazy.chunks, index, strict=True))
-        out[where] = lazy.blocks[index].compute(scheduler="synchronous")
+    for done, (where, value) in enumerate(iter_computed_blocks(lazy), start=1):
+        out[where] = value
         yield done / total
     return out
+
+
+def iter_computed_blocks(lazy):
+    """``(where, value)`` of each block of a dask array, in order: its slices in the array and its numpy value.
+
+    One block at a time, in this process, torch using every core; with a
+    ``dask.distributed`` client active, as many at a time as its workers have
+    threads, on the cluster. So memory holds one block (or one per worker thread)
+    and whoever writes or stores the blocks can count them.
+    """
+    indices = list(np.ndindex(*lazy.numblocks))
+    batch = _cluster_threads()
+    for start in range(0, len(indices), batch or 1):
+        chosen = indices[start:start + (batch or 1)]
+        if batch is None:
+            values = [lazy.blocks[chosen[0]].compute(scheduler="synchronous")]
+        else:
+            import dask
+
+            values = dask.compute(*(lazy.blocks[index] for index in chosen))
+        for index, value in zip(chosen, values, strict=True):
+            yield _block_slices(lazy.chunks, index), value
+
+
+def _block_slices(chunks, index):
+    return tuple(slice(sum(c[:i]), sum(c[:i + 1])) for c, i in zip(chunks, index, strict=True))
+
+
+def _cluster_threads():
+    """The threads of the active ``dask.distributed`` client's workers, or None without one."""
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return None
+    try:
+        client = distributed.default_client()
+    except ValueError:  # no client
+        return None
+    return max(1, sum(w["nthreads"] for w in client.scheduler_info(n_workers=-1)["workers"].values()))
 
 
 def compute(lazy):

@@ -9,9 +9,9 @@ import numpy as np
 
 from ._arrays import (
     UnitScale,
+    check_blocks_fit,
     check_image,
     check_memory,
-    check_output_fits,
     check_value_range,
     plane_layout,
     run_to_end,
@@ -326,12 +326,12 @@ def iter_upscale(image, scale, *, method="bicubic", channel_axis=None, device=No
     plane_fn, halo, block = _plane_function(method, scale, device, tile, precision, noise_level is not None)
     if value_range is not None:
         check_value_range(value_range)
-    count, h, w, channels = plane_layout(image, channel_axis)
-    out_sides = scaled_side(h, scale), scaled_side(w, scale)
-    if not is_lazy(image):
-        check_output_fits((count, *out_sides, channels), image.dtype)
+    layout = plane_layout(image, channel_axis)
+    out_sides = scaled_side(layout[1], scale), scaled_side(layout[2], scale)
     if not float(scale).is_integer():
-        block = max(h, w)  # one block a plane: output blocks must have whole-pixel sides
+        block = max(layout[1:3])  # one block a plane: output blocks must have whole-pixel sides
+    check_blocks_fit(layout, out_sides, image.dtype, block=block, halo=halo, result=not is_lazy(image),
+                     network_per_pixel=getattr(plane_fn, "network_bytes_per_pixel", 0))
     return _upscale_steps(image, plane_fn, clip, value_range, threads, noise_level, scale=scale, halo=halo,
                           channel_axis=channel_axis, block=block)
 
@@ -392,11 +392,13 @@ def _learned_plane_function(card, device, block, precision="auto", noise_level=F
                          f"each block needs), got {block}")
     import torch
 
+    from .models.activations import activation_bytes_per_pixel
     from .models.inference import load_on, on_grid, to_batch, to_image
     from .tiling import iter_tiled_adaptive
 
     model, device = load_on(card, device)
     forward = on_grid(model, card.size_multiple, card.scale)
+    model_channels = (3 if card.input == "rgb" else 1) + noise_level
 
     def enhance(array, sigma=None):
         """Model output for an ``(H, W, k)`` array, ``k`` = the model's channels, then the noise level map."""
@@ -435,4 +437,5 @@ def _learned_plane_function(card, device, block, precision="auto", noise_level=F
             return join_channels(rgb, imresize(unit[..., 3:], card.scale, channel_axis=-1)) if channels == 4 else rgb
         return np.stack([enhance_gray(unit[..., c], sigma) for c in range(channels)], axis=-1)
 
+    process.network_bytes_per_pixel = activation_bytes_per_pixel(model, model_channels, card.size_multiple, device)
     return process, halo, block

@@ -6,7 +6,9 @@ import argparse
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 
+from .._arrays import is_lazy, run_to_end
 from .progress import _run_with_bar
 
 
@@ -137,22 +139,72 @@ def _process_file(args, job):
 
 
 def _process_one(source, target, args, job):
-    """Read ``source``, run the job's progress generator with a bar, write ``target`` atomically."""
-    from ..io import TIFF_SUFFIXES, ZARR_SUFFIX, check_output, read_image, read_resolution, write_image
-    from ..lazy import is_lazy
+    """Read ``source``, run the job's progress generator with a bar, write ``target`` atomically.
+
+    A lazy result (zarr input, or a result too large for memory going to a TIFF or
+    zarr file) is computed as it is written, block by block, and the bar counts the blocks.
+    """
+    from ..io import check_output, read_image
 
     check_output(target, overwrite=args.overwrite, inputs=[source, *_input_paths(args)])
     image = read_image(source)
     axis = _channel_axis_for(args, source, image)
     image = _crop(image, axis, getattr(args, "crop", None))
     channels = 1 if axis is None else image.shape[axis]
-    result = _run_with_bar(job.make_steps(image, axis), job.description, image.size / channels * job.zoom**2 / 1e6,
-                           early_stopping=job.early_stopping, estimate=getattr(args, "estimate", False))
+    save = partial(_iter_save, source, target, args, job, image, axis)
+    result = _run_with_bar(_saved_if_lazy(_job_steps(job, image, axis, target), save), job.description,
+                           image.size / channels * job.zoom**2 / 1e6, early_stopping=job.early_stopping,
+                           estimate=getattr(args, "estimate", False))
     if result is None:
         print(f"{source}: nothing written (--estimate)")
         return
-    if is_lazy(result) and target.suffix.lower() != ZARR_SUFFIX:
-        raise ValueError(f"a zarr input gives a lazy result: write it to a .zarr store, not {target.name}")
+    if not is_lazy(result):
+        run_to_end(save(result))
+    print(f"{source} {image.shape} {image.dtype} -> {target} {result.shape} {result.dtype}")
+
+
+def _job_steps(job, image, axis, target):
+    """The job's progress generator; block by block into the file when the result would not fit in memory.
+
+    Tasks that take lazy input (learned upscaling and denoising, interpolation) then
+    write a TIFF or zarr output block by block instead of refusing.
+    """
+    from ..io import TIFF_SUFFIXES, ZARR_SUFFIX
+
+    try:
+        return job.make_steps(image, axis)
+    except MemoryError as refused:
+        if is_lazy(image) or target.suffix.lower() not in {ZARR_SUFFIX, *TIFF_SUFFIXES}:
+            raise
+        too_large = refused
+    import dask.array as da
+
+    try:
+        return job.make_steps(da.from_array(image, chunks=-1), axis)
+    except Exception:  # noqa: BLE001 - a task that cannot work lazily: what stops it is the memory
+        raise too_large from None
+
+
+def _saved_if_lazy(steps, save):
+    """``steps``, then ``save(result)`` when the result is lazy (computed as it is written), progress going on."""
+    progress = 0.0
+    while True:
+        try:
+            progress = next(steps)
+            yield progress
+        except StopIteration as done:
+            result = done.value
+            break
+    if is_lazy(result):
+        for fraction in save(result):
+            yield progress + (1 - progress) * fraction
+    return result
+
+
+def _iter_save(source, target, args, job, image, axis, result):
+    """Write ``result`` to ``target`` with the provenance and the pixel size of ``source``, yielding progress."""
+    from ..io import TIFF_SUFFIXES, ZARR_SUFFIX, iter_write_image, read_resolution
+
     tiff = target.suffix.lower() in TIFF_SUFFIXES
     keeps_metadata = tiff or target.suffix.lower() == ZARR_SUFFIX
     provenance = {**job.record, "command": " ".join(sys.argv[1:]) or job.description, "source": str(source)}
@@ -161,9 +213,9 @@ def _process_one(source, target, args, job):
     if resolution:  # physical pixel size shrinks with the zoom: pixels per unit grow by it
         zoom = result.shape[_height_axis(result.ndim, result_axis)] / image.shape[_height_axis(image.ndim, axis)]
         resolution = (resolution[0] * zoom, resolution[1] * zoom, resolution[2])
-    write_image(target, result, overwrite=args.overwrite, rgb=_channels_last(result_axis, result),
-                metadata=provenance if keeps_metadata else None, resolution=resolution)
-    print(f"{source} {image.shape} {image.dtype} -> {target} {result.shape} {result.dtype}")
+    return (yield from iter_write_image(target, result, overwrite=args.overwrite,
+                                        rgb=_channels_last(result_axis, result),
+                                        metadata=provenance if keeps_metadata else None, resolution=resolution))
 
 
 def _height_axis(ndim, channel_axis):
