@@ -146,6 +146,8 @@ def test_auto_plan_gives_thin_holes_to_biharmonic_and_a_big_box_to_the_large_hol
 
 
 def test_auto_mixes_the_network_into_large_holes_only_and_keeps_dtype(register_untrained):
+    from napari_superres.inpaint import large_hole_weights
+
     method = register_untrained("gatedunet", "tinyholes", {"features": 4, "depth": 2}, channels=3, task="inpaint")
     image = data.astronaut()[100:196, 180:276].astype(np.uint16) * 200
     mask = scratches_and_a_box()
@@ -158,7 +160,10 @@ def test_auto_mixes_the_network_into_large_holes_only_and_keeps_dtype(register_u
     assert image.min() <= auto.min() and auto.max() <= image.max()
     np.testing.assert_array_equal(auto[~mask], image[~mask])
     np.testing.assert_array_equal(auto[mask & ~large], smooth[mask & ~large])
-    mean = (smooth[large].astype(float) + deep[large]) / 2
+    weight = large_hole_weights(mask)
+    assert weight[40, 40] == pytest.approx(0.34) and weight[60, 60] == pytest.approx(0.7)  # rim to core
+    assert not weight[~mask].any()
+    mean = smooth[large] + weight[large][:, None] * (deep[large].astype(float) - smooth[large])
     assert np.abs(auto[large] - mean).max() <= 0.5
     assert not np.array_equal(auto[large], smooth[large])
 

@@ -31,9 +31,11 @@ METHODS = ("auto", "biharmonic", "dip")  # and the trained inpainting networks: 
 # thinner ones (text, scratches, scattered drops) are filled by biharmonic alone. Measured on the dev
 # images (benchmarks/inpaint.py): biharmonic wins within ~4 pixels of the known ones, the network deeper.
 LARGE_HOLE_DEPTH = 6.0
-# In a large hole auto returns the mean of biharmonic's and the large-hole method's fills: their errors
-# are partly independent, and the mean beat either alone on every family of large holes measured.
-LARGE_HOLE_WEIGHT = 0.5
+# In a large hole auto returns a weighted mean of biharmonic's and the large-hole method's fills: their
+# errors are partly independent, and the mean beat either alone on every family of large holes measured.
+# The large-hole method's weight grows from the rim (where biharmonic is better) to this deep inside.
+LARGE_HOLE_WEIGHTS = (0.3, 0.7)
+LARGE_HOLE_RAMP = 10.0
 PREFERRED_NETWORK = "gatedunet"
 # Peak memory, measured on 512² to 2048² planes: the filled copy, the planes and the result (three
 # copies of the image), the masks (2 bytes a pixel), and for one plane: biharmonic's float64 copies
@@ -76,7 +78,7 @@ class HolePlan:
         (1 for scattered pixels, the half-width of a stroke, half the short side of a box).
     methods : tuple of str
         Per hole: ``'biharmonic'`` for a thin or scattered hole, the large-hole method
-        for a deeper one (its fill is then averaged with biharmonic's).
+        for a deeper one (its fill is then mixed with biharmonic's, :func:`large_hole_weights`).
     """
 
     labels: np.ndarray
@@ -87,6 +89,19 @@ class HolePlan:
         """True on the pixels of the holes given to ``method``."""
         chosen = [i + 1 for i, m in enumerate(self.methods) if m == method]
         return np.isin(self.labels, chosen)
+
+
+def large_hole_weights(mask):
+    """The weight ``method="auto"`` gives the large-hole method's fill at each pixel of ``mask``'s holes.
+
+    ``LARGE_HOLE_WEIGHTS[0]`` next to a known pixel, growing with the distance to the
+    nearest one up to ``LARGE_HOLE_WEIGHTS[1]`` at ``LARGE_HOLE_RAMP`` pixels; 0 outside.
+    """
+    from scipy import ndimage
+
+    rim, deep = LARGE_HOLE_WEIGHTS
+    depth = ndimage.distance_transform_edt(np.asarray(mask) != 0)
+    return np.where(depth > 0, rim + (deep - rim) * np.clip(depth / LARGE_HOLE_RAMP, 0, 1), 0.0)
 
 
 def plan_holes(mask, *, large_holes=None):
@@ -154,9 +169,9 @@ def inpaint(image, mask=None, *, method="biharmonic", channel_axis=None, missing
         restores texture), a trained inpainting network from the weights folder
         (:func:`available_inpainters`, e.g. a gated-convolution U-Net), or 'auto':
         per connected hole (:func:`plan_holes`), biharmonic for thin or scattered
-        holes, and for large ones the mean of biharmonic's fill and that of
-        ``large_holes`` (measured best on every mask family of
-        ``benchmarks/inpaint.py``).
+        holes, and for large ones a weighted mean of biharmonic's fill and that of
+        ``large_holes`` (:func:`large_hole_weights`; measured best on every mask
+        family of ``benchmarks/inpaint.py``).
     channel_axis : int, optional
         Axis of colour channels.
     missing_value : float
@@ -265,7 +280,7 @@ def _method_steps(filled, masks, channel_axis, method, card, options):
 
 
 def _auto_steps(image, masks, large_masks, channel_axis, deep_steps, share):
-    """Biharmonic everywhere, then in the large holes the mean of its fill and ``deep_steps``' result.
+    """Biharmonic everywhere, then in the large holes its fill mixed with ``deep_steps``' (:func:`large_hole_weights`).
 
     Progress: biharmonic's fractions map to [0, share], the large-hole method's to [share, 1]
     (a DIP fit's steps pass unchanged).
@@ -278,8 +293,9 @@ def _auto_steps(image, masks, large_masks, channel_axis, deep_steps, share):
     out = smooth_planes.copy()
     for i, large in enumerate(large_masks):
         if large.any():
-            mean = (1 - LARGE_HOLE_WEIGHT) * values.to_unit(smooth_planes[i]) + \
-                LARGE_HOLE_WEIGHT * values.to_unit(deep_planes[i])
+            weight = large_hole_weights(masks[i])[..., None]
+            smooth_unit = values.to_unit(smooth_planes[i])
+            mean = smooth_unit + weight * (values.to_unit(deep_planes[i]) - smooth_unit)
             out[i] = keep_known(values.restore(mean), smooth_planes[i], large)
     return unstack(out)
 
