@@ -4,7 +4,8 @@ import torch
 
 from napari_superres import psnr
 from napari_superres._fitting import FitStep
-from napari_superres.dip import NETWORKS, VarianceStopper, fit_dip, iter_fit_dip
+from napari_superres.blur import blur, gaussian_kernel, motion_kernel
+from napari_superres.dip import NETWORKS, VarianceStopper, blur_operator, fit_dip, iter_fit_dip
 from napari_superres.models.skip import SkipNet
 
 TINY = {"down": (8, 8, 8), "up": (8, 8, 8), "skip": (4, 4, 4), "input_channels": 8}
@@ -74,7 +75,15 @@ def test_bad_arguments_are_refused_before_work(camera_small):
     with pytest.raises(ValueError, match="integer scale"):
         fit_dip(camera_small, "super-resolve", scale=2.5)
     with pytest.raises(ValueError, match="unknown task"):
+        fit_dip(camera_small, "dehaze")
+    with pytest.raises(ValueError, match="needs a kernel"):
         fit_dip(camera_small, "deblur")
+    with pytest.raises(ValueError, match="odd sides"):
+        fit_dip(camera_small, "deblur", kernel=np.ones((4, 4)))
+    with pytest.raises(ValueError, match="larger than the kernel"):
+        fit_dip(camera_small[:5, :5], "deblur", kernel=gaussian_kernel(3))
+    with pytest.raises(ValueError, match="deblur plane by plane"):
+        fit_dip(np.stack([camera_small] * 3), "deblur", kernel=gaussian_kernel(1), volumetric=True)
 
 
 def test_same_seed_same_result(camera_small):
@@ -136,6 +145,22 @@ def test_denoising_beats_the_noisy_input(camera_small, rng):
     noisy = np.clip(clean + rng.normal(0, 25, clean.shape), 0, 255).astype(np.uint8)
     out = fit_dip(noisy, "denoise", iterations=200)
     assert psnr(clean, out, data_range=255) > psnr(clean, noisy, data_range=255) + 2
+
+
+def test_deblur_fits_through_the_blur_of_blur_py(rng):
+    kernel = motion_kernel(7, angle=30)  # not symmetric: a flipped kernel would show
+    image = rng.random((1, 3, 20, 24))
+    fitted = blur_operator(kernel, "cpu")(torch.from_numpy(image.astype(np.float32)))
+    np.testing.assert_allclose(fitted.numpy(), blur(image, kernel, channel_axis=1), atol=1e-5)
+
+
+def test_deblurring_beats_the_blurred_input(camera_small, rng):
+    clean = camera_small.astype(float)
+    kernel = gaussian_kernel(1.5)
+    blurred = np.clip(blur(clean, kernel) + rng.normal(0, 2, clean.shape), 0, 255).astype(np.uint8)
+    out = fit_dip(blurred, "deblur", kernel=kernel, iterations=500, early_stopping=False)
+    assert out.dtype == np.uint8
+    assert psnr(clean, out, data_range=255) > psnr(clean, blurred, data_range=255) + 0.5
 
 
 def test_variance_stopper_ignores_the_quiet_start():

@@ -1,8 +1,8 @@
 """Deep Image Prior: restore one image by fitting a randomly initialised network to it.
 
 A network ``f_θ`` maps a fixed noise image ``z`` to the estimate; its weights are
-fitted so that the estimate, seen through the degradation (identity, mask or
-downsampling), matches the observed image. The structure of the network is the
+fitted so that the estimate, seen through the degradation (identity, mask,
+downsampling or blur), matches the observed image. The structure of the network is the
 prior: it fits natural image content long before it fits noise, so the fit must
 stop in time, which :class:`VarianceStopper` decides without ground truth.
 """
@@ -28,7 +28,7 @@ from ._arrays import (
 from ._fitting import FLOAT_BYTES, FitStep, build_network, check_count, fit_memory_bytes, skipnet_size, training_bytes
 from .resize import INTERPOLATION_METHODS
 
-TASKS = ("denoise", "inpaint", "super-resolve", "jpeg")
+TASKS = ("denoise", "inpaint", "super-resolve", "jpeg", "deblur")
 
 # Channel widths per level, top (full resolution) first. "paper" is the network of
 # the paper's denoising, inpainting and SR experiments (2.2 M parameters). "fast"
@@ -57,6 +57,7 @@ TASK_DEFAULTS = {
     "jpeg": {"iterations": 2400, "input_noise": 1 / 30, "early_stopping": True},
     "inpaint": {"iterations": 5000, "input_noise": 0.03, "early_stopping": False},
     "super-resolve": {"iterations": 2000, "input_noise": 0.03, "early_stopping": False},
+    "deblur": {"iterations": 2000, "input_noise": 0.03, "early_stopping": True},
 }
 
 
@@ -142,6 +143,7 @@ def fit_dip(
     *,
     mask=None,
     scale=None,
+    kernel=None,
     channel_axis=None,
     iterations=None,
     learning_rate=0.01,
@@ -167,9 +169,9 @@ def fit_dip(
     image : ndarray
         ``(..., H, W)`` grayscale or with a colour axis (``channel_axis``); leading
         axes are fitted plane by plane. Any real dtype; dtype and range are kept.
-    task : {'denoise', 'inpaint', 'super-resolve', 'jpeg'}
+    task : {'denoise', 'inpaint', 'super-resolve', 'jpeg', 'deblur'}
         The degradation to undo. ``'inpaint'`` needs ``mask``, ``'super-resolve'``
-        needs ``scale``.
+        needs ``scale``, ``'deblur'`` needs ``kernel``.
     mask : ndarray of bool, optional
         Inpainting: True (non-zero) where pixels are missing, as in
         ``skimage.restoration.inpaint_biharmonic``; shape ``(H, W)`` or the image's
@@ -177,6 +179,12 @@ def fit_dip(
     scale : int, optional
         Super-resolution factor; the data term compares the downsampled estimate
         (``downsampler``) with the image.
+    kernel : ndarray, optional
+        Deblurring: the blur's point spread function, 2D with odd sides (normalised
+        to sum 1), e.g. :func:`napari_superres.blur.gaussian_kernel` or
+        :func:`~napari_superres.blur.motion_kernel`; the data term compares the
+        estimate blurred as :func:`napari_superres.blur.blur` does (mirrored borders)
+        with the image.
     channel_axis : int, optional
         The colour axis, fitted together with the planes' pixels; None: grayscale.
     iterations : int, optional
@@ -211,7 +219,7 @@ def fit_dip(
     volumetric : bool, optional
         Fit each volume (the axis before H, W is Z) with one 3D network instead of
         each plane with a 2D one: neighbouring slices inform each other. Denoising,
-        JPEG and inpainting.
+        JPEG, inpainting and deblurring.
 
     Returns
     -------
@@ -222,7 +230,7 @@ def fit_dip(
     ------
     ValueError
         For an unknown ``task``, ``network`` or ``downsampler``, a missing or
-        all-covering ``mask``, a ``scale`` that is no integer ≥ 1, a count below 1,
+        all-covering ``mask``, a ``scale`` that is no integer ≥ 1, a bad ``kernel``, a count below 1,
         NaN or infinite values, or ``volumetric`` without a Z axis (or with SR).
     TypeError
         For an image that is not real numbers (bool, complex, object).
@@ -245,7 +253,7 @@ def fit_dip(
     (64, 64)
     """
     return run_to_end(iter_fit_dip(
-        image, task, mask=mask, scale=scale, channel_axis=channel_axis, iterations=iterations,
+        image, task, mask=mask, scale=scale, kernel=kernel, channel_axis=channel_axis, iterations=iterations,
         learning_rate=learning_rate, network=network, early_stopping=early_stopping, averaging=averaging,
         input_noise=input_noise, downsampler=downsampler, device=device, seed=seed, preview_every=preview_every,
         volumetric=volumetric))
@@ -257,6 +265,7 @@ def iter_fit_dip(
     *,
     mask=None,
     scale=None,
+    kernel=None,
     channel_axis=None,
     iterations=None,
     learning_rate=0.01,
@@ -307,6 +316,7 @@ def iter_fit_dip(
     image = np.asarray(image)
     check_image(image, channel_axis, task)
     factor = _check_scale(scale) if task == "super-resolve" else 1
+    kernel = _check_blur(kernel, image, channel_axis, volumetric) if task == "deblur" else None
     settings = dict(TASK_DEFAULTS[task])
     given = {"iterations": iterations, "input_noise": input_noise, "early_stopping": early_stopping}
     settings.update({k: v for k, v in given.items() if v is not None})
@@ -325,7 +335,7 @@ def iter_fit_dip(
         masks = [None if masks[i] is None else np.stack(masks[i:i + depth]) for i in range(0, count, depth)]
     fit = partial(_fit_plane, factor=factor, spec=spec, settings=settings, learning_rate=learning_rate,
                   early_stopping=settings["early_stopping"], averaging=averaging, downsampler=downsampler,
-                  device=device)
+                  kernel=kernel, device=device)
 
     def restack(out):
         return unstack(out.reshape(out_shape))
@@ -421,6 +431,21 @@ def _dip_steps(image, planes, unstack, masks, iterations, fit_plane, seed, previ
     return unstack(out)
 
 
+def _check_blur(kernel, image, channel_axis, volumetric):
+    """The normalised kernel, for a 2D fit of planes larger than its radius."""
+    from .blur import check_kernel
+
+    if kernel is None:
+        raise ValueError("deblur needs a kernel (the blur's point spread function)")
+    if volumetric:
+        raise ValueError("volumetric DIP does denoising, JPEG and inpainting; deblur plane by plane")
+    kernel = check_kernel(kernel)
+    if any(n <= k // 2 for n, k in zip(spatial_shape(image, channel_axis)[-2:], kernel.shape, strict=True)):
+        raise ValueError(f"the image's planes must be larger than the kernel's radius, got {image.shape} "
+                         f"and kernel {kernel.shape}")
+    return kernel
+
+
 def _check_scale(scale):
     if scale is None or not float(scale).is_integer() or scale < 1:
         raise ValueError(f"super-resolve needs an integer scale ≥ 1, got {scale!r}")
@@ -428,7 +453,7 @@ def _check_scale(scale):
 
 
 def _fit_plane(unit, mask, *, factor, spec, settings, learning_rate, early_stopping, averaging, downsampler,
-               device, seed):
+               kernel, device, seed):
     """Fit one ``(H, W, C)`` plane in [0, 1].
 
     Yields ``(iteration, loss, current)`` (``current()``: the averaged estimate as an
@@ -451,7 +476,7 @@ def _fit_plane(unit, mask, *, factor, spec, settings, learning_rate, early_stopp
     z = 0.1 * torch.rand(1, spec["input_channels"], *depth, out_h + pad_h, out_w + pad_w,
                          generator=generator, device=device)
     target = torch.from_numpy(np.ascontiguousarray(np.moveaxis(unit, -1, 0), dtype=np.float32))[None].to(device)
-    degrade = _degradation(mask, factor, (h, w), downsampler, device)
+    degrade = _degradation(mask, factor, (h, w), downsampler, device, kernel)
     optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
     if isinstance(early_stopping, VarianceStopper):
         stopper = early_stopping
@@ -477,10 +502,13 @@ def _fit_plane(unit, mask, *, factor, spec, settings, learning_rate, early_stopp
     return to_numpy(average), settings["iterations"]
 
 
-def _degradation(mask, factor, lr_shape, downsampler, device):
+def _degradation(mask, factor, lr_shape, downsampler, device, kernel=None):
     """The data term ``loss(output, observed)`` for the task."""
     import torch
 
+    if kernel is not None:
+        blur = blur_operator(kernel, device)
+        return lambda output, target: ((blur(output) - target) ** 2).mean()
     if mask is not None:
         known = torch.from_numpy(~mask).to(device=device, dtype=torch.float32)
         scale = 1 / max(float(known.mean()), 1e-6)
@@ -493,3 +521,23 @@ def _degradation(mask, factor, lr_shape, downsampler, device):
         cols = resize_matrix_tensor(w * factor, w, device, torch.float32, downsampler)
         return lambda output, target: ((rows @ output @ cols.T - target) ** 2).mean()
     return lambda output, target: ((output - target) ** 2).mean()
+
+
+def blur_operator(kernel, device):
+    """``blur(x)`` on ``(N, C, H, W)`` tensors: :func:`napari_superres.blur.blur` in torch.
+
+    A correlation with the flipped kernel is a convolution; torch's ``'reflect'``
+    padding mirrors as scipy's ``'mirror'`` mode does.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    weight = torch.from_numpy(np.ascontiguousarray(kernel[::-1, ::-1], dtype=np.float32)).to(device)[None, None]
+    rows, cols = (n // 2 for n in kernel.shape)
+
+    def blur(x):
+        channels = x.shape[1]
+        padded = F.pad(x, (cols, cols, rows, rows), mode="reflect")
+        return F.conv2d(padded, weight.expand(channels, 1, -1, -1), groups=channels)
+
+    return blur

@@ -53,6 +53,28 @@ def test_super_resolution_result_overlays_the_input(make_napari_viewer, qtbot, a
     np.testing.assert_allclose(result.data_to_world([0.5, 0.5]), layer.data_to_world([0, 0]))
 
 
+def test_deblur_fits_through_the_chosen_blur(make_napari_viewer, qtbot, camera_small):
+    from napari_superres.blur import motion_kernel
+
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(camera_small, name="cam")
+    widget = _dock(viewer, image=layer, task="deblur")
+    def shown(control):  # hidden or not by the widget, whether or not the window is on screen
+        return not control.native.isHidden()
+
+    assert shown(widget.blur) and shown(widget.blur_size) and not shown(widget.angle)
+    widget.blur.value = "motion"
+    assert shown(widget.angle) and not shown(widget.scale) and not shown(widget.mask)
+    widget.blur_size.value, widget.angle.value, widget.iterations.value = 7.0, 30.0, 5
+    np.testing.assert_array_equal(widget._kernel(), motion_kernel(7, 30))
+    _run_and_watch(qtbot, widget)
+    result = viewer.layers[-1]
+    assert result.name == "cam (DIP deblur)" and result.data.shape == camera_small.shape
+    settings = result.metadata["napari_superres"]
+    assert (settings["task"], settings["blur"], settings["blur_size"], settings["angle"]) == (
+        "dip-deblur", "motion", 7.0, 30.0)
+
+
 @pytest.mark.parametrize("kind", ["labels", "shapes"])
 def test_inpaint_with_a_mask_layer_keeps_known_pixels(make_napari_viewer, qtbot, astronaut_small, kind):
     viewer = make_napari_viewer()
