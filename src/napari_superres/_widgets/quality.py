@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, PushButton, Select, SpinBox, Table
 from napari.layers import Image
+from qtpy.QtWidgets import QSizePolicy
 
 from .._arrays import to_planes
 from ..metrics import psnr, ssim
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
 COLUMNS = ("PSNR (dB)", "SSIM", "mean |error|")
 ERROR_COLORMAP = "magma"
+MAX_WIDTH = 440  # pixels: the dock leaves the canvas most of a 1280-pixel window
 TIP_REFERENCE = "The ground truth the results are compared with (same shape as each result)."
 TIP_RESULTS = "The layers to score; select several (Ctrl/Shift-click) for a table across methods."
 TIP_RANGE = ("Peak of the PSNR and SSIM, in the reference's units. 0: 255 for 8-bit images, 1 for float images in "
@@ -40,8 +42,14 @@ class QualityWidget(Container):
         self.table = Table(value={"data": [], "columns": list(COLUMNS)})
         self.status = Label(value="")
         self.status.native.setWordWrap(True)
-        super().__init__(widgets=[self.reference, self.results, self.data_range, self.border, self.y_channel,
-                                  self.error_map, self.compare_button, self.table, self.status])
+        self.status.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # Long layer names are cut, not a dock wider than the window: the table scrolls sideways instead.
+        self.results.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        fields = Container(widgets=[self.reference, self.results, self.data_range, self.border, self.y_channel,
+                                    self.error_map])
+        # Below the fields, the button, the table and the status use the dock's whole width.
+        super().__init__(widgets=[fields, self.compare_button, self.table, self.status], labels=False)
+        self.max_width = MAX_WIDTH
         self.compare_button.changed.connect(self.compare)
         for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
             event.connect(self.reset_choices)
@@ -66,6 +74,7 @@ class QualityWidget(Container):
                 self._show_error(layer, reference)
         self.table.value = {"data": [[f"{v:.2f}", f"{s:.4f}", f"{e:.4g}"] for v, s, e in rows.values()],
                             "index": list(rows), "columns": list(COLUMNS)}
+        self.table.native.resizeColumnsToContents()
         note = f" Not the reference's shape {np.shape(reference.data)}: {', '.join(skipped)}." if skipped else ""
         self.status.value = f"Scored {len(rows)} layer(s) against {reference.name}.{note}"
 
