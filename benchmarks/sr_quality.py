@@ -10,6 +10,8 @@ alike; lower is closer) and the sharpness of the result over the truth's
 
     python benchmarks/sr_quality.py ../shared/data/dev/Set5 ../shared/data/dev/Set14 \
         --scales 2 3 4 --out benchmarks/results/sr_quality.md --update-cards
+    python benchmarks/sr_quality.py /work/ext/x8/Set5 /work/ext/x8/Set14 --scales 8 \
+        --out benchmarks/results/sr_quality_x8.md   # LR written by matlab_bicubic.py --write
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ PUBLISHED = {
     ("Set14", 2): {"bicubic": 30.24, "VDSR": 33.03},
     ("Set14", 3): {"bicubic": 27.55, "VDSR": 29.77},
     ("Set14", 4): {"bicubic": 26.00, "VDSR": 28.01},
+    # x8: bicubic and LapSRN (Lai et al. 2017); our LR: matlab_bicubic.py --scales 8 --write.
+    ("Set5", 8): {"bicubic": 24.40, "LapSRN": 26.15},
 }
 
 # Published Y-channel PSNR (Set5, Set14) of the architecture each method follows, at the
@@ -119,7 +123,7 @@ def main():
     methods = available_methods()
     names = args.methods or list(methods)
     extra = " perceptual distance | sharpness / truth's |" if args.perceptual else ""
-    rows = ["| dataset | scale | method | PSNR (Y) | SSIM (Y) | s / MP | published bicubic / VDSR | "
+    rows = ["| dataset | scale | method | PSNR (Y) | SSIM (Y) | s / MP | published bicubic / VDSR (x8: LapSRN) | "
             "published, same architecture |" + extra, "|---|---|---|---|---|---|---|---|" + "---|" * bool(extra) * 2]
     for dataset in args.datasets:
         for scale in args.scales:
