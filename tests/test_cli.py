@@ -114,6 +114,18 @@ def test_dip_inpaints_a_file_with_a_mask_file(tmp_path, capsys, astronaut_small)
     assert "100%" in capsys.readouterr().err
 
 
+def test_dip_deblurs_a_file_through_the_chosen_blur(tmp_path, camera_small):
+    from napari_superres import fit_dip
+    from napari_superres.blur import motion_kernel
+
+    src, out = tmp_path / "in.png", tmp_path / "out.png"
+    write_image(src, camera_small)
+    main(["dip", str(src), str(out), "--task", "deblur", "--blur", "motion", "--blur-size", "5", "--angle", "30",
+          "--iterations", "3", "--device", "cpu"])
+    expected = fit_dip(camera_small, "deblur", kernel=motion_kernel(5, 30), iterations=3, device="cpu")
+    np.testing.assert_allclose(read_image(out), expected, atol=1)
+
+
 def test_batch_over_a_folder_continues_past_a_bad_file(tmp_path, capsys, camera_small):
     src, dst = tmp_path / "in", tmp_path / "out"
     src.mkdir()

@@ -80,6 +80,33 @@ def motion_kernel(length, angle=0.0):
     return kernel / kernel.sum()
 
 
+BLURS = ("gaussian", "motion")
+
+
+def make_kernel(blur, size, angle=0.0):
+    """The kernel of a blur named as the front ends name it.
+
+    Parameters
+    ----------
+    blur : {'gaussian', 'motion'}
+        Out of focus (:func:`gaussian_kernel`) or straight motion (:func:`motion_kernel`).
+    size : float
+        The Gaussian's sigma or the motion's length, in pixels.
+    angle : float
+        The motion's direction in degrees (ignored for a Gaussian).
+
+    Examples
+    --------
+    >>> make_kernel("motion", 5, 90).shape
+    (9, 9)
+    """
+    if blur == "gaussian":
+        return gaussian_kernel(size)
+    if blur == "motion":
+        return motion_kernel(size, angle)
+    raise ValueError(f"unknown blur {blur!r}; choose one of {', '.join(BLURS)}")
+
+
 def check_kernel(kernel):
     """The kernel as float64 normalised to sum 1; refuses what is no 2D odd-sided non-negative kernel."""
     kernel = np.asarray(kernel, dtype=np.float64)

@@ -66,7 +66,7 @@ def test_deblur_fits_through_the_chosen_blur(make_napari_viewer, qtbot, camera_s
     widget.blur.value = "motion"
     assert shown(widget.angle) and not shown(widget.scale) and not shown(widget.mask)
     widget.blur_size.value, widget.angle.value, widget.iterations.value = 7.0, 30.0, 5
-    np.testing.assert_array_equal(widget._kernel(), motion_kernel(7, 30))
+    np.testing.assert_array_equal(widget._job(layer).kwargs["kernel"], motion_kernel(7, 30))
     _run_and_watch(qtbot, widget)
     result = viewer.layers[-1]
     assert result.name == "cam (DIP deblur)" and result.data.shape == camera_small.shape

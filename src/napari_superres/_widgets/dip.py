@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, SpinBox
 
-from ..blur import gaussian_kernel, motion_kernel
+from ..blur import BLURS, make_kernel
 from ..dip import NETWORKS, TASK_DEFAULTS, TASKS, iter_fit_dip
 from .base import InWorker, Job, TaskWidget
 from .layers import mask_maker
@@ -40,7 +40,7 @@ class DIPWidget(TaskWidget):
         self.task = ComboBox(label="task", choices=list(TASKS), value="denoise", tooltip=TIP_TASK)
         self.mask = ComboBox(label="mask", nullable=True, tooltip=TIP_MASK)
         self.scale = SpinBox(label="scale", value=4, min=2, max=8, tooltip=TIP_SCALE)
-        self.blur = ComboBox(label="blur", choices=["gaussian", "motion"], value="gaussian", tooltip=TIP_BLUR)
+        self.blur = ComboBox(label="blur", choices=list(BLURS), value="gaussian", tooltip=TIP_BLUR)
         self.blur_size = FloatSpinBox(label="blur size", value=2.0, min=0.3, max=60.0, step=0.1, tooltip=TIP_BLUR_SIZE)
         self.angle = FloatSpinBox(label="motion angle", value=0.0, min=-180.0, max=180.0, step=5.0, tooltip=TIP_ANGLE)
         self.network = ComboBox(label="network", choices=list(NETWORKS), value="fast", tooltip=TIP_NETWORK)
@@ -87,7 +87,7 @@ class DIPWidget(TaskWidget):
         if task == "super-resolve":
             kwargs["scale"] = factor
         if task == "deblur":
-            kwargs["kernel"] = self._kernel()
+            kwargs["kernel"] = make_kernel(self.blur.value, self.blur_size.value, self.angle.value)
         self._preview_of = (layer, "DIP", factor)
         settings = {k: v for k, v in kwargs.items() if k not in ("mask", "channel_axis", "kernel")}
         if task == "deblur":
@@ -103,8 +103,3 @@ class DIPWidget(TaskWidget):
         self._stopped_text = "ran all iterations"
         return Job(steps=iter_fit_dip, args=(layer.data, task), kwargs=kwargs, description=f"Fitting DIP ({task})",
                    on_result=on_result)
-
-    def _kernel(self):
-        if self.blur.value == "motion":
-            return motion_kernel(max(self.blur_size.value, 1.0), self.angle.value)
-        return gaussian_kernel(self.blur_size.value)

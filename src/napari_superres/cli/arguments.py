@@ -146,18 +146,23 @@ def _add_inpaint(sub):
 
 def _add_dip(sub):
     p = _file_parser(sub, "dip", "restore an image file with Deep Image Prior (no training data)")
-    p.add_argument("--task", default="denoise", choices=["denoise", "inpaint", "super-resolve", "jpeg"],
+    p.add_argument("--task", default="denoise", choices=["denoise", "inpaint", "super-resolve", "jpeg", "deblur"],
                    help="the degradation to undo")
     p.add_argument("--mask", type=Path, default=None, help="inpaint: image, non-zero where pixels are missing")
     p.add_argument("--scale", type=_positive_int, default=4, help="super-resolve: zoom factor")
+    p.add_argument("--blur", default="gaussian", choices=["gaussian", "motion"], help="deblur: the blur to undo")
+    p.add_argument("--blur-size", type=_positive_float, default=2.0,
+                   help="deblur: the Gaussian's sigma or the motion's length (at least 1), in pixels")
+    p.add_argument("--angle", type=float, default=0.0,
+                   help="deblur, motion: direction in degrees, counter-clockwise from the X axis")
     p.add_argument("--network", default="fast", choices=["fast", "paper"],
                    help="fast: 32 channels a level; paper: the paper's 128 (about 10x slower on a CPU)")
     p.add_argument("--iterations", type=_positive_int, default=None,
                    help="upper bound (default: the task's: denoise 3000, jpeg 2400, inpaint 5000, "
-                        "super-resolve 2000)")
+                        "super-resolve 2000, deblur 2000)")
     p.add_argument("--learning-rate", type=_positive_float, default=0.01, help="Adam's step size")
     p.add_argument("--no-early-stopping", action="store_true",
-                   help="run every iteration (denoise and jpeg stop early by default)")
+                   help="run every iteration (denoise, jpeg and deblur stop early by default)")
     p.add_argument("--volumetric", action="store_true", help="one 3D fit per volume (Z before Y, X)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same result)")
     _add_fit_options(p, "600 iterations", crop=True)

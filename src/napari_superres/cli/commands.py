@@ -49,11 +49,17 @@ def _dip(args):
         if args.mask is None:
             sys.exit("error: inpaint needs --mask (an image, non-zero where pixels are missing)")
         kwargs["mask"] = _crop(read_image(args.mask), None, args.crop)
+    blur = {}
+    if args.task == "deblur":
+        from ..blur import make_kernel
+
+        blur = {"blur": args.blur, "blur_size": args.blur_size, "angle": args.angle}
+        kwargs["kernel"] = make_kernel(args.blur, args.blur_size, args.angle)
     options = {"network": args.network, **(QUICK if args.quick else {})}
     options.update({"iterations": args.iterations} if args.iterations is not None else {})
     early_stopping = not args.no_early_stopping and TASK_DEFAULTS[args.task]["early_stopping"]
     record = _record(f"dip-{args.task}", "deep image prior", scale=kwargs.get("scale", 1), device=args.device,
-                     seed=args.seed, volumetric=args.volumetric, crop=args.crop, **options)
+                     seed=args.seed, volumetric=args.volumetric, crop=args.crop, **blur, **options)
     _process_file(args, _Job(f"DIP {args.task}", lambda image, axis: iter_fit_dip(
         image, args.task, channel_axis=axis, learning_rate=args.learning_rate,
         early_stopping=False if args.no_early_stopping else None, device=args.device,
