@@ -102,3 +102,16 @@ def test_damaged_weights_are_refused(saved_2d, tmp_path):
     (tmp_path / "cells.json").write_text(path.read_text())
     with pytest.raises(ValueError, match="does not match its model card"):
         apply_noise2void(noisy, tmp_path / "cells.json")
+
+
+def test_stopping_early_saves_only_when_asked(tmp_path):
+    from napari_superres.noise2void import iter_fit_noise2void
+
+    _, noisy = scene(3, planes=2, side=32)
+    for name, keep in (("kept", True), ("dropped", False)):
+        steps = iter_fit_noise2void(noisy, save_to=tmp_path / name, save_on_stop=keep, **TINY)
+        for _ in range(3):
+            next(steps)
+        steps.close()
+    assert read_noise2void_card(tmp_path / "kept")["training"]["iterations"] == 3
+    assert not (tmp_path / "dropped.json").exists()

@@ -191,12 +191,19 @@ def iter_fit_noise2void(
     preview_every=250,
     save_to=None,
     save_info=None,
+    save_on_stop=False,
 ):
     """Step-by-step form of :func:`fit_noise2void`: a generator yielding a :class:`FitStep` per iteration.
 
     The arguments, and whether the fit's memory fits in what is free, are checked
     when this is called, before any work. Stopping the iteration between two steps
-    cancels. It takes the parameters of :func:`fit_noise2void`.
+    cancels. It takes the parameters of :func:`fit_noise2void`, and:
+
+    Parameters
+    ----------
+    save_on_stop : bool, optional
+        With ``save_to``: closing the generator early (``close()``, a Stop button)
+        saves the network as trained so far, its card saying how many iterations it had.
 
     Yields
     ------
@@ -244,7 +251,7 @@ def iter_fit_noise2void(
                     blind_fraction=blind_fraction, learning_rate=learning_rate, features=features, depth=depth,
                     device=device, seed=seed, preview_every=preview_every)
     saving = None if save_to is None else (_save_path(save_to), _checked_save_info(save_info))
-    return _n2v_steps(image, channel_axis, saving=saving, **settings)
+    return _n2v_steps(image, channel_axis, saving=saving, save_on_stop=save_on_stop, **settings)
 
 
 def _patch_shape(volumetric, z, h, w, patch_size, patch_depth):
@@ -265,7 +272,7 @@ def _check_memory(image, channels, patch, tile, features, depth, batch_size, dev
 
 
 def _n2v_steps(image, channel_axis, *, volumetric, iterations, batch_size, patch, blind_fraction, learning_rate,
-               features, depth, device, seed, preview_every, saving):
+               features, depth, device, seed, preview_every, saving, save_on_stop=False):
     import torch
 
     from .device import select_device
@@ -300,23 +307,33 @@ def _n2v_steps(image, channel_axis, *, volumetric, iterations, batch_size, patch
         unit_out = np.moveaxis(unit_out, 1, -1).reshape(n, h, w, c) * std + mean
         return unstack(values.restore(unit_out))
 
-    for iteration in range(1, iterations + 1):
-        net.train()
-        batch = _random_patches(normed, patch, batch_size, generator).to(device)
-        masked, spots = _blind_spots(batch, blind_fraction, generator)
-        prediction = forward(masked)
-        step = optimise(optimizer, _loss_at(prediction, batch, spots), iteration, iterations, preview_every, result)
-        schedule.step()
-        yield step
-    if saving:
+    def keep(step):
         network = {"in_channels": c, "out_channels": c, "features": features, "depth": depth,
                    "dims": 3 if volumetric else 2}
-        training = {"iterations": iterations, "batch_size": batch_size, "patch": list(patch),
-                    "blind_fraction": blind_fraction, "learning_rate": learning_rate, "seed": seed,
-                    "final_loss": step.loss}
+        training = {"iterations": step.iteration, "planned_iterations": iterations, "batch_size": batch_size,
+                    "patch": list(patch), "blind_fraction": blind_fraction, "learning_rate": learning_rate,
+                    "seed": seed, "final_loss": step.loss}
         normalization = {"mean": (values.low + mean * values.span).tolist(), "std": (std * values.span).tolist()}
         save_noise2void(net, saving[0], network=network, normalization=normalization, training=training,
                         data=_data_record(image, channel_axis, volumetric, saving[1]))
+
+    step = None
+    try:
+        for iteration in range(1, iterations + 1):
+            net.train()
+            batch = _random_patches(normed, patch, batch_size, generator).to(device)
+            masked, spots = _blind_spots(batch, blind_fraction, generator)
+            prediction = forward(masked)
+            step = optimise(optimizer, _loss_at(prediction, batch, spots), iteration, iterations, preview_every,
+                            result)
+            schedule.step()
+            yield step
+    except GeneratorExit:  # stopped early
+        if saving and save_on_stop and step is not None:
+            keep(step)
+        raise
+    if saving:
+        keep(step)
     return result()
 
 

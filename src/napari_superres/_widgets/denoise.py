@@ -128,7 +128,7 @@ class DenoiseWidget(TaskWidget):
         self._stopped_text = "ran all iterations"
         name = self.save_as.value.strip() if method == "n2v" else ""
         if name:
-            _check_model_name(name)
+            check_model_name(name)
             options["save_to"] = str(user_weights_dir() / name)
 
         def on_result(result):
@@ -157,7 +157,7 @@ class DenoiseWidget(TaskWidget):
                    description=f"Denoising (saved Noise2Void {name})", on_result=on_result)
 
 
-def _check_model_name(name):
+def check_model_name(name):
     """Refuse a name that is no plain file name, or that a built-in method already has."""
     if name in (".", "..") or any(c in name for c in '/\\:*?"<>|'):
         raise ValueError(f"the model name {name!r} must be a plain file name (no / \\ : * ? \" < > |)")
