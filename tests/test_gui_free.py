@@ -66,7 +66,21 @@ SCRIPT = textwrap.dedent('''
         return nsr.import_model(folder / "dncnn.pth", name="tiny_dncnn", weights_dir=folder / "weights")
 
 
+    def saved_noise2void():
+        """The path of a 1-iteration Noise2Void model saved in a temporary folder."""
+        import tempfile
+
+        path = tempfile.mkdtemp() + "/tiny_n2v"
+        nsr.fit_noise2void(gray, batch_size=1, patch_size=16, save_to=path, **fit)
+        return path
+
+
     CALLS = {
+        "apply_noise2void": lambda: nsr.apply_noise2void(gray, saved_noise2void(), device="cpu"),
+        "iter_apply_noise2void": lambda: drain(nsr.iter_apply_noise2void(stack, saved_noise2void(), device="cpu")),
+        "backprojection_residual": lambda: nsr.backprojection_residual(nsr.upscale(gray, 2), gray, 2),
+        "augmentation_spread": lambda: nsr.augmentation_spread(gray, lambda x: nsr.denoise(x, method="tv")),
+        "iter_augmentation_spread": lambda: drain(nsr.iter_augmentation_spread(gray, lambda x: nsr.iter_upscale(x, 2))),
         "available_colorizers": lambda: nsr.available_colorizers(),
         "available_denoisers": lambda: nsr.available_denoisers(),
         "available_devices": lambda: nsr.available_devices(),

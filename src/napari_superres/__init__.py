@@ -13,16 +13,22 @@ from .dip import fit_dip, iter_fit_dip
 from .inpaint import available_inpainters, inpaint, iter_inpaint, missing_mask, plan_holes
 from .metrics import laplacian_variance, perceptual_distance, psnr, sr_scores, ssim, temporal_flicker
 from .models.importer import import_model
-from .noise2void import fit_noise2void, iter_fit_noise2void
+from .noise2void import apply_noise2void, fit_noise2void, iter_apply_noise2void, iter_fit_noise2void
 from .provenance import provenance
 from .resize import imresize
+from .uncertainty import augmentation_spread, backprojection_residual, iter_augmentation_spread
 from .upscale import available_methods, iter_upscale, iter_upscale_axes, upscale, upscale_axes, upscaled_geometry
 from .video_prior import fit_video_prior, iter_fit_video_prior
 
 __all__ = [
     "ChannelAxisWarning",
+    "apply_noise2void",
+    "augmentation_spread",
     "available_colorizers",
+    "backprojection_residual",
     "colorize",
+    "iter_apply_noise2void",
+    "iter_augmentation_spread",
     "iter_colorize",
     "available_denoisers",
     "available_inpainters",
