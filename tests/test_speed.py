@@ -7,7 +7,13 @@ import pytest
 from napari_superres import imresize, upscale
 from napari_superres._arrays import UnitScale
 from napari_superres.lazy import iter_map_planes, map_planes
-from napari_superres.resize import INTERPOLATION_METHODS, _contributions, _gather_taps, resize_axis
+from napari_superres.resize import (
+    INTERPOLATION_METHODS,
+    _contributions,
+    _gather_taps,
+    _sums_exact_in_float32,
+    resize_axis,
+)
 from napari_superres.tiling import ROUNDING_BOUND
 
 
@@ -29,6 +35,35 @@ def test_float32_is_resized_in_float32_close_to_float64():
     out = imresize(x, 4, channel_axis=-1)
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, imresize(x.astype(np.float64), 4, channel_axis=-1), atol=2e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.uint16, np.int16])
+@pytest.mark.parametrize("scale", [2, 4, 8, 3, 1 / 2, 1 / 4, 1 / 3])
+def test_integers_resized_in_float32_where_exact_give_the_float64_result(dtype, scale, monkeypatch):
+    info = np.iinfo(dtype)
+    image = np.random.default_rng(5).integers(info.min, int(info.max) + 1, (23, 34, 3)).astype(dtype)
+    fast = imresize(image, scale, channel_axis=-1)
+    monkeypatch.setattr("napari_superres.resize._sums_exact_in_float32", lambda *args: False)
+    np.testing.assert_array_equal(fast, imresize(image, scale, channel_axis=-1))
+
+
+@pytest.mark.parametrize("dtype, scale, exact", [(np.uint8, 4, True), (np.uint8, 8, True), (np.uint8, 1 / 4, True),
+                                                 (np.uint8, 3, False), (np.uint8, 1 / 3, False),
+                                                 (np.uint16, 2, True), (np.uint16, 4, False)])
+def test_float32_exactness_needs_binary_weights_and_small_sums(dtype, scale, exact):
+    # x2/x4/x8 and 1/2, 1/4 weights are multiples of 2**-7 ... 2**-13; x3's are not binary fractions.
+    n = 40
+    assert _sums_exact_in_float32(np.dtype(dtype), n, int(np.ceil(n * scale)), scale, "bicubic", True) == exact
+
+
+@pytest.mark.parametrize("tile", [None, 16])
+def test_upscale_interpolates_integers_as_matlab_does(tile):
+    # MATLAB rounds uint8 after each axis; the unit-range float path would not.
+    image = np.random.default_rng(6).integers(20, 230, (50, 41, 3)).astype(np.uint8)
+    expected = imresize(image, 4, channel_axis=-1).clip(image.min(), image.max())
+    np.testing.assert_array_equal(upscale(image, 4, method="bicubic", channel_axis=-1, tile=tile), expected)
+    unclipped = upscale(image, 4, method="bicubic", channel_axis=-1, tile=tile, clip=False)
+    np.testing.assert_array_equal(unclipped, imresize(image, 4, channel_axis=-1))
 
 
 def _neighbourly(plane):

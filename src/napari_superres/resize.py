@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._arrays import check_memory, scaled_side
+from ._arrays import cast_into, check_memory, scaled_side
 
 __all__ = ["imresize", "resize_axis", "resize_matrix", "INTERPOLATION_METHODS"]
 
@@ -208,7 +208,7 @@ def imresize(
     Raises
     ------
     MemoryError
-        Before any work, when the float64 working copies cannot fit in the memory free.
+        Before any work, when the float working copies cannot fit in the memory free.
 
     Examples
     --------
@@ -229,11 +229,17 @@ def imresize(
     if (scale is None) == (output_shape is None):
         raise ValueError("give exactly one of scale and output_shape")
     out_shape, scales = _output_shape(in_shape, scale, output_shape)
-    _check_resize_memory(image, spatial, out_shape, scales)
+    _check_resize_memory(image, spatial, out_shape, scales, itemsize=4)  # before the weights of a huge output
     integer = np.issubdtype(image.dtype, np.integer)
-    # float32 stays float32; the rest is resized in float64 (MATLAB's double). Channels go
-    # first in memory, so that each pass runs along long rows of one channel.
-    work = np.float32 if image.dtype == np.float32 else np.float64
+    # float32 stays float32; the rest is resized in float64 (MATLAB's double), or in float32 where
+    # that gives MATLAB's double sums exactly. Channels go first in memory, so that each pass
+    # runs along long rows of one channel.
+    exact32 = integer and round_intermediate and all(
+        _sums_exact_in_float32(image.dtype, image.shape[a], n, s, method, antialiasing)
+        for a, n, s in zip(spatial, out_shape, scales, strict=True))
+    work = np.float32 if image.dtype == np.float32 or exact32 else np.float64
+    if work == np.float64:
+        _check_resize_memory(image, spatial, out_shape, scales, itemsize=8)
     if channel_axis is not None:
         out = np.moveaxis(image, channel_axis, 0).astype(work, order="C")
         spatial = [1, 2]
@@ -243,11 +249,13 @@ def imresize(
     for k in np.argsort(scales, kind="stable"):
         out = resize_axis(out, spatial[k], out_shape[k], scales[k], method, antialiasing, padding)
         if integer and round_intermediate:
-            out = _round_to(out, image.dtype).astype(np.float64)
+            out = _round_inplace(out, image.dtype)
     if channel_axis is not None:
         out = np.moveaxis(out, 0, channel_axis)
     if integer:
-        return _round_to(out, image.dtype)
+        out = _round_inplace(out, image.dtype)
+        # 64-bit ends are beyond float64's integers: cast_into keeps them from wrapping.
+        return out.astype(image.dtype) if image.dtype.itemsize < 8 else cast_into(out, image.dtype, overwrite=True)
     return out.astype(image.dtype, copy=False) if np.issubdtype(image.dtype, np.floating) else out
 
 
@@ -268,14 +276,14 @@ def _output_shape(in_shape, scale, output_shape):
     return out_shape, np.array([o / i for o, i in zip(out_shape, in_shape, strict=True)])
 
 
-def _check_resize_memory(image, spatial, out_shape, scales):
-    """Refuse upfront a resize whose float64 working copies cannot fit in the memory free now."""
+def _check_resize_memory(image, spatial, out_shape, scales, itemsize):
+    """Refuse upfront a resize whose float working copies cannot fit in the memory free now."""
     others = math.prod(n for a, n in enumerate(image.shape) if a not in spatial)  # channels
     first = int(np.argsort(scales, kind="stable")[0])
     middle = out_shape[first] * image.shape[spatial[1 - first]]
     # The input in float64, the first axis's result, then the second's with its two temporaries
     # (a tap's product and the sum) and a rounded copy.
-    nbytes = 8 * others * (image.size // others + middle + 4 * math.prod(out_shape))
+    nbytes = itemsize * others * (image.size // others + middle + 4 * math.prod(out_shape))
     if nbytes > SMALL_WORK:
         check_memory(nbytes, f"resizing to {tuple(out_shape)}")
 
@@ -283,11 +291,36 @@ def _check_resize_memory(image, spatial, out_shape, scales):
 SMALL_WORK = 2**27  # bytes of working memory below which imresize does not ask how much is free
 
 
-def _round_to(array, dtype):
+def _round_inplace(array, dtype):
+    """``array`` (a result of ours) rounded as MATLAB rounds to ``dtype``, clipped to its range; still float."""
     info = np.iinfo(dtype)
-    # MATLAB rounds halves away from zero; np.round would round them to even.
-    rounded = np.sign(array) * np.floor(np.abs(array) + 0.5)
-    return np.clip(rounded, info.min, info.max).astype(dtype)
+    # MATLAB rounds halves away from zero; np.round would round them to even. Below zero
+    # an unsigned result is clipped to 0 anyway, so it needs no sign.
+    if info.min == 0:
+        np.floor(np.add(array, 0.5, out=array), out=array)
+    else:
+        np.copysign(np.floor(np.abs(array) + 0.5), array, out=array)
+    return np.clip(array, info.min, info.max, out=array)
+
+
+def _sums_exact_in_float32(dtype, in_len, out_len, scale, method, antialiasing):
+    """Whether float32 sums of integers of ``dtype`` with this axis's weights are exact (as in float64).
+
+    True when every weight is a multiple of a power of two ``2**-q`` (bicubic at x2, x4,
+    x8, 1/2, 1/4, ...): each product and partial sum is then an integer count of ``2**-q``,
+    exact while it stays below float32's 2**24. Any summation order then gives MATLAB's sum.
+    """
+    weights, _ = _contributions(in_len, out_len, scale, method, antialiasing, None)
+    info = np.iinfo(dtype)
+    largest = max(abs(int(info.min)), int(info.max)) * np.abs(weights).sum(axis=1).max()
+    for q in range(MAX_WEIGHT_BITS + 1):
+        steps = weights * 2.0**q
+        if np.array_equal(steps, np.round(steps)):
+            return (largest + 1) * 2.0**q <= 2**24  # + 1: the half added when rounding
+    return False
+
+
+MAX_WEIGHT_BITS = 16  # finer binary weights than 2**-16 are not worth checking: they cannot fit uint8 sums
 
 
 def resize_matrix(in_len, out_len, *, method="bicubic", antialiasing=True, padding="replicate"):

@@ -332,20 +332,33 @@ def iter_upscale(image, scale, *, method="bicubic", channel_axis=None, device=No
         block = max(layout[1:3])  # one block a plane: output blocks must have whole-pixel sides
     check_blocks_fit(layout, out_sides, image.dtype, block=block, halo=halo, result=not is_lazy(image),
                      network_per_pixel=getattr(plane_fn, "network_bytes_per_pixel", 0))
-    return _upscale_steps(image, plane_fn, clip, value_range, threads, noise_level, scale=scale, halo=halo,
+    # Integers are interpolated as they are, as MATLAB's imresize does (the published tables' bicubic);
+    # 64-bit ones go through the unit range, as float64 cannot hold their ends.
+    native = method in INTERPOLATION_METHODS and np.issubdtype(image.dtype, np.integer) and image.dtype.itemsize <= 4
+    return _upscale_steps(image, plane_fn, clip, value_range, threads, noise_level, native, scale=scale, halo=halo,
                           channel_axis=channel_axis, block=block)
 
 
-def _upscale_steps(image, plane_fn, clip, value_range, threads, noise_level, **blocks):
+def _upscale_steps(image, plane_fn, clip, value_range, threads, noise_level, native, **blocks):
     values = UnitScale(image, clip, value_range)  # here, in the worker: on lazy data it is a pass over the data
     working = values.working_dtype
     sigma = () if noise_level is None else (values.to_unit_length(noise_level),)
 
     def process(plane):
+        if native:
+            return _clip_inplace(plane_fn(plane), values.bounds)
         with torch_threads(threads):
             return values.restore(plane_fn(values.to_unit(plane, working), *sigma))
 
     return (yield from iter_map_planes(process, image, **blocks))
+
+
+def _clip_inplace(result, bounds):
+    """Integer ``result`` inside ``bounds`` (``None``: as it is)."""
+    info = np.iinfo(result.dtype)
+    if bounds is not None and (bounds[0] > info.min or bounds[1] < info.max):
+        np.clip(result, *bounds, out=result)
+    return result
 
 
 def _plane_function(method, scale, device, tile, precision="auto", noise_level=False):
