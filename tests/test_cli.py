@@ -85,7 +85,8 @@ def test_manifest_is_valid_and_imports():
     manifest.validate_imports()
     assert [w.display_name for w in manifest.contributions.widgets] == ["Super-resolution", "Deep Image Prior",
                                                                           "Denoise", "Inpaint", "Colorize",
-                                                                          "Deep Video Prior", "Models"]
+                                                                          "Deep Video Prior", "Models", "Quality",
+                                                                          "Train (Noise2Void)"]
     assert manifest.contributions.sample_data[0].key == "astronaut_lowres"
 
 

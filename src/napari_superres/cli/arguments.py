@@ -101,7 +101,11 @@ def _add_upscale(sub):
 
 def _add_denoise(sub):
     p = _file_parser(sub, "denoise", "denoise an image file, or every image of a folder into a folder")
-    p.add_argument("--method", default="nlm", help="nlm, tv, wavelet, bilateral, a trained denoiser, n2v or dip")
+    p.add_argument("--method", default="nlm", help="nlm, tv, wavelet, bilateral, a trained denoiser, n2v or dip; or "
+                   "a Noise2Void model saved by --save-model (its .json card, or its name in a weights folder)")
+    p.add_argument("--save-model", type=Path, default=None,
+                   help="n2v: keep the trained network as SAVE_MODEL.safetensors and its card SAVE_MODEL.json, to "
+                        "denoise other stacks of the same noise with --method SAVE_MODEL.json, without training")
     p.add_argument("--sigma", type=float, default=None, help="classical methods: noise σ (default: estimated)")
     p.add_argument("--iterations", type=_positive_int, default=None,
                    help="n2v and dip: training steps (default: n2v 1500, dip 3000 at most, early stopping)")

@@ -90,12 +90,28 @@ def _denoise(args):
     elif args.method in FITTED:
         options = _fit_options(args, _quick_preset(args.method))
         options.update({"volumetric": True} if args.volumetric else {})
+    elif _names_saved_noise2void(args.method):  # applied without training: the device is its one setting
+        options = {"device": args.device}
     else:  # a trained denoiser
         options = {"device": args.device, "value_range": args.value_range, "precision": args.precision,
                    "threads": args.threads}
+    if args.save_model is not None:
+        if args.method != "n2v":
+            raise ValueError(f"--save-model keeps a Noise2Void network: it needs --method n2v, not {args.method}")
+        options["save_to"] = str(args.save_model)
     _process_file(args, _Job(f"{args.method} denoise", lambda image, axis: iter_denoise(
         image, method=args.method, channel_axis=axis, **options),
         record=_record("denoise", args.method, crop=args.crop, **options), early_stopping=args.method == "dip"))
+
+
+def _names_saved_noise2void(method):
+    from ..noise2void import find_saved_model
+
+    try:
+        find_saved_model(method)
+    except ValueError:
+        return False
+    return True
 
 
 def _inpaint(args):
