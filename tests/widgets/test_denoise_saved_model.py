@@ -4,6 +4,7 @@ import numpy as np
 
 from napari_superres._widgets.denoise import DenoiseWidget
 from napari_superres.noise2void import apply_noise2void, read_noise2void_card
+from napari_superres.uncertainty import augmentation_spread
 
 
 def test_save_list_and_apply_a_noise2void_model(make_napari_viewer, qtbot, noisy_camera, tmp_path, monkeypatch):
@@ -29,6 +30,18 @@ def test_save_list_and_apply_a_noise2void_model(make_napari_viewer, qtbot, noisy
     assert result.name == "second (scope_a denoise)", other.status.value
     np.testing.assert_array_equal(result.data, apply_noise2void(second.data, "scope_a"))
     np.testing.assert_allclose(result.scale, [0.5, 0.5])
+
+    assert not other.trust_map.native.isHidden() and widget.trust_map.native.isHidden()
+    other.trust_map.value = True
+    other.run()
+    qtbot.waitUntil(lambda: other.worker is None, timeout=60_000)
+    mean, spread = viewer.layers[-2], viewer.layers[-1]
+    assert mean.name == "second (scope_a denoise, mean of 8 flips/turns)", other.status.value
+    expected_mean, expected_spread = augmentation_spread(second.data, lambda x: apply_noise2void(x, "scope_a"))
+    np.testing.assert_array_equal(mean.data, expected_mean)
+    np.testing.assert_allclose(spread.data, expected_spread)
+    np.testing.assert_allclose(spread.scale, [0.5, 0.5])
+    assert spread.colormap.name == "inferno" and spread.data.max() > 0
 
 
 def test_a_model_name_that_is_no_file_name_is_refused(make_napari_viewer, noisy_camera, tmp_path, monkeypatch):

@@ -5,13 +5,16 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, LineEdit, PushButton, SpinBox
 from napari.qt.threading import create_worker
 
 from ..denoise import CLASSICAL, FITTED, available_denoisers, estimate_noise, iter_denoise
 from ..lazy import is_lazy
 from ..models.registry import saved_fits, user_weights_dir
+from ..uncertainty import iter_augmentation_spread
 from .base import LAZY_NOTE, Job, TaskWidget, models_changed
+from .upscale import UNCERTAINTY_COLORMAP
 
 if TYPE_CHECKING:
     import napari
@@ -33,6 +36,8 @@ TIP_PREVIEW = "Every this many iterations, show the current result in a preview 
 TIP_SAVE = ("Noise2Void: keep the trained network under this name (in the user weights folder, with a card of the "
             "data and settings); it then appears in the method list, to denoise other stacks of the same "
             "instrument in seconds, without training. Empty: not kept.")
+TIP_TRUST_MAP = ("Saved models: also run the model on the 8 flips and quarter turns of the image; the result is "
+                 "their mean, and a layer shows where they disagree (brighter: trust less). 8 times the time.")
 SIGMA_DECIMALS = 4  # a float image in [0, 1] has σ of a few hundredths: 2 decimals would round it away
 
 
@@ -54,8 +59,9 @@ class DenoiseWidget(TaskWidget):
         self.volumetric = CheckBox(label="3D (train on volumes)", value=False, tooltip=TIP_VOLUMETRIC)
         self.preview_every = SpinBox(label="preview every", value=250, min=0, max=100_000, tooltip=TIP_PREVIEW)
         self.save_as = LineEdit(label="save model as", value="", tooltip=TIP_SAVE)
+        self.trust_map = CheckBox(text="trust map (8x time)", value=False, tooltip=TIP_TRUST_MAP)
         super().__init__(viewer, [self.method, self.sigma, self.estimate_button, self.iterations, self.volumetric,
-                                  self.save_as], advanced=[self.preview_every])
+                                  self.save_as, self.trust_map], advanced=[self.preview_every])
         self.estimate_button.changed.connect(self.estimate)
         self.method.changed.connect(self._method_changed)
         self._method_changed()
@@ -68,6 +74,7 @@ class DenoiseWidget(TaskWidget):
             field.visible = method in FITTED
         self.volumetric.visible = method in FITTED
         self.save_as.visible = method == "n2v"
+        self.trust_map.visible = method not in CLASSICAL + FITTED and method in saved_fits("noise2void")
         if method in FITTED:
             self.iterations.value = DEFAULT_ITERATIONS[method]
 
@@ -145,16 +152,34 @@ class DenoiseWidget(TaskWidget):
                    description=f"Denoising ({METHOD_NAMES[method]})", on_result=on_result)
 
     def _saved_model_job(self, layer, name):
-        """Apply a saved Noise2Void model: no training."""
+        """Apply a saved Noise2Void model: no training; with the trust map, on the 8 flips and turns."""
+        kwargs = {"method": name, "channel_axis": self._channel_axis(layer), "device": self._device()}
+        record = {"task": "denoise", "method": name, "model": str(saved_fits("noise2void")[name])}
+        if self.trust_map.value:
+            if is_lazy(layer.data):
+                raise ValueError("the trust map needs an image in memory, not dask or zarr")
+            return self._trust_map_job(layer, name, kwargs, record)
 
         def on_result(result):
-            self._add_result(layer, result, f"{layer.name} ({name} denoise)",
-                             {"task": "denoise", "method": name, "model": str(saved_fits("noise2void")[name])})
+            self._add_result(layer, result, f"{layer.name} ({name} denoise)", record)
             self.status.value = f"Done with the saved model {name}{LAZY_NOTE if is_lazy(result) else ''}."
 
-        return Job(steps=iter_denoise, args=(layer.data,),
-                   kwargs={"method": name, "channel_axis": self._channel_axis(layer), "device": self._device()},
+        return Job(steps=iter_denoise, args=(layer.data,), kwargs=kwargs,
                    description=f"Denoising (saved Noise2Void {name})", on_result=on_result)
+
+    def _trust_map_job(self, layer, name, kwargs, record):
+        def on_result(mean_and_spread):
+            mean, spread = mean_and_spread
+            self._add_result(layer, mean, f"{layer.name} ({name} denoise, mean of 8 flips/turns)", record)
+            shown = self._add_layer(layer, spread, f"{layer.name} ({name} flips/turns spread)",
+                                    {"task": "uncertainty", "method": "flips/turns spread"}, rgb=False)
+            shown.colormap = UNCERTAINTY_COLORMAP
+            shown.contrast_limits = (0, max(float(np.percentile(spread, 99.5)), 1e-12))
+            self.status.value = f"Done with the saved model {name} and its trust map (brighter: trust less)."
+
+        return Job(steps=iter_augmentation_spread, args=(layer.data, lambda turned: iter_denoise(turned, **kwargs)),
+                   kwargs={"channel_axis": kwargs["channel_axis"]},
+                   description=f"Denoising (saved Noise2Void {name}, 8 flips/turns)", on_result=on_result)
 
 
 def check_model_name(name):
