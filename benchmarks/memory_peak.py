@@ -1,10 +1,10 @@
 """Peak memory of x4 SR against the memory check's estimate, on the numpy, TIFF and zarr paths.
 
-Each case is a fresh Python process: it loads torch and the model on a small image
-first (and imports dask, zarr and tifffile), takes its resident memory then as the baseline (and resets the kernel's
-record of its peak), runs the case and reads its peak resident memory (``VmHWM``). The estimate is what the memory check
-compared with the free memory (``blocks_peak_bytes``); it covers what the job adds
-to the baseline. Paths:
+Each case is a fresh Python process: it imports dask, zarr and tifffile, loads torch
+and the model on a small image, takes its resident memory then as the baseline (and
+resets the kernel's record of its peak, Linux), runs the case and reads its peak
+resident memory (``VmHWM``). The estimate is what the memory check compared with the
+free memory (``blocks_peak_bytes``): what the job adds to the baseline. Paths:
 
 - ``numpy``: ``upscale(array)``, the result in memory;
 - ``tiff``: ``napari-superres upscale in.tif out.tif`` (the input read by the command counts in its peak);
@@ -13,8 +13,7 @@ to the baseline. Paths:
   block into the TIFF instead of being refused;
 - ``zarr``: ``napari-superres upscale in.zarr out.zarr``, block by block.
 
-    nice -n 10 python benchmarks/memory_peak.py --methods fsrcnn edsr --sizes 1024 2048 4096
-        --out benchmarks/results/memory_peak.md (one line)
+    nice -n 10 python benchmarks/memory_peak.py --sizes 1024 2048 4096 --out benchmarks/results/memory_peak.md
 """
 
 from __future__ import annotations
@@ -130,7 +129,7 @@ def main():
     rows = []
     for method in args.methods:
         for size in args.sizes:
-            with tempfile.TemporaryDirectory(dir=Path(__file__).parent) as workdir:
+            with tempfile.TemporaryDirectory() as workdir:
                 for mode in args.modes:
                     if f"{method}:{mode}:{size}" in args.skip:
                         continue
