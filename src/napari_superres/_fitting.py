@@ -57,7 +57,23 @@ def prediction_tile(h, w):
     return min(h, TILE + 2 * HALO), min(w, TILE + 2 * HALO)
 
 
-def predict_tiled(net, data, multiple=1):
+def at_precision(forward, net, precision, device):
+    """``forward`` (a function of ``net``) run at ``precision`` on ``device``, its output in float32.
+
+    ``precision`` as in :func:`~napari_superres.upscale`: ``'auto'`` is bf16 autocast
+    where the device computes it fast, fp32 elsewhere; the fits' losses and optimiser
+    steps stay in float32 either way.
+    """
+    from .device import model_precision
+
+    def run(x):
+        with model_precision(net, precision, device):
+            return forward(x).float()
+
+    return run
+
+
+def predict_tiled(net, data, multiple=1, precision="fp32"):
     """``net`` applied to every plane or volume of ``data`` (``(N, C, [Z,] H, W)``), tile by tile, without gradients.
 
     Each of the ``N`` items is predicted on its own in tiles of :data:`TILE` pixels
@@ -70,7 +86,7 @@ def predict_tiled(net, data, multiple=1):
     from .tiling import iter_tiled
 
     net.eval()
-    forward = on_grid(net, multiple)
+    forward = at_precision(on_grid(net, multiple), net, precision, data.device)
     with torch.no_grad():
         return torch.cat([run_to_end(iter_tiled(forward, data[i : i + 1], 1, TILE, HALO)) for i in range(len(data))])
 

@@ -34,6 +34,7 @@ from ._fitting import (
     HALO,
     TILE,
     FitStep,
+    at_precision,
     build_network,
     check_count,
     check_depth,
@@ -44,6 +45,7 @@ from ._fitting import (
     unet_fit_bytes,
     unet_size,
 )
+from .device import check_precision
 
 # Replacement values come from this neighbourhood (radius 2: the 5x5 of the paper).
 NEIGHBOURHOOD = 2
@@ -81,6 +83,7 @@ def fit_noise2void(
     preview_every=250,
     save_to=None,
     save_info=None,
+    precision="auto",
 ):
     """Denoise an image or stack by Noise2Void training on itself (no clean data, no weights).
 
@@ -135,6 +138,10 @@ def fit_noise2void(
     save_info : dict, optional
         What the card says of the data: ``description``, ``pixel_size``, ``axes``,
         ``noise_model`` (see :func:`save_noise2void`).
+    precision : {'auto', 'fp32', 'bf16'}, optional
+        Arithmetic of the network's forward passes: ``'auto'`` is bf16 autocast where
+        the device computes it fast (CUDA, CPUs with AVX512-BF16 or AMX), fp32
+        elsewhere. The loss and the optimiser stay in float32.
 
     Returns
     -------
@@ -170,7 +177,7 @@ def fit_noise2void(
         image, channel_axis=channel_axis, volumetric=volumetric, iterations=iterations, batch_size=batch_size,
         patch_size=patch_size, patch_depth=patch_depth, blind_fraction=blind_fraction, learning_rate=learning_rate,
         features=features, depth=depth, device=device, seed=seed, preview_every=preview_every, save_to=save_to,
-        save_info=save_info))
+        save_info=save_info, precision=precision))
 
 
 def iter_fit_noise2void(
@@ -192,6 +199,7 @@ def iter_fit_noise2void(
     save_to=None,
     save_info=None,
     save_on_stop=False,
+    precision="auto",
 ):
     """Step-by-step form of :func:`fit_noise2void`: a generator yielding a :class:`FitStep` per iteration.
 
@@ -249,7 +257,7 @@ def iter_fit_noise2void(
     _check_memory(image, channels, patch, tile, features, depth, batch_size, device)
     settings = dict(volumetric=volumetric, iterations=iterations, batch_size=batch_size, patch=patch,
                     blind_fraction=blind_fraction, learning_rate=learning_rate, features=features, depth=depth,
-                    device=device, seed=seed, preview_every=preview_every)
+                    device=device, seed=seed, preview_every=preview_every, precision=check_precision(precision))
     saving = None if save_to is None else (_save_path(save_to), _checked_save_info(save_info))
     return _n2v_steps(image, channel_axis, saving=saving, save_on_stop=save_on_stop, **settings)
 
@@ -272,7 +280,7 @@ def _check_memory(image, channels, patch, tile, features, depth, batch_size, dev
 
 
 def _n2v_steps(image, channel_axis, *, volumetric, iterations, batch_size, patch, blind_fraction, learning_rate,
-               features, depth, device, seed, preview_every, saving, save_on_stop=False):
+               features, depth, device, seed, preview_every, precision, saving, save_on_stop=False):
     import torch
 
     from .device import select_device
@@ -297,12 +305,13 @@ def _n2v_steps(image, channel_axis, *, volumetric, iterations, batch_size, patch
 
     generator = torch.Generator().manual_seed(seed)
     net = build_network(lambda: UNet(c, c, features, depth, dims=3 if volumetric else 2), generator, device)
-    forward = on_grid(net, 2**depth)  # patches and planes of any size, on the U-Net's pooling grid
+    # patches and planes of any size, on the U-Net's pooling grid
+    forward = at_precision(on_grid(net, 2**depth), net, precision, device)
     optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, iterations, eta_min=learning_rate / 20)
 
     def result():
-        unit_out = predict_tiled(net, normed, 2**depth).cpu().numpy().astype(np.float64)
+        unit_out = predict_tiled(net, normed, 2**depth, precision).cpu().numpy().astype(np.float64)
         unit_out = unit_out.reshape((n // z, c) + (z,) * volumetric + (h, w))
         unit_out = np.moveaxis(unit_out, 1, -1).reshape(n, h, w, c) * std + mean
         return unstack(values.restore(unit_out))

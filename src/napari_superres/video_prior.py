@@ -15,7 +15,17 @@ from __future__ import annotations
 import numpy as np
 
 from ._arrays import UnitScale, check_image, check_memory, plane_layout, run_to_end, to_planes
-from ._fitting import build_network, check_count, check_depth, optimise, predict_tiled, prediction_tile, unet_fit_bytes
+from ._fitting import (
+    at_precision,
+    build_network,
+    check_count,
+    check_depth,
+    optimise,
+    predict_tiled,
+    prediction_tile,
+    unet_fit_bytes,
+)
+from .device import check_precision
 
 PATCH = 256  # each step fits one random crop of this side of one frame
 # Bytes held besides the network: per value of either stack, its float32 copy for the
@@ -28,7 +38,7 @@ QUICK = {"epochs": 10}
 
 
 def fit_video_prior(frames, processed, *, channel_axis=None, epochs=25, learning_rate=1e-3, features=32, depth=3,
-                    device=None, seed=0, preview_every=0):
+                    device=None, seed=0, preview_every=0, precision="auto"):
     """Return ``processed`` made temporally consistent with Deep Video Prior.
 
     One U-Net is fitted to map every input frame to its processed frame, and
@@ -64,6 +74,10 @@ def fit_video_prior(frames, processed, *, channel_axis=None, epochs=25, learning
     preview_every : int, optional
         :func:`iter_fit_video_prior` attaches the whole current result every this
         many steps (0: never).
+    precision : {'auto', 'fp32', 'bf16'}, optional
+        Arithmetic of the network's forward passes: ``'auto'`` is bf16 autocast where
+        the device computes it fast (CUDA, CPUs with AVX512-BF16 or AMX), fp32
+        elsewhere. The loss and the optimiser stay in float32.
 
     Returns
     -------
@@ -96,11 +110,11 @@ def fit_video_prior(frames, processed, *, channel_axis=None, epochs=25, learning
     """
     return run_to_end(iter_fit_video_prior(
         frames, processed, channel_axis=channel_axis, epochs=epochs, learning_rate=learning_rate, features=features,
-        depth=depth, device=device, seed=seed, preview_every=preview_every))
+        depth=depth, device=device, seed=seed, preview_every=preview_every, precision=precision))
 
 
 def iter_fit_video_prior(frames, processed, *, channel_axis=None, epochs=25, learning_rate=1e-3, features=32,
-                         depth=3, device=None, seed=0, preview_every=0):
+                         depth=3, device=None, seed=0, preview_every=0, precision="auto"):
     """Step-by-step form of :func:`fit_video_prior`: yields a :class:`FitStep` per step, returns the result.
 
     The arguments, and whether the fit's memory fits in what is free, are checked
@@ -146,7 +160,7 @@ def iter_fit_video_prior(frames, processed, *, channel_axis=None, epochs=25, lea
     depth = check_depth(depth, min(patch), "training crop (the frame, if smaller than PATCH)")
     _check_memory(frames, processed, channel_axis, patch, features, depth, device)
     settings = dict(epochs=epochs, learning_rate=learning_rate, features=features, depth=depth,
-                    device=device, seed=seed, preview_every=preview_every)
+                    device=device, seed=seed, preview_every=preview_every, precision=check_precision(precision))
     return _video_prior_steps(frames, processed, channel_axis, **settings)
 
 
@@ -164,7 +178,7 @@ def _check_memory(frames, processed, channel_axis, patch, features, depth, devic
 
 
 def _video_prior_steps(frames, processed, channel_axis, *, epochs, learning_rate, features, depth, device, seed,
-                       preview_every):
+                       preview_every, precision):
     import torch
 
     from .device import select_device
@@ -180,13 +194,14 @@ def _video_prior_steps(frames, processed, channel_axis, *, epochs, learning_rate
     count, _, h, w = x.shape
     generator = torch.Generator().manual_seed(seed)
     net = build_network(lambda: UNet(x.shape[1], y.shape[1], features, depth), generator, device)
-    forward = on_grid(net, 2**depth)  # frames and patches of any size, on the U-Net's pooling grid
+    # frames and patches of any size, on the U-Net's pooling grid
+    forward = at_precision(on_grid(net, 2**depth), net, precision, device)
     optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
     patch_h, patch_w = min(PATCH, h), min(PATCH, w)
     steps = epochs * count
 
     def result():
-        unit = predict_tiled(net, x, 2**depth).cpu().numpy().transpose(0, 2, 3, 1).astype(np.float64)
+        unit = predict_tiled(net, x, 2**depth, precision).cpu().numpy().transpose(0, 2, 3, 1).astype(np.float64)
         return unstack(out_values.restore(unit))
 
     for step in range(1, steps + 1):

@@ -45,8 +45,9 @@ SCROLLBAR_PX = 16  # room for the vertical scroll bar of a dock taller than the 
 models_changed = SignalInstance(())
 DEVICE_TIP = ("Where the computation runs: 'auto' picks the fastest available (CUDA, Apple MPS, else the CPU). "
               "Interpolation and classical methods always run on the CPU.")
-PRECISION_TIP = ("Arithmetic of the learned models: 'auto' uses bf16 where this CPU (AVX512-BF16 or AMX) or GPU "
-                 "computes it fast, else fp32; bf16 moves 8-bit results by at most one level.")
+PRECISION_TIP = ("Arithmetic of the networks (learned models and fits): 'auto' uses bf16 where this CPU "
+                 "(AVX512-BF16 or AMX) or GPU computes it fast, else fp32; bf16 moves a learned model's 8-bit "
+                 "results by at most one level.")
 
 
 class InWorker:
@@ -120,7 +121,7 @@ class TaskWidget(Container):
     """
 
     run_text = "Run"
-    precision_choice = False  # whether the task's learned models take a precision (a row under the device)
+    precision_choice = False  # whether the task's networks take a precision (a row under the device)
     image_tip = "The Image layer to process; it is never changed: the result is a new layer."
 
     def __init__(self, viewer: napari.viewer.Viewer, fields=(), advanced=()):

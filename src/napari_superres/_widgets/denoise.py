@@ -45,6 +45,7 @@ class DenoiseWidget(TaskWidget):
     """Denoise an Image layer into a new layer; σ = 0 means "estimate it from the image"."""
 
     run_text = "Denoise"
+    precision_choice = True  # of the fits (Noise2Void, DIP)
 
     def __init__(self, viewer: napari.viewer.Viewer):
         self.method = ComboBox(label="method", choices=lambda _widget: list(available_denoisers()), value="nlm",
@@ -129,7 +130,7 @@ class DenoiseWidget(TaskWidget):
 
     def _fit_job(self, layer, method):
         options = {"iterations": self.iterations.value, "preview_every": self.preview_every.value,
-                   "device": self._device()}
+                   "device": self._device(), "precision": self.precision.value}
         options["volumetric"] = self.volumetric.value
         self._preview_of = (layer, METHOD_NAMES[method], 1)
         self._stopped_text = "ran all iterations"

@@ -35,6 +35,7 @@ class DIPWidget(TaskWidget):
     """Denoise, inpaint, super-resolve or deblur an Image layer with Deep Image Prior."""
 
     run_text = "Fit"
+    precision_choice = True
 
     def __init__(self, viewer: napari.viewer.Viewer):
         self.task = ComboBox(label="task", choices=list(TASKS), value="denoise", tooltip=TIP_TASK)
@@ -79,6 +80,7 @@ class DIPWidget(TaskWidget):
             "early_stopping": self.early_stopping.value,
             "preview_every": self.preview_every.value,
             "device": self._device(),
+            "precision": self.precision.value,
         }
         if task == "inpaint":
             if self.mask.value is None:

@@ -23,6 +23,7 @@ class VideoPriorWidget(TaskWidget):
     """Fit one network from the frames of ``image`` to those of ``processed``; add its output as a layer."""
 
     run_text = "Remove flicker"
+    precision_choice = True
     image_tip = "The original stack (frames along the first axis), before the frame-by-frame processing."
 
     def __init__(self, viewer: napari.viewer.Viewer):
@@ -59,7 +60,8 @@ class VideoPriorWidget(TaskWidget):
             raise ValueError("pick the frame-by-frame result of the stack as 'processed'")
         if processed.rgb and not layer.rgb:
             raise ValueError("a gray stack and a colour result: give the stack a colour axis first")
-        options = {"epochs": self.epochs.value, "preview_every": self.preview_every.value, "device": self._device()}
+        options = {"epochs": self.epochs.value, "preview_every": self.preview_every.value, "device": self._device(),
+                   "precision": self.precision.value}
         self._preview_of = (processed, "video prior", 1)
 
         def on_result(result):

@@ -118,9 +118,13 @@ def _add_denoise(sub):
 
 
 def _add_model_speed(p):
-    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
-                   help="learned models: bf16 where the CPU or GPU computes it fast (auto), or always fp32 / bf16")
+    _add_precision(p, "learned models and fits")
     p.add_argument("--threads", type=_positive_int, default=None, help="learned models: CPU threads (default: all)")
+
+
+def _add_precision(p, what):
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                   help=f"{what}: bf16 where the CPU or GPU computes it fast (auto), or always fp32 / bf16")
 
 
 def _add_value_range(p):
@@ -169,6 +173,7 @@ def _add_dip(sub):
                    help="run every iteration (denoise, jpeg and deblur stop early by default)")
     p.add_argument("--volumetric", action="store_true", help="one 3D fit per volume (Z before Y, X)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same result)")
+    _add_precision(p, "the network's arithmetic")
     _add_fit_options(p, "600 iterations", crop=True)
 
 
@@ -184,6 +189,7 @@ def _add_video_prior(sub):
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same result)")
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    _add_precision(p, "the network's arithmetic")
     _add_fit_options(p, "10 epochs")
 
 

@@ -17,7 +17,7 @@ def _video_prior(args):
 
     frames, processed = np.asarray(read_image(args.frames)), np.asarray(read_image(args.processed))
     axis = _channel_axis_for(args, args.frames, frames)
-    options = {"epochs": args.epochs, **(QUICK if args.quick else {})}
+    options = {"epochs": args.epochs, "precision": args.precision, **(QUICK if args.quick else {})}
     steps = iter_fit_video_prior(frames, processed, channel_axis=axis, device=args.device, seed=args.seed, **options)
     result = _run_with_bar(steps, "Deep Video Prior", frames.size / 1e6, estimate=args.estimate)
     if result is None:
@@ -55,7 +55,7 @@ def _dip(args):
 
         blur = {"blur": args.blur, "blur_size": args.blur_size, "angle": args.angle}
         kwargs["kernel"] = make_kernel(args.blur, args.blur_size, args.angle)
-    options = {"network": args.network, **(QUICK if args.quick else {})}
+    options = {"network": args.network, "precision": args.precision, **(QUICK if args.quick else {})}
     options.update({"iterations": args.iterations} if args.iterations is not None else {})
     early_stopping = not args.no_early_stopping and TASK_DEFAULTS[args.task]["early_stopping"]
     record = _record(f"dip-{args.task}", "deep image prior", scale=kwargs.get("scale", 1), device=args.device,
@@ -69,7 +69,8 @@ def _dip(args):
 
 def _fit_options(args, quick):
     """Options of a per-image fit (Noise2Void, DIP) from the command line; ``quick``: the method's preset."""
-    options = {"seed": args.seed, "device": args.device, "preview_every": 0, **(quick if args.quick else {})}
+    options = {"seed": args.seed, "device": args.device, "preview_every": 0, "precision": args.precision,
+               **(quick if args.quick else {})}
     return {**options, "iterations": args.iterations} if args.iterations is not None else options
 
 
