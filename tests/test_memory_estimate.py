@@ -46,9 +46,11 @@ MEASURE = textwrap.dedent("""
 
 
 @pytest.mark.skipif(not os.access("/proc/self/clear_refs", os.W_OK), reason="needs Linux's peak memory record")
-@pytest.mark.parametrize("method", ["bicubic", "fsrcnn", "edsr"])
-def test_estimate_is_within_1_5x_of_the_measured_peak(method):
-    done = subprocess.run([sys.executable, "-c", MEASURE, method, "512", "256"], capture_output=True, text=True,
+# At 512² FSRCNN's peak moved between 53 and 95 MB with the thread count and the machine (allocator and oneDNN
+# workspaces) around an estimate of 85: 1024² makes those fixed costs small beside what the estimate counts.
+@pytest.mark.parametrize(("method", "side"), [("bicubic", 1024), ("fsrcnn", 1024), ("edsr", 512)])
+def test_estimate_is_within_1_5x_of_the_measured_peak(method, side):
+    done = subprocess.run([sys.executable, "-c", MEASURE, method, str(side), "256"], capture_output=True, text=True,
                           check=True)
     measured = json.loads(done.stdout.splitlines()[-1])
     assert measured["added"] / 1.5 <= measured["estimate"] <= 1.5 * measured["added"], measured
