@@ -150,9 +150,15 @@ def main():
     args = parser.parse_args()
     import torch
 
+    from napari_superres import resize
+
+    # A process enlarges with the compiled kernels (numba) once it has spent about a second in the
+    # numpy passes; the table is that steady state, so the warm-up loads them at once.
+    resize.COMPILE_AFTER = 0
     lines = [f"CPU capability {torch.backends.cpu.get_cpu_capability()}, AVX512-BF16 "
              f"{torch.cpu._is_avx512_bf16_supported()}, {os.cpu_count()} cores, torch threads "
-             f"{torch.get_num_threads()}; medians of {args.repeats} interleaved repeats.", "",
+             f"{torch.get_num_threads()}; compiled resize kernels {resize._load_kernels() is not None}; "
+             f"medians of {args.repeats} interleaved repeats.", "",
              "| LR side | scale | method | seconds | PSNR (dB, Y) | peer | peer seconds | peer PSNR | time ratio |",
              "|---|---|---|---|---|---|---|---|---|"]
     for side, scale in itertools.product(args.sizes, args.scales):

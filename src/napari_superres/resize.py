@@ -9,6 +9,7 @@ plugin runs through this one implementation.
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
@@ -75,13 +76,18 @@ def _contributions(in_len, out_len, scale, method, antialiasing, padding):
     weights = weight_fn(u[:, None] - indices)
     weights /= weights.sum(axis=1, keepdims=True)
     indices = indices.astype(np.int64) - 1
-    if padding == "symmetric":
-        period = np.concatenate([np.arange(in_len), np.arange(in_len)[::-1]])
-        indices = period[np.mod(indices, 2 * in_len)]
-    elif padding is not None:  # replicate the edge pixels
-        indices = np.clip(indices, 0, in_len - 1)
+    if padding is not None:
+        indices = _inside(indices, in_len, padding)
     used = np.any(weights != 0, axis=0)
     return weights[:, used], indices[:, used]
+
+
+def _inside(indices, length, padding):
+    """The pixels that positions before or past an axis of ``length`` stand for."""
+    if padding == "symmetric":
+        period = np.concatenate([np.arange(length), np.arange(length)[::-1]])
+        return period[np.mod(indices, 2 * length)]
+    return np.clip(indices, 0, length - 1)  # replicate the edge pixels
 
 
 def resize_axis(array, axis, out_len, scale, method="bicubic", antialiasing=True, padding="replicate"):
@@ -237,6 +243,10 @@ def imresize(
     exact32 = integer and round_intermediate and all(
         _sums_exact_in_float32(image.dtype, image.shape[a], n, s, method, antialiasing)
         for a, n, s in zip(spatial, out_shape, scales, strict=True))
+    if exact32 and scales[0] <= scales[1]:  # MATLAB's order: rows first
+        enlarged = _compiled_enlargement(image, channel_axis, out_shape, scales, method, antialiasing, padding)
+        if enlarged is not None:
+            return enlarged
     work = np.float32 if image.dtype == np.float32 or exact32 else np.float64
     if work == np.float64:
         _check_resize_memory(image, spatial, out_shape, scales, itemsize=8)
@@ -257,6 +267,74 @@ def imresize(
         # 64-bit ends are beyond float64's integers: cast_into keeps them from wrapping.
         return out.astype(image.dtype) if image.dtype.itemsize < 8 else cast_into(out, image.dtype, overwrite=True)
     return out.astype(image.dtype, copy=False) if np.issubdtype(image.dtype, np.floating) else out
+
+
+def _compiled_enlargement(image, channel_axis, out_shape, scales, method, antialiasing, padding):
+    """The integer image enlarged by the compiled kernels, or None where they do not apply.
+
+    They apply to whole-number enlargements of at most 4 taps a phase whose float32 sums are
+    exact, when numba is installed; their bytes are then the numpy path's.
+    """
+    channels = 1 if channel_axis is None else image.shape[channel_axis]
+    kernels = _compiled_kernels(math.prod(out_shape) * channels)
+    if kernels is None:
+        return None
+    planar = image if channel_axis is None else np.moveaxis(image, channel_axis, -1)
+    plans = [_integer_enlargement(n, m, s, method, antialiasing, padding)
+             for n, m, s in zip(planar.shape[:2], out_shape, scales, strict=True)]
+    if None in plans:
+        return None
+    source = np.ascontiguousarray(planar if channel_axis is not None else planar[..., None])
+    out = kernels.enlarge(source, *plans, image.dtype)
+    return out[..., 0] if channel_axis is None else np.moveaxis(out, -1, channel_axis)
+
+
+def _compiled_kernels(values):
+    """The kernels module, once this process has resized ``COMPILE_AFTER`` values in numpy, else None.
+
+    Loading numba and the compiled kernels takes about a second, what the numpy passes spend
+    on some 10**8 values: a process pays it once it has spent as much, as a JIT tiers up.
+    """
+    global _numpy_values
+    if _numpy_values < COMPILE_AFTER:
+        _numpy_values += values
+        return None
+    return _load_kernels()
+
+
+_numpy_values = 0
+COMPILE_AFTER = 2**26
+
+
+@functools.cache
+def _load_kernels():
+    try:
+        from . import _resize_kernels
+    except ImportError:  # numba is optional (the `fast` extra)
+        return None
+    return _resize_kernels
+
+
+def _integer_enlargement(in_len, out_len, scale, method, antialiasing, padding):
+    """An axis enlarged by a whole number P in the kernels' form, or None for any other resize.
+
+    ``(weights (P, 4) float32, each phase's first tap (P,), source pixel of each padded position)``.
+    """
+    weights, indices = _contributions(in_len, out_len, scale, method, antialiasing, None)
+    period, step = _period(indices, scale)
+    taps = weights.shape[1]
+    if step != 1 or out_len != period * in_len or taps > TAPS:
+        return None
+    if not np.array_equal(weights, np.tile(weights[:period], (in_len, 1))):
+        return None  # phases whose weights differ in their last bits: the numpy path keeps each
+    phases = np.zeros((period, TAPS), np.float32)
+    phases[:, :taps] = weights[:period]
+    low = max(0, -int(indices[:, 0].min()))
+    positions = np.arange(int(indices[:period, 0].max()) + low + in_len - 1 + TAPS) - low
+    return phases, indices[:period, 0] + low, _inside(positions, in_len, padding)
+
+
+TAPS = 4  # taps a phase the compiled kernels sum
 
 
 def _output_shape(in_shape, scale, output_shape):

@@ -1,0 +1,82 @@
+"""The compiled enlargement kernels (numba, optional): the numpy passes' bytes, taken only where they apply."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from napari_superres import resize
+
+pytest.importorskip("numba")
+
+
+@pytest.fixture
+def compiled(monkeypatch):
+    """Kernels loaded at once, and a record of the imresize calls that took them."""
+    kernels = resize._load_kernels()
+    calls = []
+    monkeypatch.setattr(resize, "COMPILE_AFTER", 0)
+    monkeypatch.setattr(kernels, "enlarge", lambda *args, real=kernels.enlarge: calls.append(args) or real(*args))
+    return calls
+
+
+def _numpy_only(monkeypatch):
+    monkeypatch.setattr(resize, "_load_kernels", lambda: None)
+
+
+def _random(dtype, shape, seed=0):
+    info = np.iinfo(dtype)
+    return np.random.default_rng(seed).integers(info.min, int(info.max) + 1, shape).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype, scale, method, padding", [
+    (np.uint8, 4, "bicubic", "replicate"), (np.uint8, 2, "bicubic", "symmetric"),
+    (np.uint8, 8, "bilinear", "replicate"), (np.uint8, (2, 4), "nearest", "symmetric"),
+    (np.int8, 4, "bicubic", "symmetric"), (np.uint16, 2, "bicubic", "replicate"),
+])
+@pytest.mark.parametrize("shape, channel_axis", [((23, 34, 3), -1), ((3, 17, 9), 0), ((31, 20), None), ((1, 1, 2), -1)])
+def test_compiled_enlargement_is_the_numpy_result_bit_for_bit(compiled, monkeypatch, dtype, scale, method, padding,
+                                                              shape, channel_axis):
+    image = _random(dtype, shape)
+    fast = resize.imresize(image, scale, method=method, padding=padding, channel_axis=channel_axis)
+    assert len(compiled) == 1
+    _numpy_only(monkeypatch)
+    slow = resize.imresize(image, scale, method=method, padding=padding, channel_axis=channel_axis)
+    assert fast.dtype == slow.dtype == dtype and fast.shape == slow.shape
+    np.testing.assert_array_equal(fast, slow)
+
+
+@pytest.mark.parametrize("dtype, scale, method", [
+    (np.uint8, 3, "bicubic"),        # x3 weights are no binary fractions: float32 sums would not be exact
+    (np.uint8, 1 / 4, "bicubic"),    # a reduction
+    (np.uint8, 4, "lanczos"),        # 6 taps
+    (np.uint16, 4, "bicubic"),       # sums past float32's integers
+    (np.float32, 4, "bicubic"),      # floats keep their own path
+    (np.uint8, (4, 2), "bicubic"),   # MATLAB would resize the columns first
+])
+def test_other_resizes_keep_the_numpy_passes(compiled, dtype, scale, method):
+    image = _random(np.uint8, (20, 24, 3)).astype(dtype)
+    resize.imresize(image, scale, method=method, channel_axis=-1)
+    assert compiled == []
+
+
+def test_a_process_loads_the_kernels_after_a_second_of_numpy_passes(monkeypatch):
+    monkeypatch.setattr(resize, "_numpy_values", 0)
+    monkeypatch.setattr(resize, "COMPILE_AFTER", 64 * 64 * 3)  # one call's output
+    loaded = []
+    monkeypatch.setattr(resize, "_load_kernels", lambda: loaded.append(True))
+    image = _random(np.uint8, (16, 16, 3))
+    resize.imresize(image, 4, channel_axis=-1)
+    assert loaded == []
+    resize.imresize(image, 4, channel_axis=-1)
+    assert loaded == [True]
+
+
+def test_concurrent_calls_from_threads_agree(compiled):
+    # numba's default threading layer aborts the process on concurrent parallel launches, unless serialised.
+    images = [_random(np.uint8, (64, 48, 3), seed) for seed in range(8)]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda image: resize.imresize(image, 4, channel_axis=-1), images))
+    assert len(compiled) == 8
+    for image, result in zip(images, results, strict=True):
+        np.testing.assert_array_equal(result, resize.imresize(image, 4, channel_axis=-1))
