@@ -149,7 +149,7 @@ def test_calibration_batches_repeat_and_leave_the_training_stream_alone():
 def test_every_task_trains_by_one_recipe():
     from napari_superres.train import RECIPES, recipe_for
 
-    assert sorted(RECIPES) == ["colorize", "denoise", "inpaint", "upscale"]
+    assert sorted(RECIPES) == ["colorize", "deblur", "denoise", "inpaint", "jpeg", "upscale"]
     assert all(recipe.task == task for task, recipe in RECIPES.items())
     runs = [("fsrcnn", 2), ("srresnet", 4), ("dncnn", 1), ("fsrcnn", 1), ("gatedunet", 1), ("colorizer", 1)]
     assert [recipe_for(*run).task for run in runs] == ["upscale", "upscale", "denoise", "denoise", "inpaint",

@@ -7,10 +7,12 @@ from . import _openmp  # noqa: F401 - first: OpenMP's wait policy, before anythi
 from ._arrays import ChannelAxisWarning
 from ._version import __version__ as __version__  # the alias re-exports it
 from .colorize import available_colorizers, colorize, iter_colorize
+from .deblur import available_deblurrers, deblur, iter_deblur
 from .denoise import available_denoisers, denoise, estimate_noise, iter_denoise
 from .device import available_devices, select_device
 from .dip import fit_dip, iter_fit_dip
 from .inpaint import available_inpainters, inpaint, iter_inpaint, missing_mask, plan_holes
+from .jpeg import available_jpeg_methods, iter_remove_jpeg_artifacts, remove_jpeg_artifacts
 from .metrics import laplacian_variance, perceptual_distance, psnr, sr_scores, ssim, temporal_flicker
 from .models.importer import import_model
 from .noise2void import apply_noise2void, fit_noise2void, iter_apply_noise2void, iter_fit_noise2void
@@ -25,6 +27,8 @@ __all__ = [
     "apply_noise2void",
     "augmentation_spread",
     "available_colorizers",
+    "available_deblurrers",
+    "available_jpeg_methods",
     "backprojection_residual",
     "colorize",
     "iter_apply_noise2void",
@@ -34,6 +38,7 @@ __all__ = [
     "available_inpainters",
     "available_devices",
     "available_methods",
+    "deblur",
     "denoise",
     "estimate_noise",
     "fit_dip",
@@ -42,11 +47,13 @@ __all__ = [
     "import_model",
     "imresize",
     "inpaint",
+    "iter_deblur",
     "iter_denoise",
     "iter_fit_dip",
     "iter_fit_noise2void",
     "iter_fit_video_prior",
     "iter_inpaint",
+    "iter_remove_jpeg_artifacts",
     "iter_upscale",
     "iter_upscale_axes",
     "laplacian_variance",
@@ -55,6 +62,7 @@ __all__ = [
     "plan_holes",
     "provenance",
     "psnr",
+    "remove_jpeg_artifacts",
     "select_device",
     "sr_scores",
     "ssim",

@@ -251,6 +251,10 @@ def _add_train(sub):
     p.add_argument("--noise", type=_range, default=(0.0, 0.0),
                    help="noise sigma range 'lo:hi' (grey levels; default 0:0, none)")
     p.add_argument("--jpeg", type=_range, default=None, help="JPEG quality range 'lo:hi' (default: no JPEG)")
+    p.add_argument("--motion", type=_range, default=(0.0, 0.0),
+                   help="scale 1: motion blur length range 'lo:hi' (px, random angle) to train a blind deblurrer "
+                        "(with --blur too: half Gaussian, half motion); a scale-1 run with --jpeg trains a JPEG "
+                        "artefact remover")
     p.add_argument("--init", default=None, help="safetensors weights to start from (default: random)")
     p.add_argument("--val-every", type=_positive_int, default=1000,
                    help="steps between validations (each prints the loss, PSNR and time left)")

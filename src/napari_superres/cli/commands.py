@@ -156,7 +156,7 @@ def _hints(image):
 def _train(args):
     from ..train import TrainConfig, train
 
-    degradation = {"blur_sigma": args.blur, "noise_sigma": args.noise,
+    degradation = {"blur_sigma": args.blur, "noise_sigma": args.noise, "motion_length": args.motion,
                    "jpeg_quality": tuple(int(q) for q in args.jpeg) if args.jpeg else None}
     cfg = TrainConfig(
         architecture=args.architecture, scale=args.scale, train_dirs=args.data, val_dirs=args.val,

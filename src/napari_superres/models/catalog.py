@@ -20,7 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-TASKS = ("upscale", "denoise", "colorize", "inpaint")
+# A card's task; an image-to-image architecture's cards at scale 1 may also be JPEG artefact removers or deblurrers.
+TASKS = ("upscale", "denoise", "colorize", "inpaint", "jpeg", "deblur")
 
 
 @dataclass(frozen=True)

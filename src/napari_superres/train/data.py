@@ -49,6 +49,12 @@ def luma(rgb):
     return (16.0 + torch.einsum("...chw,c->...hw", rgb, w)).unsqueeze(-3) / 255.0
 
 
+def gray_levels(rgb):
+    """Full-range gray (ITU-R BT.601 weights, as JPEG's Y) of ``(..., 3, H, W)`` in 0-255, rounded to uint8 levels."""
+    w = torch.tensor([0.299, 0.587, 0.114], dtype=rgb.dtype, device=rgb.device)
+    return torch.clamp(torch.floor(torch.einsum("...chw,c->...hw", rgb, w) + 0.5), 0, 255).unsqueeze(-3)
+
+
 def model_space(rgb, channels):
     """What a model sees of an RGB batch in 0-255: its luma (1 channel) or the RGB itself, in [0, 1]."""
     return luma(rgb) if channels == 1 else rgb / 255

@@ -45,14 +45,14 @@ def export_model(run_dir, weights_dir=None, *, name=None, data_description="", o
     weights = (run_dir / "best.safetensors").read_bytes()
     log = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
     best_step = int((run_dir / "best.step").read_text())
-    recipe = recipe_for(cfg["architecture"], cfg["scale"])
+    recipe = recipe_for(cfg["architecture"], cfg["scale"], cfg.get("degradation"))
     card = {
         "name": name,
         "architecture": cfg["architecture"],
         "method": name.rsplit("_x", 1)[0],
         "scale": cfg["scale"],
         "task": recipe.task,
-        "input": "y" if cfg.get("channels", 1) == 1 else "rgb",
+        "input": _card_input(cfg, recipe),
         "config": cfg["config"],
         "weights": target.name,
         "sha256": hashlib.sha256(weights).hexdigest(),
@@ -80,6 +80,13 @@ def export_model(run_dir, weights_dir=None, *, name=None, data_description="", o
     target.write_bytes(weights)
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     return card_path
+
+
+def _card_input(cfg, recipe):
+    """What the exported model sees: 'rgb' (3 channels), 'gray' or 'y' (1 channel: full-range gray or luma)."""
+    if cfg.get("channels", 1) == 3:
+        return "rgb"
+    return "gray" if recipe.gray_input else "y"
 
 
 def _parameter_count(cfg):

@@ -67,7 +67,7 @@ def train(cfg: TrainConfig, log=print):
     log(f"loading images from {cfg.train_dirs}")
     train_images, val_images = _load_images(train_paths, cfg), _load_images(val_paths, cfg)
     log(f"{len(train_images)} training images, {len(val_images)} validation images")
-    recipe = recipe_for(cfg.architecture, cfg.scale)
+    recipe = recipe_for(cfg.architecture, cfg.scale, cfg.degradation)
     sampler = recipe.sampler(cfg, train_images)
     model = ARCHITECTURES[cfg.architecture](scale=cfg.scale, channels=cfg.channels, **cfg.config)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)

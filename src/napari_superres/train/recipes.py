@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from ..models.catalog import CONTRACTS
 from .degrade import Degradation
 from .objectives import ColorObjective, HoleObjective, Objective
-from .samplers import ColorSampler, HoleSampler, NoisySampler, PatchSampler
+from .samplers import ColorSampler, HoleSampler, NoisySampler, PatchSampler, RestorationSampler
 from .validation import (
     validate,
     validate_colorizer,
     validate_denoiser,
     validate_inpainter,
+    validate_restorer,
 )
 
 
@@ -33,6 +34,8 @@ class Recipe:
     and ``losses(config)`` describe the training on the model card, from the run's
     ``config.json`` (a dict, possibly of an older version). ``psnr_is_the_aim``:
     False keeps a run's latest weights rather than those of the best validation PSNR.
+    ``gray_input``: a 1-channel model of the task sees full-range gray (card input
+    ``'gray'``), not luma.
     """
 
     task: str
@@ -42,6 +45,7 @@ class Recipe:
     pairs: Callable
     losses: Callable
     psnr_is_the_aim: bool = True
+    gray_input: bool = False
 
 
 def size_multiple(cfg):
@@ -49,21 +53,26 @@ def size_multiple(cfg):
     return CONTRACTS[cfg.architecture].size_multiple(cfg.config)
 
 
-def task_of(architecture, scale):
+def task_of(architecture, scale, degradation=None):
     """The task (a model card's ``task``) a run of ``architecture`` at ``scale`` trains for.
 
     The architecture's contract names it; an image-to-image network (an upscaler
-    or a denoiser) trained at scale 1 is a denoiser.
+    or a denoiser) trained at scale 1 is, by its ``degradation`` (keyword
+    arguments of :class:`Degradation`), a JPEG artefact remover (a JPEG quality
+    range), a blind deblurrer (a blur range), else a denoiser.
     """
     task = CONTRACTS[architecture].task
-    if task in ("upscale", "denoise"):
-        return "upscale" if scale > 1 else "denoise"
-    return task
+    if task not in ("upscale", "denoise"):
+        return task
+    if scale > 1:
+        return "upscale"
+    degradation = Degradation(**(degradation or {}))
+    return "jpeg" if degradation.jpeg_quality else "deblur" if degradation.blurs else "denoise"
 
 
-def recipe_for(architecture, scale):
-    """The :class:`Recipe` of a run of ``architecture`` at ``scale``."""
-    return RECIPES[task_of(architecture, scale)]
+def recipe_for(architecture, scale, degradation=None):
+    """The :class:`Recipe` of a run of ``architecture`` at ``scale`` with ``degradation`` (see :func:`task_of`)."""
+    return RECIPES[task_of(architecture, scale, degradation)]
 
 
 def _degraded_pairs(cfg, images):
@@ -76,6 +85,17 @@ def _noisy_pairs(cfg, images):
     if sigmas[1] <= 0:
         raise ValueError("a scale-1 model is a denoiser: give the noise range to train for (--noise 0:55)")
     return NoisySampler(images, cfg.lr_patch, cfg.batch_size, sigmas, cfg.seed, cfg.channels)
+
+
+def _restoration_pairs(cfg, images):
+    if cfg.channels != 1:
+        raise ValueError("JPEG artefact removers and deblurrers are gray models: train them with --channels 1")
+    return RestorationSampler(images, cfg.lr_patch, cfg.batch_size, Degradation(**cfg.degradation), cfg.seed)
+
+
+def _validate_restorer(model, images, cfg):
+    return validate_restorer(model, images, Degradation(**cfg.degradation), seed=cfg.seed,
+                             multiple=size_multiple(cfg))
 
 
 def _hole_pairs(cfg, images):
@@ -109,6 +129,26 @@ def _noise_description(config):
             f"{_model_space(config)}")
 
 
+def _ranges(config, *keys):
+    """The degradation's ranges ``keys`` that are open, as 'lo-hi' text."""
+    degradation = config["degradation"]
+    return {key: "{:g}-{:g}".format(*degradation[key]) for key in keys if (degradation.get(key) or (0, 0))[1] > 0}
+
+
+def _jpeg_description(config):
+    return (f"gray (BT.601 weights, full range) crops, Pillow JPEG round trip at a quality drawn per crop in "
+            f"{_ranges(config, 'jpeg_quality')['jpeg_quality']}")
+
+
+def _blur_description(config):
+    ranges = _ranges(config, "blur_sigma", "motion_length", "noise_sigma")
+    kinds = [f"Gaussian blur σ {ranges['blur_sigma']} px"] * ("blur_sigma" in ranges) + [
+        f"straight motion blur of {ranges['motion_length']} px at a uniform angle"] * ("motion_length" in ranges)
+    noise = f", Gaussian noise σ {ranges['noise_sigma']} grey levels" if "noise_sigma" in ranges else ""
+    return (f"gray (BT.601 weights, full range) crops, each blurred by one random kernel ({' or '.join(kinds)}, "
+            f"mirrored borders){noise}, rounded to uint8")
+
+
 RECIPES = {
     "upscale": Recipe(
         task="upscale",
@@ -126,6 +166,24 @@ RECIPES = {
         validate=lambda model, images, cfg: validate_denoiser(model, images, cfg.channels, multiple=size_multiple(cfg)),
         pairs=_noise_description,
         losses=_configured_losses,
+    ),
+    "jpeg": Recipe(
+        task="jpeg",
+        sampler=_restoration_pairs,
+        objective=_weighted_losses,
+        validate=_validate_restorer,
+        pairs=_jpeg_description,
+        losses=_configured_losses,
+        gray_input=True,
+    ),
+    "deblur": Recipe(
+        task="deblur",
+        sampler=_restoration_pairs,
+        objective=_weighted_losses,
+        validate=_validate_restorer,
+        pairs=_blur_description,
+        losses=_configured_losses,
+        gray_input=True,
     ),
     "inpaint": Recipe(
         task="inpaint",

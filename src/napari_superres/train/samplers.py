@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import cie_lab, model_space
+from .data import cie_lab, gray_levels, model_space
 from .degrade import Degradation, free_form_mask
 
 
@@ -67,6 +67,23 @@ class NoisySampler(PatchSampler):
         sigmas = self.rng.uniform(*self.sigma_range, size=(len(clean), 1, 1, 1)) / 255
         noise = torch.from_numpy(self.rng.standard_normal(clean.shape) * sigmas).float()
         return clean + noise, clean
+
+
+class RestorationSampler(PatchSampler):
+    """Scale-1 restoration pairs in full-range gray: each crop degraded by ``degradation``'s ranges.
+
+    JPEG round trips train the artefact remover, random blur kernels plus noise the
+    blind deblurrer (:meth:`~napari_superres.train.degrade.Degradation.restoration_input`).
+    Gray, not luma: such models clean each channel of an image as a gray plane.
+    """
+
+    def __init__(self, images, patch, batch_size, degradation, seed=0):
+        super().__init__(images, 1, patch, batch_size, seed, degradation)
+
+    def sample(self):
+        """``(degraded, clean)`` float tensors ``(N, 1, h, w)`` in [0, 1]."""
+        clean = gray_levels(self.crops())
+        return self.degradation.restoration_input(clean, self.rng) / 255, clean / 255
 
 
 class ColorSampler(PatchSampler):

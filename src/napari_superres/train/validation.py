@@ -14,7 +14,7 @@ from ..color import rgb_to_ycbcr
 from ..metrics import psnr
 from ..models.inference import on_grid
 from ..resize import imresize
-from .data import central_crop, cie_lab, model_space
+from .data import central_crop, cie_lab, gray_levels, model_space
 from .degrade import free_form_mask
 
 
@@ -55,6 +55,25 @@ def validate_denoiser(model, images, channels=1, sigma=25.0, crop=256, seed=0, m
         rng = np.random.default_rng([seed, k])
         noisy = clean + torch.from_numpy(rng.normal(0, sigma / 255, clean.shape)).float()
         scores.append(psnr(clean.numpy() * 255, forward(noisy).numpy() * 255, data_range=255))
+    model.train()
+    return float(np.mean(scores))
+
+
+@torch.no_grad()
+def validate_restorer(model, images, degradation, crop=256, seed=0, multiple=1):
+    """Mean PSNR of gray central ``crop``² crops restored from ``degradation`` (fixed draws: seed per image).
+
+    ``degradation``: a :class:`~napari_superres.train.degrade.Degradation` (JPEG, blur, noise).
+    """
+    forward = on_grid(model, multiple)
+    model.eval()
+    scores = []
+    for k, image in enumerate(images):
+        rgb = torch.from_numpy(np.ascontiguousarray(central_crop(image, crop))).permute(2, 0, 1)[None].float()
+        clean = gray_levels(rgb)
+        degraded = degradation.restoration_input(clean, np.random.default_rng([seed, k]))
+        restored = forward(degraded / 255).clamp(0, 1) * 255
+        scores.append(psnr(clean.numpy(), restored.numpy(), data_range=255))
     model.train()
     return float(np.mean(scores))
 
