@@ -87,3 +87,17 @@ def test_a_trained_blind_model_keeps_dtype_and_cleans_each_channel_as_gray(astro
     out = deblur(as_float, method="tinyblind", channel_axis=-1, device="cpu")
     assert out.dtype == np.float64 and 0 <= out.min() and out.max() <= 1
 
+
+def test_the_command_line_deconvolves_by_the_blur_it_is_told(tmp_path, camera):
+    import imageio.v3 as iio
+
+    from napari_superres.cli import main
+
+    degraded = blurred(camera, motion_kernel(7, 45))
+    iio.imwrite(tmp_path / "in.png", degraded)
+    main(["deblur", str(tmp_path / "in.png"), str(tmp_path / "out.png"), "--method", "wiener", "--blur", "motion",
+          "--blur-size", "7", "--angle", "45"])
+    out = iio.imread(tmp_path / "out.png")
+    assert out.dtype == np.uint8 and inner_psnr(camera, out) > inner_psnr(camera, degraded) + 1
+    with pytest.raises(SystemExit, match="needs the blur's kernel"):
+        main(["deblur", str(tmp_path / "in.png"), str(tmp_path / "out2.png"), "--method", "richardson-lucy"])

@@ -45,3 +45,14 @@ def test_dip_removes_jpeg_artifacts_through_the_same_call():
     out = remove_jpeg_artifacts(decoded, method="dip", iterations=3, preview_every=0, device="cpu")
     assert out.shape == decoded.shape and out.dtype == np.uint8
 
+
+def test_the_command_line_runs_a_trained_model_on_a_file(tmp_path, register_untrained):
+    import imageio.v3 as iio
+
+    from napari_superres.cli import main
+
+    register_untrained("dncnn", "tinyjpeg", {"features": 4, "depth": 3}, task="jpeg", input="gray")
+    iio.imwrite(tmp_path / "in.png", jpeg(data.astronaut()[:48, :40], 15))
+    main(["jpeg", str(tmp_path / "in.png"), str(tmp_path / "out.png"), "--method", "tinyjpeg", "--device", "cpu"])
+    out = iio.imread(tmp_path / "out.png")
+    assert out.shape == (48, 40, 3) and out.dtype == np.uint8

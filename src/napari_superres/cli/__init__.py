@@ -11,10 +11,12 @@ from contextlib import contextmanager
 from .arguments import _parser
 from .commands import (
     _colorize,
+    _deblur,
     _denoise,
     _dip,
     _export,
     _inpaint,
+    _jpeg,
     _methods,
     _models,
     _sample,
@@ -61,7 +63,8 @@ def main(argv=None):
 
 def _main(argv):
     args = _parser().parse_args(argv)
-    handlers = {"upscale": _upscale, "denoise": _denoise, "inpaint": _inpaint, "colorize": _colorize, "dip": _dip,
+    handlers = {"upscale": _upscale, "denoise": _denoise, "deblur": _deblur, "jpeg": _jpeg, "inpaint": _inpaint,
+                "colorize": _colorize, "dip": _dip,
                 "video-prior": _video_prior, "train": _train, "export": _export, "models": _models, "methods": _methods,
                 "sample": _sample}
     from .._arrays import ChannelAxisWarning

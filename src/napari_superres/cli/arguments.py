@@ -117,6 +117,41 @@ def _add_denoise(sub):
     _add_model_speed(p)
 
 
+def _add_deblur(sub):
+    p = _file_parser(sub, "deblur", "remove blur from an image file, or every image of a folder into a folder")
+    p.add_argument("--method", default="dncnn_deblur",
+                   help="a trained blind deblurrer (no kernel needed), or richardson-lucy, wiener or dip "
+                        "(deconvolution by the blur that --blur, --blur-size and --angle describe)")
+    _add_blur_kernel(p, "richardson-lucy, wiener and dip", default=None)
+    p.add_argument("--iterations", type=_positive_int, default=None,
+                   help="richardson-lucy: iterations (default 30); dip: upper bound (default 2000)")
+    p.add_argument("--balance", type=_positive_float, default=None,
+                   help="wiener: regularisation, higher is smoother (default 0.03)")
+    p.add_argument("--seed", type=int, default=0, help="dip: random seed (same seed, same result)")
+    _add_fit_options(p, "dip: 600 iterations", crop=True)
+    _add_value_range(p)
+    _add_model_speed(p)
+
+
+def _add_jpeg(sub):
+    p = _file_parser(sub, "jpeg", "remove JPEG artefacts (blocks, ringing) from an image file or a folder of them")
+    p.add_argument("--method", default="dncnn_jpeg", help="a trained JPEG artefact remover, or dip (slow)")
+    p.add_argument("--iterations", type=_positive_int, default=None, help="dip: upper bound (default 2400)")
+    p.add_argument("--seed", type=int, default=0, help="dip: random seed (same seed, same result)")
+    _add_fit_options(p, "dip: 600 iterations", crop=True)
+    _add_value_range(p)
+    _add_model_speed(p)
+
+
+def _add_blur_kernel(p, who, default="gaussian"):
+    """--blur, --blur-size and --angle: the kernel of :func:`~napari_superres.blur.make_kernel`."""
+    p.add_argument("--blur", default=default, choices=["gaussian", "motion"], help=f"{who}: the blur to undo")
+    p.add_argument("--blur-size", type=_positive_float, default=2.0,
+                   help=f"{who}: the Gaussian's sigma or the motion's length (at least 1), in pixels")
+    p.add_argument("--angle", type=float, default=0.0,
+                   help=f"{who}, motion: direction in degrees, counter-clockwise from the X axis")
+
+
 def _add_model_speed(p):
     _add_precision(p, "learned models and fits")
     p.add_argument("--threads", type=_positive_int, default=None, help="learned models: CPU threads (default: all)")
@@ -158,11 +193,7 @@ def _add_dip(sub):
                    help="the degradation to undo")
     p.add_argument("--mask", type=Path, default=None, help="inpaint: image, non-zero where pixels are missing")
     p.add_argument("--scale", type=_positive_int, default=4, help="super-resolve: zoom factor")
-    p.add_argument("--blur", default="gaussian", choices=["gaussian", "motion"], help="deblur: the blur to undo")
-    p.add_argument("--blur-size", type=_positive_float, default=2.0,
-                   help="deblur: the Gaussian's sigma or the motion's length (at least 1), in pixels")
-    p.add_argument("--angle", type=float, default=0.0,
-                   help="deblur, motion: direction in degrees, counter-clockwise from the X axis")
+    _add_blur_kernel(p, "deblur")
     p.add_argument("--network", default="fast", choices=["fast", "paper"],
                    help="fast: 32 channels a level; paper: the paper's 128 (about 10x slower on a CPU)")
     p.add_argument("--iterations", type=_positive_int, default=None,
@@ -326,6 +357,8 @@ def _parser():
     sub = parser.add_subparsers(dest="command", required=True)
     _add_upscale(sub)
     _add_denoise(sub)
+    _add_deblur(sub)
+    _add_jpeg(sub)
     _add_inpaint(sub)
     _add_colorize(sub)
     _add_dip(sub)

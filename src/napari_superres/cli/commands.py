@@ -105,6 +105,43 @@ def _denoise(args):
         record=_record("denoise", args.method, crop=args.crop, **options), early_stopping=args.method == "dip"))
 
 
+def _deblur(args):
+    from ..deblur import CLASSICAL, iter_deblur
+
+    if args.method in CLASSICAL:
+        setting = {"richardson-lucy": ("iterations", args.iterations), "wiener": ("balance", args.balance)}
+        name, value = setting[args.method]
+        options = {name: value} if value is not None else {}
+    elif args.method == "dip":
+        options = _fit_options(args, _quick_preset("dip"))
+    else:  # a trained blind deblurrer
+        options = {"device": args.device, "value_range": args.value_range, "precision": args.precision,
+                   "threads": args.threads}
+    blur = {}
+    if args.blur is not None:
+        from ..blur import make_kernel
+
+        blur = {"blur": args.blur, "blur_size": args.blur_size, "angle": args.angle}
+        options["kernel"] = make_kernel(args.blur, args.blur_size, args.angle)
+    record = _record("deblur", args.method, crop=args.crop, **blur,
+                     **{k: v for k, v in options.items() if k != "kernel"})
+    _process_file(args, _Job(f"{args.method} deblur", lambda image, axis: iter_deblur(
+        image, method=args.method, channel_axis=axis, **options), record=record, early_stopping=args.method == "dip"))
+
+
+def _jpeg(args):
+    from ..jpeg import iter_remove_jpeg_artifacts
+
+    if args.method == "dip":
+        options = _fit_options(args, _quick_preset("dip"))
+    else:
+        options = {"device": args.device, "value_range": args.value_range, "precision": args.precision,
+                   "threads": args.threads}
+    _process_file(args, _Job(f"{args.method} JPEG artefact removal", lambda image, axis: iter_remove_jpeg_artifacts(
+        image, method=args.method, channel_axis=axis, **options),
+        record=_record("jpeg", args.method, crop=args.crop, **options), early_stopping=args.method == "dip"))
+
+
 def _names_saved_noise2void(method):
     from ..noise2void import find_saved_model
 
@@ -186,6 +223,11 @@ def _methods(args):
     from ..denoise import available_denoisers
 
     print(f"{'denoise':12s} {', '.join(available_denoisers())}")
+    from ..deblur import available_deblurrers
+    from ..jpeg import available_jpeg_methods
+
+    print(f"{'deblur':12s} {', '.join(available_deblurrers())}")
+    print(f"{'jpeg':12s} {', '.join(available_jpeg_methods())}")
 
 
 def _models(args):
