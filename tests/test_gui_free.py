@@ -75,6 +75,13 @@ SCRIPT = textwrap.dedent('''
         return path
 
 
+    def bioimageio_package():
+        """espcn_x2 exported as a bioimage.io package into a temporary folder (no TorchScript)."""
+        import tempfile
+
+        return nsr.export_bioimageio("espcn_x2", tempfile.mkdtemp() + "/espcn_x2.zip", torchscript=False)
+
+
     CALLS = {
         "apply_noise2void": lambda: nsr.apply_noise2void(gray, saved_noise2void(), device="cpu"),
         "iter_apply_noise2void": lambda: drain(nsr.iter_apply_noise2void(stack, saved_noise2void(), device="cpu")),
@@ -105,6 +112,9 @@ SCRIPT = textwrap.dedent('''
         "fit_video_prior": lambda: nsr.fit_video_prior(stack, stack, epochs=1, device="cpu"),
         "iter_fit_video_prior": lambda: drain(nsr.iter_fit_video_prior(stack, stack, epochs=1, device="cpu")),
         "imresize": lambda: nsr.imresize(gray, 0.5),
+        "export_bioimageio": bioimageio_package,
+        "import_bioimageio": lambda: nsr.import_bioimageio(bioimageio_package(), "espcn_copy",
+                                                           weights_dir=bioimageio_package().parent / "weights"),
         "import_model": import_tiny_dncnn,
         "inpaint": lambda: nsr.inpaint(with_nan),
         "iter_inpaint": lambda: drain(nsr.iter_inpaint(gray, holes, method="gatedunet", device="cpu")),

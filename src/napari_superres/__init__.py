@@ -6,6 +6,7 @@ The core (this package minus the ``_widgets`` subpackage) is numpy in, numpy out
 from . import _openmp  # noqa: F401 - first: OpenMP's wait policy, before anything loads torch
 from ._arrays import ChannelAxisWarning
 from ._version import __version__ as __version__  # the alias re-exports it
+from .bioimage_io import export_bioimageio, import_bioimageio
 from .colorize import available_colorizers, colorize, iter_colorize
 from .deblur import available_deblurrers, deblur, iter_deblur
 from .denoise import available_denoisers, denoise, estimate_noise, iter_denoise
@@ -41,9 +42,11 @@ __all__ = [
     "deblur",
     "denoise",
     "estimate_noise",
+    "export_bioimageio",
     "fit_dip",
     "fit_noise2void",
     "fit_video_prior",
+    "import_bioimageio",
     "import_model",
     "imresize",
     "inpaint",

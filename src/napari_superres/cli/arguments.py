@@ -321,7 +321,8 @@ def _add_export(sub):
 
 
 def _add_models(sub):
-    p = sub.add_parser("models", help="import a published checkpoint, or list and download published models")
+    p = sub.add_parser("models", help="import a published checkpoint, list and download published models, "
+                                      "export or import bioimage.io packages")
     cmd = p.add_subparsers(dest="models_command", required=True)
     cmd.add_parser("list", help="the published models that 'pull' downloads, and the installed models")
     q = cmd.add_parser("import", help="import a .safetensors/.pth/.pt state dict of a known architecture")
@@ -332,6 +333,21 @@ def _add_models(sub):
     q.add_argument("--overwrite", action="store_true", help="replace a model of the same name")
     q = cmd.add_parser("pull", help="download a published model of 'models list' (explicitly) and import it")
     q.add_argument("name", help="a name that 'models list' shows")
+    q.add_argument("--overwrite", action="store_true", help="replace a model of the same name")
+    q = cmd.add_parser("export-bioimageio", help="write a learned or saved Noise2Void model as a bioimage.io "
+                                                 "package (deepImageJ, CAREamics, bioimageio.core)")
+    q.add_argument("name", help="a learned model (napari-superres methods) or a saved Noise2Void model or card")
+    # Not 'output': that name is an image file that the image commands check before any work.
+    q.add_argument("package", metavar="OUTPUT", type=Path, help="OUT.zip for an archive, else a folder")
+    q.add_argument("--test-image", type=Path, default=None,
+                   help="the package's test input, a crop of your data (default: skimage's camera or astronaut)")
+    q.add_argument("--license", default=None, help="SPDX licence of the weights (default: the card's)")
+    q.add_argument("--author", action="append", default=None, help="an author of the package (repeatable)")
+    q.add_argument("--no-torchscript", action="store_true", help="leave out the TorchScript weights")
+    q.add_argument("--overwrite", action="store_true", help="replace OUTPUT")
+    q = cmd.add_parser("import-bioimageio", help="import a bioimage.io package of one of our architectures")
+    q.add_argument("package", type=Path, help="the package's zip archive or folder")
+    q.add_argument("--name", default=None, help="model and method name (default: its name when exported)")
     q.add_argument("--overwrite", action="store_true", help="replace a model of the same name")
 
 

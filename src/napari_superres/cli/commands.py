@@ -239,6 +239,8 @@ def _models(args):
         imported = [card.name for card in list_models().values() if "source" in card.info]
         print(f"installed (imported): {', '.join(imported) or 'none'}")
         return
+    if args.models_command.endswith("-bioimageio"):
+        return _bioimageio(args)
     if args.models_command == "import":
         card = importer.import_model(args.file, name=args.name, license=args.license,
                                      architecture=args.architecture, overwrite=args.overwrite)
@@ -248,6 +250,21 @@ def _models(args):
             print(download.describe(entry), file=sys.stderr)
         card = download.pull(args.name, overwrite=args.overwrite)
     print(f"imported {card.name}: {card.architecture} {card.task} x{card.scale} ({card.weights.with_suffix('.json')})")
+
+
+def _bioimageio(args):
+    from ..bioimage_io import export_bioimageio, import_bioimageio
+    from ..io import read_image
+
+    if args.models_command == "export-bioimageio":
+        test_image = None if args.test_image is None else read_image(args.test_image)
+        path = export_bioimageio(args.name, args.package, test_image=test_image, authors=args.author,
+                                 license=args.license, torchscript=not args.no_torchscript, overwrite=args.overwrite)
+        print(f"wrote the bioimage.io package {path}")
+        return
+    card = import_bioimageio(args.package, args.name, overwrite=args.overwrite)
+    name, where = (card["name"], card["path"]) if isinstance(card, dict) else (card.name, card.weights.parent)
+    print(f"imported {name} ({where})")
 
 
 def _sample(args):
