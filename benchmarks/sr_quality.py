@@ -42,7 +42,8 @@ PUBLISHED = {
 
 # Published Y-channel PSNR (Set5, Set14) of the architecture each method follows, at the
 # paper's size and training: FSRCNN (Dong et al. 2016), ESPCN (Shi et al. 2016, ImageNet
-# training), EDSR-baseline (Lim et al. 2017), SRGAN (Ledig et al. 2017: the GAN model, not SRResNet).
+# training), EDSR-baseline and MDSR (Lim et al. 2017), SRGAN (Ledig et al. 2017: the GAN model, not SRResNet),
+# LapSRN (Lai et al. 2017), DRCN (Kim et al. 2016).
 PUBLISHED_MODELS = {
     ("fsrcnn", 2): ("FSRCNN", 37.00, 32.63), ("fsrcnn", 3): ("FSRCNN", 33.16, 29.43),
     ("fsrcnn", 4): ("FSRCNN", 30.71, 27.59),
@@ -50,6 +51,10 @@ PUBLISHED_MODELS = {
     ("edsr", 2): ("EDSR-baseline", 37.99, 33.57), ("edsr", 3): ("EDSR-baseline", 34.37, 30.28),
     ("edsr", 4): ("EDSR-baseline", 32.09, 28.58),
     ("srgan", 4): ("SRGAN", 29.40, 26.02),
+    ("mdsr", 2): ("MDSR", 38.11, 33.85), ("mdsr", 3): ("MDSR", 34.66, 30.44), ("mdsr", 4): ("MDSR", 32.50, 28.72),
+    ("lapsrn", 2): ("LapSRN", 37.52, 33.08), ("lapsrn", 4): ("LapSRN", 31.54, 28.19),
+    ("lapsrn", 8): ("LapSRN", 26.15, 24.45),
+    ("drcn", 2): ("DRCN", 37.63, 33.04), ("drcn", 3): ("DRCN", 33.82, 29.76), ("drcn", 4): ("DRCN", 31.53, 28.02),
 }
 
 
@@ -142,7 +147,9 @@ def main():
                 if args.update_cards and methods.get(label) is not None:
                     card_path = find_model(method, scale).weights.with_suffix(".json")
                     card = json.loads(card_path.read_text())
-                    card.setdefault("metrics", {})[dataset.name] = {
+                    # a card of several scales (MDSR, LapSRN) keeps each scale's scores apart
+                    key = f"{dataset.name} x{scale}" if "scales" in card else dataset.name
+                    card.setdefault("metrics", {})[key] = {
                         "psnr_y": round(psnr, 2), "ssim_y": round(ssim, 4),
                         "protocol": f"MATLAB bicubic LR, Y channel BT.601, shave {scale}",
                     }

@@ -120,7 +120,10 @@ def test_first_load_of_a_model_leaves_the_global_rng_alone():
 
 
 SMALL = {"srcnn": dict(features=8, hidden=4), "fsrcnn": dict(d=8, s=4, m=1), "espcn": dict(features=8, hidden=4),
-         "vdsr": dict(features=8, depth=3), "edsr": dict(features=8, blocks=1), "srresnet": dict(features=8, blocks=1),
+         "vdsr": dict(features=8, depth=3), "edsr": dict(features=8, blocks=1),
+         "mdsr": dict(features=8, blocks=1), "lapsrn": dict(features=8, depth=1),
+         "drcn": dict(features=8, recursions=2),
+         "srresnet": dict(features=8, blocks=1),
          "unet": dict(features=4, depth=2), "dncnn": dict(features=8, depth=3), "colorizer": dict(features=4, blocks=1),
          "gatedunet": dict(features=4, depth=2), "span": dict(features=4, normalize=False),
          "rrdbnet": dict(features=4, blocks=1, growth=4), "imdn": dict(features=16, blocks=1),

@@ -1,4 +1,4 @@
-"""Pixel-level losses: L1, L2, MS-SSIM + L1 (Zhao et al. 2017) and a high-frequency loss."""
+"""Pixel-level losses: L1, L2, Charbonnier, MS-SSIM + L1 (Zhao et al. 2017) and a high-frequency loss."""
 
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ def gaussian_blur(x, sigma, size=None):
     kernel = _gaussian(size, float(sigma), x.shape[1], x.device, x.dtype)
     pad = size // 2
     return F.conv2d(F.pad(x, (pad,) * 4, mode="replicate"), kernel, groups=x.shape[1])
+
+
+def charbonnier_loss(sr, hr, eps=1e-3):
+    """Mean of sqrt((sr - hr)² + eps²): a differentiable L1 (LapSRN, eps 1e-3)."""
+    return torch.sqrt((sr - hr) ** 2 + eps**2).mean()
 
 
 def _ssim_terms(x, y, data_range=1.0):

@@ -50,6 +50,11 @@ class ModelContract:
     multiple_rule : callable
         ``multiple_rule(options)``: input sides must be a multiple of this (the
         models whose ``forward`` pads do it themselves).
+    training : {'single', 'scale_per_batch', 'pyramid'}
+        How its batches are made, beyond the task: ``'single'`` one image at the
+        run's scale; ``'scale_per_batch'`` each batch at a random one of the
+        ``scales`` option (one network for them all, MDSR); ``'pyramid'`` the run's
+        scale and every x2 level below it, each supervised (LapSRN).
     """
 
     task: str
@@ -60,6 +65,7 @@ class ModelContract:
     inputs: tuple = ("y", "rgb")
     halo_rule: Callable | None = None
     multiple_rule: Callable = lambda options: 1
+    training: str = "single"
 
     def __post_init__(self):
         object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
@@ -76,6 +82,14 @@ class ModelContract:
     def takes_noise_level(self):
         """Whether its models see a noise level map as their last input channel (``'+sigma'`` inputs)."""
         return any(kind.endswith("+sigma") for kind in self.inputs)
+
+    def served_scales(self, scale, config=None):
+        """The scales that one model of this architecture, trained at ``scale``, makes from its weights file."""
+        if self.training == "scale_per_batch":
+            return tuple({**self.options, **(config or {})}["scales"])
+        if self.training == "pyramid":
+            return tuple(2**k for k in range(1, scale.bit_length()))
+        return (scale,)
 
     def unknown_options(self, config):
         """The keys of ``config`` that this architecture does not take, sorted."""
@@ -113,6 +127,16 @@ CONTRACTS = MappingProxyType({
     "edsr": ModelContract(
         "upscale", "edsr", "EDSR", {"features": 64, "blocks": 16, "res_scale": 1.0},
         halo_rule=lambda scale, o: 2 * o["blocks"] + 5),
+    "mdsr": ModelContract(  # head, 2 blocks of 5x5 (8 pixels), body, upsampler convolutions
+        "upscale", "mdsr", "MDSR", {"features": 64, "blocks": 16, "scales": (2, 3, 4), "res_scale": 1.0},
+        scales=(2, 3, 4), halo_rule=lambda scale, o: 2 * o["blocks"] + 12, training="scale_per_batch"),
+    "lapsrn": ModelContract(  # depth+1 convolutions a level on ever finer grids: at most 2(depth+1) input pixels,
+        # plus the head, the residual convolutions and the bicubic kernels (2 pixels a level, halving)
+        "upscale", "lapsrn", "LapSRN", {"features": 64, "depth": 10, "levels": 3}, scales=(2, 4, 8),
+        halo_rule=lambda scale, o: 2 * o["depth"] + 8, training="pyramid"),
+    "drcn": ModelContract(  # embedding 2, one pixel a recursion, reconstruction 2: on the enlarged grid
+        "upscale", "drcn", "DRCN", {"features": 256, "recursions": 16},
+        halo_rule=lambda scale, o: -(-(o["recursions"] + 4) // scale) + 2),
     "srresnet": ModelContract(
         "upscale", "srresnet", "SRResNet", {"features": 64, "blocks": 16},
         halo_rule=lambda scale, o: 2 * o["blocks"] + 9),

@@ -40,8 +40,13 @@ class SubPixelUpsampler(nn.Sequential):
 
 @lru_cache(maxsize=64)
 def resize_matrix_tensor(in_len, out_len, device, dtype, method="bicubic"):
-    """:func:`napari_superres.resize.resize_matrix` as a tensor, built once per size."""
-    return torch.tensor(resize_matrix(in_len, out_len, method=method), device=device, dtype=dtype)
+    """:func:`napari_superres.resize.resize_matrix` as a tensor, built once per size.
+
+    Never an inference tensor, even when first asked for in inference mode: the same
+    cached tensor may later take part in training (autograd refuses inference tensors).
+    """
+    with torch.inference_mode(False):
+        return torch.tensor(resize_matrix(in_len, out_len, method=method), device=device, dtype=dtype)
 
 
 def bicubic_upsample(x, scale):
@@ -57,14 +62,15 @@ def bicubic_upsample(x, scale):
 
 
 class ResidualBlock(nn.Module):
-    """conv-ReLU-conv with an identity skip, scaled (EDSR); optional batch norm (SRResNet)."""
+    """conv-ReLU-conv with an identity skip, scaled (EDSR); optional batch norm (SRResNet), 5x5 kernels (MDSR)."""
 
-    def __init__(self, channels, res_scale=1.0, batch_norm=False, activation=nn.ReLU):
+    def __init__(self, channels, res_scale=1.0, batch_norm=False, activation=nn.ReLU, kernel_size=3):
         super().__init__()
         norm = (lambda: nn.BatchNorm2d(channels)) if batch_norm else nn.Identity
+        pad = kernel_size // 2
         self.body = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=1), norm(), activation(),
-            nn.Conv2d(channels, channels, 3, padding=1), norm(),
+            nn.Conv2d(channels, channels, kernel_size, padding=pad), norm(), activation(),
+            nn.Conv2d(channels, channels, kernel_size, padding=pad), norm(),
         )
         self.res_scale = res_scale
 

@@ -13,7 +13,7 @@ import json
 import os
 import threading
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -79,6 +79,17 @@ class ModelCard:
     # 'upscale', 'denoise' (scale-1 restorers) or 'colorize'; by default from the scale.
     task: str = ""
     info: dict = field(default_factory=dict, compare=False, hash=False)
+    # Every scale its weights make (MDSR's heads, LapSRN's pyramid levels); by default its scale alone.
+    scales: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "scales", tuple(self.scales) or (self.scale,))
+
+    def at_scale(self, scale):
+        """The card of the same weights at another of its ``scales``, named ``NAME@xS``; itself at its own scale."""
+        if scale not in self.scales:
+            raise ValueError(f"model {self.name!r} upscales {' or '.join(f'x{s}' for s in self.scales)}, not x{scale}")
+        return self if scale == self.scale else replace(self, name=f"{self.name}@x{scale}", scale=scale)
 
     @classmethod
     def from_json(cls, path):
@@ -101,6 +112,7 @@ class ModelCard:
             method=data.get("method") or data["architecture"],
             task=data.get("task") or ("upscale" if scale > 1 else "denoise"),
             info=data,
+            scales=tuple(data.get("scales", ())),
         )
 
     @property
@@ -155,6 +167,20 @@ def _check_card(data):
         raise ValueError(f"'input' must be one of {', '.join(CARD_INPUTS)}, not {data['input']!r}")
     if data.get("task") and data["task"] not in TASKS:
         raise ValueError(f"'task' must be one of {', '.join(TASKS)}, not {data['task']!r}")
+    if "scales" in data:
+        _check_scales(data, contract)
+
+
+def _check_scales(data, contract):
+    """A card's ``scales``: integers its architecture makes, its own ``scale`` among them."""
+    scales = data["scales"]
+    if not isinstance(scales, list) or not all(isinstance(s, int) and not isinstance(s, bool) for s in scales):
+        raise ValueError(f"'scales' must be a JSON list of integers, not {scales!r}")
+    if data["scale"] not in scales:
+        raise ValueError(f"'scales' {scales} must hold the card's 'scale' {data['scale']}")
+    foreign = [s for s in scales if contract.scales is not None and s not in contract.scales]
+    if foreign:
+        raise ValueError(f"'scales' {scales}: a {data['architecture']} makes {list(contract.scales)}, not {foreign}")
 
 
 def _check_card_types(data):
@@ -201,6 +227,8 @@ def _read_card(path):
 def list_models():
     """All usable model cards found, as ``{name: ModelCard}``.
 
+    A card whose weights make several scales is listed once per scale: under its
+    name at its own scale, as ``NAME@xS`` at each other (see :meth:`ModelCard.at_scale`).
     A card that cannot be read or does not describe a usable model is skipped with
     a :class:`ModelCardWarning` naming its file (once, until the file changes).
     """
@@ -208,8 +236,8 @@ def list_models():
     for folder in weights_dirs():
         for path in sorted(folder.glob("*.json")):
             card = _read_card(path)
-            if card is not None:
-                cards.setdefault(card.name, card)
+            for scaled in () if card is None else (card.at_scale(s) for s in card.scales):
+                cards.setdefault(scaled.name, scaled)
     return cards
 
 
@@ -256,10 +284,7 @@ def find_model(method, scale):
     """The card for ``method`` (a card name, or a method such as ``'edsr'``) at ``scale``."""
     cards = list_models()
     if method in cards:
-        card = cards[method]
-        if card.scale != scale:
-            raise ValueError(f"model {method!r} upscales x{card.scale}, not x{scale}")
-        return card
+        return cards[method].at_scale(scale)
     matches = [c for c in cards.values() if c.method == method and c.scale == scale]
     if not matches:
         scales = sorted(c.scale for c in cards.values() if c.method == method)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..models.registry import ARCHITECTURES
+from ..models.registry import ARCHITECTURES, CONTRACTS
 from .recipes import recipe_for
 
 
@@ -46,11 +46,13 @@ def export_model(run_dir, weights_dir=None, *, name=None, data_description="", o
     log = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
     best_step = int((run_dir / "best.step").read_text())
     recipe = recipe_for(cfg["architecture"], cfg["scale"], cfg.get("degradation"))
+    scales = CONTRACTS[cfg["architecture"]].served_scales(cfg["scale"], cfg["config"])
     card = {
         "name": name,
         "architecture": cfg["architecture"],
         "method": name.rsplit("_x", 1)[0],
         "scale": cfg["scale"],
+        **({"scales": list(scales)} if len(scales) > 1 else {}),
         "task": recipe.task,
         "input": _card_input(cfg, recipe),
         "config": cfg["config"],

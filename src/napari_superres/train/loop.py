@@ -89,7 +89,7 @@ def train(cfg: TrainConfig, log=print):
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(cfg, step)
         lr, hr = sampler.sample()
-        sr = model(lr)
+        sr = training_outputs(model, lr)
         loss = objective.generator_loss(sr, hr)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -121,6 +121,16 @@ def train(cfg: TrainConfig, log=print):
             last_save = time.monotonic()
     _save_checkpoint(ckpt_path, step, best, **parts)
     return out / "best.safetensors"
+
+
+def training_outputs(model, inputs):
+    """What a step's loss is computed on: the model's output, or its supervised outputs if it has several.
+
+    Deep-supervised models (LapSRN's pyramid levels, DRCN's recursions) give them all;
+    ``inputs`` a tuple: the model's arguments (MDSR's scale).
+    """
+    run = getattr(model, "supervised_outputs", model)
+    return run(*inputs) if isinstance(inputs, tuple) else run(inputs)
 
 
 def _save_checkpoint(path, step, best, *, model, optimizer, objective, sampler):

@@ -14,16 +14,17 @@ import torch.nn.functional as F
 class Objective:
     """Weighted sum of losses named in ``TrainConfig.losses``.
 
-    ``l1``, ``l2``, ``ms_ssim_l1``, ``hf`` (high-frequency), ``perceptual``
-    (SqueezeNet features, see :mod:`napari_superres.losses.perceptual`) and
-    ``adversarial`` (SRGAN discriminator, trained alongside).
+    ``l1``, ``l2``, ``charbonnier``, ``ms_ssim_l1``, ``hf`` (high-frequency),
+    ``perceptual`` (SqueezeNet features, see :mod:`napari_superres.losses.perceptual`)
+    and ``adversarial`` (SRGAN discriminator, trained alongside).
     """
 
     def __init__(self, weights, channels, lr, discriminator_features=64):
-        from ..losses.pixel import high_frequency_loss, ms_ssim_l1_loss
+        from ..losses.pixel import charbonnier_loss, high_frequency_loss, ms_ssim_l1_loss
 
         self.weights = dict(weights)
-        known = {"l1": F.l1_loss, "l2": F.mse_loss, "ms_ssim_l1": ms_ssim_l1_loss, "hf": high_frequency_loss}
+        known = {"l1": F.l1_loss, "l2": F.mse_loss, "charbonnier": charbonnier_loss, "ms_ssim_l1": ms_ssim_l1_loss,
+                 "hf": high_frequency_loss}
         unknown = set(self.weights) - set(known) - {"perceptual", "adversarial"}
         if unknown:
             raise ValueError(f"unknown losses {sorted(unknown)}; choose from {sorted(known)} + perceptual, adversarial")
@@ -40,7 +41,17 @@ class Objective:
             self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=(0.9, 0.999))
 
     def generator_loss(self, sr, hr):
-        """The weighted sum of the losses of ``sr`` against ``hr``, adversarial term included."""
+        """The weighted sum of the losses of ``sr`` against ``hr``, adversarial term included.
+
+        ``sr`` a list (every supervised output of a deep-supervised model): the mean
+        of its outputs' losses, each against its own target when ``hr`` is a list too
+        (LapSRN's pyramid), else against ``hr`` (DRCN's recursions).
+        """
+        if isinstance(sr, list):
+            if self.discriminator is not None:
+                raise ValueError("the adversarial loss takes a single output, not a deep-supervised model's list")
+            targets = hr if isinstance(hr, list) else [hr] * len(sr)
+            return sum(self.generator_loss(s, t) for s, t in zip(sr, targets, strict=True)) / len(sr)
         total = sum(self.weights[name] * fn(sr, hr) for name, fn in self.terms.items())
         if self.discriminator is not None:
             real = torch.ones(len(sr), 1)

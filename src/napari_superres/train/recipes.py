@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from ..models.catalog import CONTRACTS
 from .degrade import Degradation
 from .objectives import ColorObjective, HoleObjective, Objective
-from .samplers import ColorSampler, HoleSampler, NoisySampler, PatchSampler, RestorationSampler
+from .samplers import (
+    ColorSampler,
+    HoleSampler,
+    NoisySampler,
+    PatchSampler,
+    PyramidSampler,
+    RestorationSampler,
+    ScalePerBatchSampler,
+)
 from .validation import (
     validate,
     validate_colorizer,
@@ -76,8 +84,13 @@ def recipe_for(architecture, scale, degradation=None):
 
 
 def _degraded_pairs(cfg, images):
-    return PatchSampler(images, cfg.scale, cfg.lr_patch, cfg.batch_size, cfg.seed,
-                        Degradation(**cfg.degradation), cfg.channels)
+    contract = CONTRACTS[cfg.architecture]
+    degradation = Degradation(**cfg.degradation)
+    if contract.training == "scale_per_batch":
+        return ScalePerBatchSampler(images, contract.served_scales(cfg.scale, cfg.config), cfg.lr_patch,
+                                    cfg.batch_size, cfg.seed, degradation, cfg.channels)
+    sampler = PyramidSampler if contract.training == "pyramid" else PatchSampler
+    return sampler(images, cfg.scale, cfg.lr_patch, cfg.batch_size, cfg.seed, degradation, cfg.channels)
 
 
 def _noisy_pairs(cfg, images):

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from .data import cie_lab, gray_levels, model_space
-from .degrade import Degradation, free_form_mask
+from .degrade import Degradation, bicubic_shrink, free_form_mask
 
 
 class PatchSampler:
@@ -47,6 +47,35 @@ class PatchSampler:
                 crop = crop[:, ::-1]
             crops.append(crop)
         return torch.from_numpy(np.ascontiguousarray(np.stack(crops))).permute(0, 3, 1, 2).float()
+
+
+class ScalePerBatchSampler(PatchSampler):
+    """Batches each at a scale drawn from ``scales``, for a network that makes them all (MDSR).
+
+    The model input is ``(lr, scale)``: the model is called ``model(lr, scale)``.
+    """
+
+    def __init__(self, images, scales, lr_patch, batch_size, seed=0, degradation=None, channels=1):
+        super().__init__(images, max(scales), lr_patch, batch_size, seed, degradation, channels)
+        self.scales = tuple(scales)
+
+    def sample(self):
+        """``((lr, scale), hr)``, the scale drawn uniformly."""
+        self.scale = int(self.rng.choice(self.scales))
+        lr, hr = super().sample()
+        return (lr, self.scale), hr
+
+
+class PyramidSampler(PatchSampler):
+    """LR crops and the pyramid of targets of a x2-level network (LapSRN): the HR shrunk to each level's size."""
+
+    def sample(self):
+        """``(lr, [x2 target, x4 target, ..., hr])``, each target MATLAB-bicubic shrunk from the HR crop."""
+        hr = self.crops()
+        lr = self.degradation(hr, self.scale, self.rng)
+        levels = self.scale.bit_length() - 1
+        targets = [bicubic_shrink(hr, 2 ** (levels - k)) for k in range(1, levels)] + [hr]
+        return model_space(lr, self.channels), [model_space(t, self.channels) for t in targets]
 
 
 class NoisySampler(PatchSampler):
