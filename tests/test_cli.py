@@ -84,7 +84,8 @@ def test_manifest_is_valid_and_imports():
     manifest = PluginManifest.from_distribution("napari-superres")
     manifest.validate_imports()
     assert [w.display_name for w in manifest.contributions.widgets] == ["Super-resolution", "Deep Image Prior",
-                                                                          "Denoise", "Inpaint", "Colorize",
+                                                                          "Denoise", "Deblur / JPEG", "Inpaint",
+                                                                          "Colorize",
                                                                           "Deep Video Prior", "Models", "Quality",
                                                                           "Train (Noise2Void)"]
     assert manifest.contributions.sample_data[0].key == "astronaut_lowres"

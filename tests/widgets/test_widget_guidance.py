@@ -6,6 +6,7 @@ from magicgui.widgets import Container
 from qtpy.QtWidgets import QApplication
 
 from napari_superres._widgets.colorize import ColorizeWidget
+from napari_superres._widgets.deblur import DeblurWidget
 from napari_superres._widgets.denoise import DenoiseWidget
 from napari_superres._widgets.dip import DIPWidget
 from napari_superres._widgets.inpaint import InpaintWidget
@@ -24,7 +25,7 @@ def _fields(container):
             yield widget
 
 
-@pytest.mark.parametrize("widget_class", WIDGETS)
+@pytest.mark.parametrize("widget_class", [*WIDGETS, DeblurWidget])
 def test_every_field_says_what_it_does(make_napari_viewer, widget_class):
     widget = widget_class(make_napari_viewer())
     untold = [f.label or f.text for f in _fields(widget) if len(f.tooltip or "") < 20]
