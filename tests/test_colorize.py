@@ -10,9 +10,11 @@ from napari_superres.colorize import (
     ab_bins,
     annealed_mean,
     colorize,
+    hint_reach,
     hints_to_ab,
     rebalancing_weights,
     soft_encode,
+    spread_hints,
 )
 
 
@@ -117,3 +119,37 @@ def test_hints_outside_zero_one_are_refused(tiny_colorizer, bad, count):
     hints[5, 5] = (bad, 0.5, 0.5, 1.0)
     with pytest.raises(ValueError, match=f"in \\[0, 1\\]; {count} NaN or out-of-range"):
         colorize(data.camera()[:32, :32], hints, method=tiny_colorizer)
+
+
+def _textured_disc():
+    rows, cols = np.mgrid[:128, :128]
+    disc = (rows - 64) ** 2 + (cols - 56) ** 2 < 45**2
+    texture = 6 * np.sin(rows / 3.0) * np.cos(cols / 4.0)
+    return np.where(disc, 75 + texture, 15 + texture), disc  # L units: the disc 60 above its surround
+
+
+def test_a_hint_reaches_its_whole_region_and_stops_at_its_edge():
+    lightness, disc = _textured_disc()
+    known = np.zeros(disc.shape, bool)
+    known[63:66, 55:58] = True
+    reach = hint_reach(lightness, known)
+    assert np.mean(reach[disc] < 10) > 0.9  # 40 pixels away too, through the texture
+    assert reach[~disc].min() > 20  # the disc's edge (60 L units) stops it
+    ab = np.zeros(disc.shape + (2,))
+    hint_ab = np.zeros_like(ab)
+    hint_ab[known] = (40.0, 50.0)
+    spread = spread_hints(lightness, ab, hint_ab, known)
+    assert np.mean(np.linalg.norm(spread[disc] - (40, 50), axis=-1) < 5) > 0.9
+    assert np.abs(spread[~disc]).max() < 1e-6  # the network's answer stays outside
+
+
+def test_two_hints_in_one_region_blend_and_each_keeps_its_colour():
+    lightness, disc = _textured_disc()
+    known = np.zeros(disc.shape, bool)
+    known[64, 30], known[64, 80] = True, True
+    hint_ab = np.zeros(disc.shape + (2,))
+    hint_ab[64, 30], hint_ab[64, 80] = (60.0, 0.0), (0.0, 60.0)
+    spread = spread_hints(lightness, np.zeros_like(hint_ab), hint_ab, known)
+    np.testing.assert_allclose(spread[known], hint_ab[known])
+    assert spread[64, 35, 0] > spread[64, 35, 1] and spread[64, 75, 1] > spread[64, 75, 0]
+    assert np.mean(np.linalg.norm(spread[disc], axis=-1) > 25) > 0.9  # the region is coloured, not gray

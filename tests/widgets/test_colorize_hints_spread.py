@@ -1,7 +1,6 @@
 """Issue 20 item 8: a colour hint colours the region it sits in, not a disc around it, and stops at its edges."""
 
 import numpy as np
-import pytest
 from skimage import color
 
 from napari_superres._widgets.colorize import ColorizeWidget
@@ -20,10 +19,6 @@ def _hue_distance(rgb, reference):
     return np.linalg.norm(ab - reference, axis=-1)
 
 
-# Open (issue 20 item 8): dividing Levin's propagation by the hints' reach carried a hint over its region here,
-# but on data.coffee one small blue hint turned the whole photograph blue (the propagation's weights do not stop
-# at that image's edges; tests/test_colorize.py::test_shipped_colorizer_follows_a_hint), so it was taken back.
-@pytest.mark.xfail(strict=True, reason="hints still fade with the distance from the click (issue 20 item 8)")
 def test_one_point_colours_its_whole_region(tiny_colorizer, make_napari_viewer, qtbot):
     gray, disc = _two_regions()
     viewer = make_napari_viewer()
