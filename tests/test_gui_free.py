@@ -87,6 +87,10 @@ SCRIPT = textwrap.dedent('''
         "iter_apply_noise2void": lambda: drain(nsr.iter_apply_noise2void(stack, saved_noise2void(), device="cpu")),
         "backprojection_residual": lambda: nsr.backprojection_residual(nsr.upscale(gray, 2), gray, 2),
         "augmentation_spread": lambda: nsr.augmentation_spread(gray, lambda x: nsr.denoise(x, method="tv")),
+        "seed_spread": lambda: nsr.seed_spread(
+            gray, lambda x, seed: nsr.fit_noise2void(x, seed=seed, batch_size=1, patch_size=16, **fit), seeds=2),
+        "iter_seed_spread": lambda: drain(nsr.iter_seed_spread(
+            gray, lambda x, seed: nsr.iter_fit_dip(x, seed=seed, iterations=1, device="cpu"), seeds=2)),
         "iter_augmentation_spread": lambda: drain(nsr.iter_augmentation_spread(gray, lambda x: nsr.iter_upscale(x, 2))),
         "available_colorizers": lambda: nsr.available_colorizers(),
         "available_denoisers": lambda: nsr.available_denoisers(),

@@ -5,7 +5,13 @@ import pytest
 from scipy import ndimage
 
 from napari_superres import imresize, upscale
-from napari_superres.uncertainty import augmentation_spread, backprojection_residual, iter_augmentation_spread
+from napari_superres.uncertainty import (
+    augmentation_spread,
+    backprojection_residual,
+    iter_augmentation_spread,
+    iter_seed_spread,
+    seed_spread,
+)
 
 
 def test_backprojection_residual_is_high_where_the_result_was_spoiled(camera_small):
@@ -58,3 +64,35 @@ def _upscaling(x):
     from napari_superres.upscale import iter_upscale
 
     return iter_upscale(x, 2, method="bicubic", channel_axis=0)
+
+
+def test_fits_that_agree_have_no_seed_spread(camera_small):
+    mean, spread = seed_spread(camera_small, lambda x, seed: ndimage.uniform_filter(x, 3), seeds=3)
+    np.testing.assert_array_equal(mean, ndimage.uniform_filter(camera_small, 3))
+    assert mean.dtype == camera_small.dtype and spread.max() == 0
+
+
+def test_seed_spread_is_where_the_fits_disagree(astronaut_small):
+    image = astronaut_small.astype(np.float64)
+
+    def fit(x, seed):  # seeds agree outside a square and disagree by ±seed inside it
+        out = x.copy()
+        out[8:24, 8:24] += seed * (-1) ** seed
+        return out
+
+    mean, spread = seed_spread(image, fit, seeds=4, channel_axis=-1)
+    assert spread.shape == image.shape[:2]
+    np.testing.assert_allclose(spread[8:24, 8:24], np.std([0, -1, 2, -3]))
+    assert spread[24:].max() == 0 and np.allclose(mean[24:], image[24:])
+
+
+def test_seed_spread_steps_through_the_fits(camera_small):
+    def iter_fit(x, seed):
+        for fraction in (0.5, 1.0):
+            yield fraction
+        return x + seed
+
+    steps = list(iter_seed_spread(camera_small.astype(float), iter_fit, seeds=2))
+    assert steps == [0.25, 0.5, 0.75, 1.0]
+    with pytest.raises(ValueError, match="at least 2"):
+        seed_spread(camera_small, lambda x, seed: x, seeds=1)

@@ -19,7 +19,13 @@ from .models.importer import import_model
 from .noise2void import apply_noise2void, fit_noise2void, iter_apply_noise2void, iter_fit_noise2void
 from .provenance import provenance
 from .resize import imresize
-from .uncertainty import augmentation_spread, backprojection_residual, iter_augmentation_spread
+from .uncertainty import (
+    augmentation_spread,
+    backprojection_residual,
+    iter_augmentation_spread,
+    iter_seed_spread,
+    seed_spread,
+)
 from .upscale import available_methods, iter_upscale, iter_upscale_axes, upscale, upscale_axes, upscaled_geometry
 from .video_prior import fit_video_prior, iter_fit_video_prior
 
@@ -57,6 +63,7 @@ __all__ = [
     "iter_fit_video_prior",
     "iter_inpaint",
     "iter_remove_jpeg_artifacts",
+    "iter_seed_spread",
     "iter_upscale",
     "iter_upscale_axes",
     "laplacian_variance",
@@ -66,6 +73,7 @@ __all__ = [
     "provenance",
     "psnr",
     "remove_jpeg_artifacts",
+    "seed_spread",
     "select_device",
     "sr_scores",
     "ssim",

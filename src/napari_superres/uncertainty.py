@@ -8,6 +8,8 @@
   and quarter turns; the spread of its results over the 8 flips and turns of the
   input (each turned back) is large where the model is unsure (test-time
   augmentation; its mean is the "self-ensemble" result).
+- :func:`seed_spread`: fits from scratch (Deep Image Prior, Noise2Void) from
+  several random seeds disagree where the data leave the result open.
 
 ``benchmarks/uncertainty.py`` measures how well the maps rank the true error.
 """
@@ -128,27 +130,91 @@ def iter_augmentation_spread(image, iter_restore, *, channel_axis=None):
 
 
 def _spread_steps(image, iter_restore, axes, channel_axis):
-    mean = squares = dtype = None
-    for done, (turns, flip) in enumerate(TURNS):
+    def turned_back(turns, flip):
+        def back(result):
+            back = np.rot90(result, -turns, axes)
+            return np.flip(back, axes[1]) if flip else back
+
         turned = np.rot90(np.flip(image, axes[1]) if flip else image, turns, axes)
-        runs = iter_restore(np.ascontiguousarray(turned))
+        return iter_restore(np.ascontiguousarray(turned)), back
+
+    return (yield from _mean_and_spread((turned_back(*turn) for turn in TURNS), len(TURNS), channel_axis))
+
+
+def _mean_and_spread(runs, count, channel_axis):
+    """Mean and spread of ``count`` runs: ``runs`` yields ``(task generator, map of its result)`` one at a time."""
+    mean = squares = dtype = None
+    for done, (steps, back) in enumerate(runs):
         while True:
             try:
-                step = next(runs)
+                step = next(steps)
             except StopIteration as finished:
                 result = np.asarray(finished.value)
                 break
-            yield (done + getattr(step, "fraction", step)) / len(TURNS)
-        back = np.rot90(result, -turns, axes)
-        back = (np.flip(back, axes[1]) if flip else back).astype(np.float64)
+            yield (done + getattr(step, "fraction", step)) / count
+        value = np.asarray(back(result), dtype=np.float64)
         if mean is None:
-            dtype, mean, squares = result.dtype, np.zeros_like(back), np.zeros_like(back)
+            dtype, mean, squares = result.dtype, np.zeros_like(value), np.zeros_like(value)
         # Welford's running mean and sum of squared deviations: no cancellation where results agree.
-        deviation = back - mean
+        deviation = value - mean
         mean += deviation / (done + 1)
-        squares += deviation * (back - mean)
-    spread = np.sqrt(squares / len(TURNS))
+        squares += deviation * (value - mean)
+    spread = np.sqrt(squares / count)
     return cast_into(mean, dtype), spread if channel_axis is None else spread.mean(axis=channel_axis)
+
+
+def seed_spread(image, fit, *, seeds=4, channel_axis=None):
+    """The mean and per-pixel spread of a fit from scratch (Deep Image Prior, Noise2Void) over several seeds.
+
+    A network fitted to one image from different random starts agrees where the
+    data decide the result and disagrees where they do not: the spread of ``seeds``
+    fits is a map of where to trust one.
+
+    Parameters
+    ----------
+    image : ndarray
+        The image the fits restore, ``(..., H, W)``, with an optional colour axis.
+    fit : callable
+        ``fit(image, seed)`` returns the restored image, e.g.
+        ``lambda x, seed: fit_dip(x, seed=seed, iterations=500)``.
+    seeds : int
+        How many fits (seeds 0 to ``seeds - 1``); at least 2.
+    channel_axis : int, optional
+        The colour axis of the results; the spread is averaged over it.
+
+    Returns
+    -------
+    mean : ndarray
+        The mean of the fits, in their dtype (an ensemble, better than one fit).
+    spread : ndarray
+        float64 standard deviation of the fits per pixel, in the results' units,
+        without the channel axis.
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> from napari_superres import fit_noise2void
+    >>> noisy = data.camera()[:32, :32]
+    >>> mean, spread = seed_spread(noisy, lambda x, seed: fit_noise2void(x, seed=seed, iterations=2), seeds=2)
+    >>> mean.shape, spread.shape
+    ((32, 32), (32, 32))
+    """
+    return run_to_end(iter_seed_spread(image, lambda x, seed: _returned(fit(x, seed)), seeds=seeds,
+                                       channel_axis=channel_axis))
+
+
+def iter_seed_spread(image, iter_fit, *, seeds=4, channel_axis=None):
+    """Step-by-step form of :func:`seed_spread`: ``iter_fit(image, seed)`` returns a task generator.
+
+    E.g. ``lambda x, seed: iter_fit_dip(x, seed=seed)``. Yields the fraction done (of
+    the fits and within each), returns ``(mean, spread)``.
+    """
+    image = np.asarray(image)
+    check_image(image, channel_axis, "restore")
+    if isinstance(seeds, bool) or not isinstance(seeds, (int, np.integer)) or seeds < 2:
+        raise ValueError(f"seeds must be an integer of at least 2 (a spread needs two fits), got {seeds!r}")
+    runs = ((iter_fit(image, seed), np.asarray) for seed in range(seeds))
+    return _mean_and_spread(runs, seeds, channel_axis)
 
 
 def _plane_axes(ndim, channel_axis):

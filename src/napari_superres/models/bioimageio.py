@@ -84,7 +84,8 @@ def import_bioimageio(path, name=None, *, weights_dir=None, overwrite=False):
     state = _package_state(package, entry)
     network = build_network(entry["architecture"], state, refuse=ImportRefused)
     ours = (package.rdf.get("config") or {}).get("napari_superres") or {}
-    name = _model_name(name if name is not None else (ours.get("card") or {}).get("name"), package.path)
+    exported_name = (ours.get("card") or {}).get("name") or package.path.stem
+    name = _model_name(name, Path(f"{exported_name}.zip"))  # without a name: the exported one, made a valid name
     weights_dir = user_weights_dir() if weights_dir is None else Path(weights_dir)
     _check_free(name, weights_dir, weights_dir / f"{name}.json", overwrite)
     _check_no_saved_fit(name, weights_dir)
