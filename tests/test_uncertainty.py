@@ -88,8 +88,7 @@ def test_seed_spread_is_where_the_fits_disagree(astronaut_small):
 
 def test_seed_spread_steps_through_the_fits(camera_small):
     def iter_fit(x, seed):
-        for fraction in (0.5, 1.0):
-            yield fraction
+        yield from (0.5, 1.0)
         return x + seed
 
     steps = list(iter_seed_spread(camera_small.astype(float), iter_fit, seeds=2))
