@@ -25,14 +25,18 @@ def _numpy_only(monkeypatch):
 
 
 def _random(dtype, shape, seed=0):
+    rng = np.random.default_rng(seed)
+    if np.issubdtype(dtype, np.floating):
+        return (rng.standard_normal(shape) * 10.0 ** rng.integers(-3, 4, shape)).astype(dtype)
     info = np.iinfo(dtype)
-    return np.random.default_rng(seed).integers(info.min, int(info.max) + 1, shape).astype(dtype)
+    return rng.integers(info.min, int(info.max) + 1, shape).astype(dtype)
 
 
 @pytest.mark.parametrize("dtype, scale, method, padding", [
     (np.uint8, 4, "bicubic", "replicate"), (np.uint8, 2, "bicubic", "symmetric"),
     (np.uint8, 8, "bilinear", "replicate"), (np.uint8, (2, 4), "nearest", "symmetric"),
     (np.int8, 4, "bicubic", "symmetric"), (np.uint16, 2, "bicubic", "replicate"),
+    (np.float32, 4, "bicubic", "replicate"), (np.float32, 2, "bicubic", "symmetric"),
 ])
 @pytest.mark.parametrize("shape, channel_axis", [((23, 34, 3), -1), ((3, 17, 9), 0), ((31, 20), None), ((1, 1, 2), -1)])
 def test_compiled_enlargement_is_the_numpy_result_bit_for_bit(compiled, monkeypatch, dtype, scale, method, padding,
@@ -51,11 +55,12 @@ def test_compiled_enlargement_is_the_numpy_result_bit_for_bit(compiled, monkeypa
     (np.uint8, 1 / 4, "bicubic"),    # a reduction
     (np.uint8, 4, "lanczos"),        # 6 taps
     (np.uint16, 4, "bicubic"),       # sums past float32's integers
-    (np.float32, 4, "bicubic"),      # floats keep their own path
+    (np.float64, 4, "bicubic"),      # float64 keeps MATLAB's double sums
+    (np.float32, 2, "bilinear"),     # zero weights, whose products with inf numpy skips
     (np.uint8, (4, 2), "bicubic"),   # MATLAB would resize the columns first
 ])
 def test_other_resizes_keep_the_numpy_passes(compiled, dtype, scale, method):
-    image = _random(np.uint8, (20, 24, 3)).astype(dtype)
+    image = _random(dtype, (20, 24, 3))
     resize.imresize(image, scale, method=method, channel_axis=-1)
     assert compiled == []
 

@@ -1,9 +1,9 @@
-"""Compiled kernels for MATLAB-exact integer enlargements (imported by ``resize`` when numba is installed).
+"""Compiled kernels for whole-number enlargements (imported by ``resize`` when numba is installed).
 
 The numpy passes of ``resize`` sweep the whole output once per tap, once more to round and again
 to interleave the channels. Here each output row is summed, rounded and stored in one sweep: the
-same float32 sums in the same order (``resize._sums_exact_in_float32`` makes them exact), so the
-bytes are those of the numpy path and of MATLAB.
+same float32 sums in the same order, so the bytes are those of the numpy path (and, for integers
+whose float32 sums ``resize._sums_exact_in_float32`` finds exact, MATLAB's).
 """
 
 from __future__ import annotations
@@ -22,15 +22,17 @@ _LAUNCH = threading.Lock()
 
 
 @numba.njit(inline="always")
-def _rounded(s, lo, hi, signed):
-    # MATLAB rounds halves away from zero, then saturates to the integer type.
+def _rounded(s, lo, hi, signed, rounding):
+    # MATLAB rounds halves away from zero, then saturates to the integer type; floats stay as summed.
+    if not rounding:
+        return s
     v = np.copysign(np.floor(np.abs(s) + float32(0.5)), s) if signed else np.floor(s + float32(0.5))
     v = v if v > lo else lo
     return v if v < hi else hi
 
 
 @numba.njit(parallel=True, cache=True, boundscheck=False, error_model="numpy")
-def _first_axis(source, rows, weights, starts, out, lo, hi, signed):
+def _first_axis(source, rows, weights, starts, out, lo, hi, signed, rounding):
     """``out[c, m*P + p, x] = round(sum_k weights[p, k] * source[rows[starts[p] + m + k], x*C + c])``."""
     periods = weights.shape[0]
     channels, width = out.shape[0], out.shape[2]
@@ -44,14 +46,14 @@ def _first_axis(source, rows, weights, starts, out, lo, hi, signed):
             s = w[p, 0] * float32(r0[q]) + w[p, 1] * float32(r1[q])
             s = s + w[p, 2] * float32(r2[q])
             s = s + w[p, 3] * float32(r3[q])
-            line[q] = _rounded(s, lo, hi, signed)
+            line[q] = _rounded(s, lo, hi, signed, rounding)
         for c in range(channels):
             for x in range(width):
                 out[c, t, x] = line[x * channels + c]
 
 
 @numba.njit(parallel=True, cache=True, boundscheck=False, error_model="numpy")
-def _second_axis(source, columns, weights, starts, out, lo, hi, signed):
+def _second_axis(source, columns, weights, starts, out, lo, hi, signed, rounding):
     """``out[h, m*P + p, c] = round(sum_k weights[p, k] * source[c, h, columns[starts[p] + m + k]])``."""
     periods = weights.shape[0]
     channels, height = source.shape[0], source.shape[1]
@@ -71,24 +73,26 @@ def _second_axis(source, columns, weights, starts, out, lo, hi, signed):
                 s = w[p, 0] * r[m] + w[p, 1] * r[m + 1]
                 s = s + w[p, 2] * r[m + 2]
                 s = s + w[p, 3] * r[m + 3]
-                line[m] = _rounded(s, lo, hi, signed)
+                line[m] = _rounded(s, lo, hi, signed, rounding)
             for m in range(steps):
                 flat[(m * periods + p) * channels + c] = line[m]
 
 
 def enlarge(image, rows, columns, out_dtype):
-    """``image`` ``(H, W, C)`` enlarged along H then W, rounded after each axis as MATLAB does.
+    """``image`` ``(H, W, C)`` enlarged along H then W; integers rounded after each axis as MATLAB does.
 
     ``rows`` and ``columns`` are ``(weights (P, 4) float32, starts (P,), source index of each
     padded position)`` of each axis (see ``resize._integer_enlargement``).
     """
     height, width, channels = image.shape
-    info = np.iinfo(out_dtype)
+    rounding = np.issubdtype(out_dtype, np.integer)
+    info = np.iinfo(out_dtype) if rounding else np.finfo(np.float32)
     lo, hi, signed = np.float32(info.min), np.float32(info.max), info.min < 0
     (h_weights, h_starts, h_index), (w_weights, w_starts, w_index) = rows, columns
     middle = np.empty((channels, height * len(h_weights), width), np.float32)
     out = np.empty((middle.shape[1], width * len(w_weights), channels), out_dtype)
     with _LAUNCH:
-        _first_axis(image.reshape(height, width * channels), h_index, h_weights, h_starts, middle, lo, hi, signed)
-        _second_axis(middle, w_index, w_weights, w_starts, out, lo, hi, signed)
+        _first_axis(image.reshape(height, width * channels), h_index, h_weights, h_starts, middle, lo, hi, signed,
+                    rounding)
+        _second_axis(middle, w_index, w_weights, w_starts, out, lo, hi, signed, rounding)
     return out

@@ -243,7 +243,7 @@ def imresize(
     exact32 = integer and round_intermediate and all(
         _sums_exact_in_float32(image.dtype, image.shape[a], n, s, method, antialiasing)
         for a, n, s in zip(spatial, out_shape, scales, strict=True))
-    if exact32 and scales[0] <= scales[1]:  # MATLAB's order: rows first
+    if (exact32 or image.dtype == np.float32) and scales[0] <= scales[1]:  # MATLAB's order: rows first
         enlarged = _compiled_enlargement(image, channel_axis, out_shape, scales, method, antialiasing, padding)
         if enlarged is not None:
             return enlarged
@@ -270,17 +270,19 @@ def imresize(
 
 
 def _compiled_enlargement(image, channel_axis, out_shape, scales, method, antialiasing, padding):
-    """The integer image enlarged by the compiled kernels, or None where they do not apply.
+    """The image enlarged by the compiled kernels, or None where they do not apply.
 
-    They apply to whole-number enlargements of at most 4 taps a phase whose float32 sums are
-    exact, when numba is installed; their bytes are then the numpy path's.
+    They apply, when numba is installed, to whole-number enlargements of at most 4 taps a
+    phase, of integers whose float32 sums are exact or of float32 images; their bytes are
+    then the numpy path's.
     """
     channels = 1 if channel_axis is None else image.shape[channel_axis]
     kernels = _compiled_kernels(math.prod(out_shape) * channels)
     if kernels is None:
         return None
     planar = image if channel_axis is None else np.moveaxis(image, channel_axis, -1)
-    plans = [_integer_enlargement(n, m, s, method, antialiasing, padding)
+    integer = np.issubdtype(image.dtype, np.integer)
+    plans = [_kernel_plan(n, m, s, method, antialiasing, padding, integer)
              for n, m, s in zip(planar.shape[:2], out_shape, scales, strict=True)]
     if None in plans:
         return None
@@ -315,7 +317,7 @@ def _load_kernels():
     return _resize_kernels
 
 
-def _integer_enlargement(in_len, out_len, scale, method, antialiasing, padding):
+def _kernel_plan(in_len, out_len, scale, method, antialiasing, padding, integer):
     """An axis enlarged by a whole number P in the kernels' form, or None for any other resize.
 
     ``(weights (P, 4) float32, each phase's first tap (P,), source pixel of each padded position)``.
@@ -325,6 +327,8 @@ def _integer_enlargement(in_len, out_len, scale, method, antialiasing, padding):
     taps = weights.shape[1]
     if step != 1 or out_len != period * in_len or taps > TAPS:
         return None
+    if not integer and (taps < TAPS or not weights.all()):
+        return None  # floats: a zero weight's product with inf would be NaN where numpy skips the tap
     if not np.array_equal(weights, np.tile(weights[:period], (in_len, 1))):
         return None  # phases whose weights differ in their last bits: the numpy path keeps each
     phases = np.zeros((period, TAPS), np.float32)
