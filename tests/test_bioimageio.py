@@ -178,6 +178,27 @@ def test_an_rgb_model_has_three_named_channels(weights_dir, tmp_path):
     np.testing.assert_allclose(run_as_described(rdf, files, test_input), tensor(files, "test_output.npy"), atol=1e-5)
 
 
+def test_an_imported_denoiser_needs_its_licence(weights_dir, tmp_path):
+    import torch
+
+    from napari_superres import import_model
+
+    state = {}
+    for i, (out, inp) in enumerate([(8, 1), (8, 8), (1, 8)]):  # a 3-layer DnCNN in KAIR's published layout
+        state[f"model.{2 * i}.weight"] = torch.randn(out, inp, 3, 3, generator=torch.Generator().manual_seed(i)) / 9
+        state[f"model.{2 * i}.bias"] = torch.zeros(out)
+    torch.save(state, tmp_path / "dncnn.pth")
+    import_model(tmp_path / "dncnn.pth", name="tiny_dncnn")
+    with pytest.raises(ValueError, match="pass license="):
+        export_bioimageio("tiny_dncnn", tmp_path / "dncnn.zip")
+    rdf, files = read_package(export_bioimageio("tiny_dncnn", tmp_path / "dncnn.zip", license="MIT"))
+    assert rdf["license"] == "MIT" and "denoising" in rdf["tags"] and rdf["cite"][0]["url"].endswith("1608.03981")
+    assert [step["id"] for step in rdf["inputs"][0]["preprocessing"]] == ["scale_range"]  # a gray model: no luma
+    test_input, test_output = tensor(files, "test_input.npy"), tensor(files, "test_output.npy")
+    assert test_output.shape == test_input.shape
+    np.testing.assert_allclose(run_as_described(rdf, files, test_input), test_output, atol=1e-5)
+
+
 def test_models_that_see_more_than_the_image_are_refused(tmp_path):
     with pytest.raises(ValueError, match="hints besides the image"):
         export_bioimageio("colorizer", tmp_path / "c.zip")
