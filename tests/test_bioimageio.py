@@ -200,7 +200,7 @@ def test_an_imported_denoiser_needs_its_licence(weights_dir, tmp_path):
 
 
 def test_models_that_see_more_than_the_image_are_refused(tmp_path):
-    with pytest.raises(ValueError, match="hints besides the image"):
+    with pytest.raises(ValueError, match="colour hints besides the image"):
         export_bioimageio("colorizer", tmp_path / "c.zip")
     with pytest.raises(ValueError, match="no model 'nothing'"):
         export_bioimageio("nothing", tmp_path / "n.zip")

@@ -67,6 +67,8 @@ PAPERS = {
                    "1811.10980"),
 }
 PAPERS["swinir_denoise"] = PAPERS["swinir"]
+# What the models that bioimage.io export refuses see besides the image (their contract's '+' inputs).
+EXTRA_INPUTS = {"mask": "a mask of the holes", "hints": "colour hints", "sigma": "a noise level map"}
 # A learned model's test input is at least this many pixels a side (and more than twice its halo).
 TEST_SIDE = 64
 # The TorchScript trace is kept only if it matches the network to this (it may hard-code a size).
@@ -138,7 +140,7 @@ def export_bioimageio(model, path, *, test_image=None, name=None, description=No
     exported = _exported_model(model)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        rdf = exported.write_files(folder, test_image, torchscript)
+        rdf = _write_network_files(exported, folder, test_image, torchscript)
         rdf.update(_description(exported, name, description, authors, license))
         _write_extras(folder, rdf, exported)
         (folder / RDF_NAME).write_text(_yaml(rdf))
@@ -172,11 +174,12 @@ class _LearnedModel:
     """A contract-built model of a card: sees the image in [0, 1] (luma models its BT.601 Y)."""
 
     def __init__(self, card):
-        extra = [kind for kind in card.contract.inputs if "+" in kind]
-        if card.halo is None or extra:
-            sees = extra[0].split("+")[1] if extra else "whole planes"
-            raise ValueError(f"{card.name} is a {card.architecture}, which sees {'a ' if extra else ''}{sees} "
-                             "besides the image: bioimage.io export covers models that take the image alone")
+        extra = [kind.split("+")[1] for kind in card.contract.inputs if "+" in kind]
+        if extra or card.halo is None:
+            sees = f"{EXTRA_INPUTS.get(extra[0], extra[0])} besides the image" if extra else \
+                "whole planes only (it cannot be tiled)"
+            raise ValueError(f"{card.name} is a {card.architecture}, which sees {sees}: bioimage.io export covers "
+                             "models that take the image alone, in tiles")
         self.card = card
         self.name = card.name
         self.paper = card.architecture
@@ -248,9 +251,6 @@ class _LearnedModel:
                                                               if isinstance(info.get("source"), dict) else "")
         return what, sees, training, info.get("license")
 
-    def write_files(self, folder, test_image, torchscript):
-        return _write_network_files(self, folder, test_image, torchscript)
-
 
 class _Noise2VoidModel:
     """A saved Noise2Void U-Net: sees the image standardised as its training data was."""
@@ -321,9 +321,6 @@ class _Noise2VoidModel:
         what = f"Noise2Void {'3D ' if self.dims == 3 else ''}denoising (self-supervised, fitted by napari-superres)"
         training = "; ".join(f"{k}: {v}" for k, v in data.items() if v not in (None, ""))
         return what, f"images in their own units ({self.channels} channel(s))", training, None
-
-    def write_files(self, folder, test_image, torchscript):
-        return _write_network_files(self, folder, test_image, torchscript)
 
 
 def _write_network_files(model, folder, test_image, torchscript):
