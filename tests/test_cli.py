@@ -87,7 +87,8 @@ def test_manifest_is_valid_and_imports():
                                                                           "Denoise", "Deblur / JPEG", "Inpaint",
                                                                           "Colorize",
                                                                           "Deep Video Prior", "Models", "Quality",
-                                                                          "Train (Noise2Void)"]
+                                                                          "Train (Noise2Void)",
+                                                                          "Train (super-resolution)"]
     assert manifest.contributions.sample_data[0].key == "astronaut_lowres"
 
 

@@ -80,10 +80,47 @@ class LossPlot(QWidget):
         painter.drawText(margin, self.height() - 8, f"iteration {last}: loss {self.smoothed[-1]:.3g}")
 
 
-class TrainWidget(TaskWidget):
-    """Train a Noise2Void model on an Image layer and save it under a name; Stop keeps it as trained so far."""
+class TrainingWidget(TaskWidget):
+    """A task widget that trains: a "Stop and keep" button under Cancel and the loss plot under the status."""
 
     run_text = "Train"
+
+    def __init__(self, viewer, fields, advanced):
+        self.stop_button = PushButton(text="Stop and keep", enabled=False,
+                                      tooltip="End the training now and save the model as trained so far.")
+        super().__init__(viewer, fields, advanced=advanced)
+        self.plot = LossPlot()
+        layout = self.root_native_widget.widget().layout()
+        layout.insertWidget(layout.indexOf(self.cancel_button.native) + 1, self.stop_button.native)
+        layout.insertWidget(layout.indexOf(self.status.native) + 1, self.plot)
+        self.stop_button.changed.connect(self.stop)
+        self._stop = threading.Event()
+
+    def _start_training(self):
+        """Reset the stop request and the plot for a new run; Stop is offered while it runs."""
+        self._stop.clear()
+        self.plot.clear()
+        self.stop_button.enabled = True
+
+    def stop(self):
+        """End the training at the next step, keeping the model as trained so far."""
+        self._stop.set()
+        self.stop_button.enabled = False
+        self.status.value = "Stopping: saving the model as trained so far..."
+
+    def _on_yielded(self, step):
+        super()._on_yielded(step)
+        if isinstance(step, FitStep):
+            self.plot.add(step.iteration, step.loss)
+
+    def _finished(self):
+        super()._finished()
+        self.stop_button.enabled = False
+
+
+class TrainWidget(TrainingWidget):
+    """Train a Noise2Void model on an Image layer and save it under a name; Stop keeps it as trained so far."""
+
     image_tip = "The noisy layer to learn from (no clean data needed); it is never changed."
 
     def __init__(self, viewer: napari.viewer.Viewer):
@@ -94,16 +131,8 @@ class TrainWidget(TaskWidget):
         self.description = LineEdit(label="data", value="", tooltip=TIP_DESCRIPTION)
         self.features = SpinBox(label="features", value=16, min=1, max=256, tooltip=TIP_FEATURES)
         self.patch_size = SpinBox(label="patch size", value=64, min=5, max=1024, tooltip=TIP_PATCH)
-        self.stop_button = PushButton(text="Stop and keep", enabled=False,
-                                      tooltip="End the training now and save the model as trained so far.")
         super().__init__(viewer, [self.model_name, self.iterations, self.volumetric, self.description],
                          advanced=[self.features, self.patch_size])
-        self.plot = LossPlot()
-        fields = self.root_native_widget.widget().layout()
-        fields.insertWidget(fields.indexOf(self.cancel_button.native) + 1, self.stop_button.native)
-        fields.insertWidget(fields.indexOf(self.status.native) + 1, self.plot)
-        self.stop_button.changed.connect(self.stop)
-        self._stop = threading.Event()
 
     def _channel_axis(self, layer):
         return -1 if layer.rgb else None
@@ -120,8 +149,7 @@ class TrainWidget(TaskWidget):
                    "features": self.features.value, "patch_size": self.patch_size.value, "device": self._device(),
                    "channel_axis": self._channel_axis(layer), "save_to": str(user_weights_dir() / name),
                    "save_info": info}
-        self._stop.clear()
-        self.plot.clear()
+        self._start_training()
         self._preview_of = (layer, "Noise2Void", 1)
 
         def on_result(result):
@@ -136,24 +164,8 @@ class TrainWidget(TaskWidget):
                               **{k: v for k, v in options.items() if k not in ("save_info", "channel_axis")}})
             self.status.value = f"Done: all iterations. {kept}"
 
-        self.stop_button.enabled = True
         return Job(steps=iter_train_until_stopped, args=(layer.data, self._stop), kwargs=options,
                    description=f"Training Noise2Void model {name}", on_result=on_result)
-
-    def stop(self):
-        """End the training at the next step, keeping the model as trained so far."""
-        self._stop.set()
-        self.stop_button.enabled = False
-        self.status.value = "Stopping: saving the model as trained so far..."
-
-    def _on_yielded(self, step):
-        super()._on_yielded(step)
-        if isinstance(step, FitStep):
-            self.plot.add(step.iteration, step.loss)
-
-    def _finished(self):
-        super()._finished()
-        self.stop_button.enabled = False
 
 
 def iter_train_until_stopped(image, stop, **options):

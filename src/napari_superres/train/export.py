@@ -43,7 +43,8 @@ def export_model(run_dir, weights_dir=None, *, name=None, data_description="", o
                               "pass --overwrite (overwrite=True) to replace it, or choose another --name")
     cfg = json.loads((run_dir / "config.json").read_text())
     weights = (run_dir / "best.safetensors").read_bytes()
-    log = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
+    log_path = run_dir / "log.jsonl"  # absent when a run was stopped before its first validation
+    log = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
     best_step = int((run_dir / "best.step").read_text())
     recipe = recipe_for(cfg["architecture"], cfg["scale"], cfg.get("degradation"))
     scales = CONTRACTS[cfg["architecture"]].served_scales(cfg["scale"], cfg["config"])

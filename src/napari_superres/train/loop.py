@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from .._fitting import FitStep
 from ..models.registry import ARCHITECTURES
 from .data import IMAGE_SUFFIXES, list_images, load_hr
 from .export import export_weights
@@ -56,6 +57,21 @@ def train(cfg: TrainConfig, log=print):
 
     The best weights by validation PSNR are kept, except for adversarial and
     colorization runs, where PSNR is not the aim and the latest weights are kept.
+    Returns the path of the kept weights (``best.safetensors`` in ``cfg.out_dir``).
+    """
+    steps = iter_train(cfg, log)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def iter_train(cfg: TrainConfig, log=print):
+    """:func:`train`, one :class:`~napari_superres._fitting.FitStep` (step, loss) yielded per step.
+
+    Closing the generator (a widget's Stop) ends the run resumable: its checkpoint is
+    written, and the weights as trained so far are kept if no validation has kept any yet.
     """
     train_paths, val_paths = _check_config(cfg)
     if cfg.threads:
@@ -75,7 +91,7 @@ def train(cfg: TrainConfig, log=print):
     # PSNR is not what adversarial or rebalanced-colour training aims at: keep their latest weights.
     keep_latest = objective.discriminator is not None or not recipe.psnr_is_the_aim
     parts = {"model": model, "optimizer": optimizer, "objective": objective, "sampler": sampler}
-    ckpt_path = out / "checkpoint.pt"
+    ckpt_path, kept = out / "checkpoint.pt", out / "best.safetensors"
     step, best = 0, -1.0
     if ckpt_path.exists():
         step, best = _load_checkpoint(ckpt_path, **parts)
@@ -85,42 +101,47 @@ def train(cfg: TrainConfig, log=print):
 
     last_save, t0, running, since = time.monotonic(), time.monotonic(), 0.0, 0  # since the last record
     model.train()
-    while step < cfg.steps:
-        for group in optimizer.param_groups:
-            group["lr"] = _lr_at(cfg, step)
-        lr, hr = sampler.sample()
-        sr = training_outputs(model, lr)
-        loss = objective.generator_loss(sr, hr)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        objective.discriminator_step(sr, hr)
-        step += 1
-        running, since = running + loss.item(), since + 1
-        if step % cfg.val_every == 0 or step == cfg.steps:
-            recalibrated = bool(val_images) and not keep_latest and recalibrate_batch_norm(
-                model, calibration_batches(sampler, cfg.seed))
-            score = recipe.validate(model, val_images, cfg) if val_images else float("nan")
-            record = {
-                "step": step,
-                "loss": running / since,
-                "val_psnr": score,
-                **({"batch_norm": "recalibrated"} if recalibrated else {}),
-                "lr": _lr_at(cfg, step),
-                "sec_per_step": (time.monotonic() - t0) / since,
-            }
-            with open(out / "log.jsonl", "a") as f:
-                f.write(json.dumps(record) + "\n")
-            log(json.dumps(record))
-            running, since, t0 = 0.0, 0, time.monotonic()
-            if keep_latest or not val_images or score > best:
-                best = max(best, score)
-                export_weights(model, out / "best.safetensors", step)
-        if time.monotonic() - last_save > cfg.checkpoint_minutes * 60:
-            _save_checkpoint(ckpt_path, step, best, **parts)
-            last_save = time.monotonic()
-    _save_checkpoint(ckpt_path, step, best, **parts)
-    return out / "best.safetensors"
+    try:
+        while step < cfg.steps:
+            for group in optimizer.param_groups:
+                group["lr"] = _lr_at(cfg, step)
+            lr, hr = sampler.sample()
+            sr = training_outputs(model, lr)
+            loss = objective.generator_loss(sr, hr)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            objective.discriminator_step(sr, hr)
+            step += 1
+            running, since = running + loss.item(), since + 1
+            if step % cfg.val_every == 0 or step == cfg.steps:
+                recalibrated = bool(val_images) and not keep_latest and recalibrate_batch_norm(
+                    model, calibration_batches(sampler, cfg.seed))
+                score = recipe.validate(model, val_images, cfg) if val_images else float("nan")
+                record = {
+                    "step": step,
+                    "loss": running / since,
+                    "val_psnr": score,
+                    **({"batch_norm": "recalibrated"} if recalibrated else {}),
+                    "lr": _lr_at(cfg, step),
+                    "sec_per_step": (time.monotonic() - t0) / since,
+                }
+                with open(out / "log.jsonl", "a") as f:
+                    f.write(json.dumps(record) + "\n")
+                log(json.dumps(record))
+                running, since, t0 = 0.0, 0, time.monotonic()
+                if keep_latest or not val_images or score > best:
+                    best = max(best, score)
+                    export_weights(model, kept, step)
+            if time.monotonic() - last_save > cfg.checkpoint_minutes * 60:
+                _save_checkpoint(ckpt_path, step, best, **parts)
+                last_save = time.monotonic()
+            yield FitStep(step, cfg.steps, 0, 1, float(loss.item()))
+    finally:  # the end, or a Stop: resumable, and some weights kept
+        _save_checkpoint(ckpt_path, step, best, **parts)
+        if not kept.exists():
+            export_weights(model, kept, step)
+    return kept
 
 
 def training_outputs(model, inputs):
