@@ -61,7 +61,8 @@ def test_a_stack_is_deblurred_plane_by_plane_with_progress(camera):
 
 def test_wrong_calls_are_refused_before_any_work(camera, register_untrained):
     register_untrained("dncnn", "tinyblind", {"features": 4, "depth": 3}, task="deblur", input="gray")
-    assert available_deblurrers() == ("richardson-lucy", "wiener", "tinyblind", "dip")
+    methods = available_deblurrers()
+    assert methods[:2] == ("richardson-lucy", "wiener") and "tinyblind" in methods and methods[-1] == "dip"
     with pytest.raises(ValueError, match="needs the blur's kernel"):
         iter_deblur(camera, method="wiener")
     with pytest.raises(TypeError, match="blind deblurrer: it takes no kernel"):

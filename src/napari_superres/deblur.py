@@ -19,7 +19,9 @@ from .lazy import iter_map_planes
 CLASSICAL = ("richardson-lucy", "wiener")
 FITTED = ("dip",)
 CLASSICAL_DEFAULTS = {"richardson-lucy": {"iterations": 30}, "wiener": {"balance": 0.03}}
-WORKING_COPIES = 12  # float64 copies of a channel the FFTs of either classical method hold at their peak
+# float64 copies of a channel at the peak of a deconvolution, measured (tracemalloc) on 256²-768²:
+# Richardson-Lucy 7.4-8.1, Wiener 5.0; the plane's unit copy and result add two per channel.
+WORKING_COPIES = 9
 
 
 def available_deblurrers():
@@ -109,7 +111,8 @@ def _classical_steps(image, method, kernel, channel_axis, options):
     if min(h, w) <= max(kernel.shape) // 2:
         raise ValueError(f"image planes must be larger than the kernel's radius, got {h}x{w} and kernel "
                          f"{kernel.shape}")
-    check_memory(image.nbytes + WORKING_COPIES * 8 * h * w, f"{method} deblurring of {image.shape} ({image.dtype})")
+    check_memory(image.nbytes + (WORKING_COPIES + 2 * channels) * 8 * h * w,
+                 f"{method} deblurring of {image.shape} ({image.dtype})")
     return _deconvolution_steps(image, method, kernel, channel_axis, settings, block=max(h, w))
 
 
