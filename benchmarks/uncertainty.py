@@ -1,6 +1,7 @@
 """Do the uncertainty maps point at the errors? Spearman rank correlation of each map with the true |error|.
 
     python benchmarks/uncertainty.py ../shared/data/dev/Set5 --out benchmarks/results/uncertainty.md
+    python benchmarks/uncertainty.py --no-sr --seeds 4 --out benchmarks/results/uncertainty_seeds.md
 
 Super-resolution x4 on Set5 (HR crops to a multiple of 4, low resolution by the
 MATLAB-exact bicubic, RGB in and out, errors on the Y channel as in the published
@@ -15,6 +16,9 @@ protocol):
 With ``--microscopy``: Noise2Void trained on one synthetic fluorescence stack
 (``denoise_microscopy.py``'s scene, 2D planes) and saved, then applied to a new
 stack with the flips and turns: the spread against the |error| per pixel.
+With ``--seeds K``: Deep Image Prior (its defaults) and Noise2Void (its quick preset) each fitted
+K times from different seeds to one synthetic plane: the spread of the fits
+against the |error| of their mean.
 Correlations are per image; the table gives their mean and range.
 """
 
@@ -32,7 +36,7 @@ from scipy.stats import spearmanr
 from napari_superres import imresize, upscale
 from napari_superres.color import rgb_to_ycbcr
 from napari_superres.io import read_image
-from napari_superres.uncertainty import augmentation_spread, backprojection_residual
+from napari_superres.uncertainty import augmentation_spread, backprojection_residual, seed_spread
 
 SCALE = 4
 
@@ -96,18 +100,54 @@ def microscopy_rows(iterations):
             f"flips/turns spread vs abs. error | {summary(rhos)} |"]
 
 
+def seed_rows(seeds, iterations, side=64):
+    """DIP and Noise2Void fitted ``seeds`` times to one synthetic fluorescence plane: spread ρ with |error|."""
+    from denoise_microscopy import OFFSET, camera_image, synthetic_truth
+
+    from napari_superres import fit_dip, fit_noise2void
+    from napari_superres.metrics import psnr
+    from napari_superres.noise2void import QUICK
+
+    truth = synthetic_truth((side, side), 30.0, 0)
+    clean, noisy = truth + OFFSET, camera_image(truth, 3.0, 0)
+    fits = {"DIP (its defaults)": lambda x, seed: fit_dip(x, seed=seed, preview_every=0),
+            f"Noise2Void 2D (quick preset, {iterations} it.)":
+                lambda x, seed: fit_noise2void(x, seed=seed, preview_every=0, **{**QUICK, "iterations": iterations})}
+    data_range = float(clean.max() - clean.min())
+    rows = []
+    for name, fit in fits.items():
+        start = time.perf_counter()
+        single = fit(noisy, 0)  # what one fit gives, and its time
+        seconds = time.perf_counter() - start
+        mean, spread = seed_spread(noisy, fit, seeds=seeds)
+        error = np.abs(mean.astype(np.float64) - clean)
+        one = psnr(clean, single.astype(np.float64), data_range=data_range)
+        blocks = rank_correlation(block_mean(spread, 4), block_mean(error, 4))
+        rows.append(f"| {name}, synthetic plane {side}² | {seeds} seeds' spread vs abs. error of "
+                    f"their mean | {rank_correlation(spread, error):.3f} | {blocks:.3f} | {one:.2f} → "
+                    f"{psnr(clean, mean.astype(np.float64), data_range=data_range):.2f} | {seconds:.0f} |")
+        print(rows[-1], flush=True)
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("folder", type=Path, help="a dataset folder with HR/*.png (e.g. ../shared/data/dev/Set5)")
+    parser.add_argument("folder", type=Path, nargs="?", default=None,
+                        help="a dataset folder with HR/*.png (e.g. ../shared/data/dev/Set5); not with --no-sr")
     parser.add_argument("--methods", nargs="+", default=["bicubic", "espcn", "fsrcnn", "edsr"])
     parser.add_argument("--microscopy", type=int, default=0, help="Noise2Void training iterations (0: not run)")
+    parser.add_argument("--seeds", type=int, default=0,
+                        help="DIP and Noise2Void fits per seed on a synthetic plane (0: not run)")
+    parser.add_argument("--seed-iterations", type=int, default=600, help="iterations of each Noise2Void fit")
+    parser.add_argument("--no-sr", action="store_true", help="skip the super-resolution rows")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    rows = [f"Spearman ρ between each map and the true |error| ({args.folder.name} x{SCALE}, Y channel): "
-            "mean over the images (min to max)", "",
-            "| method | Y PSNR | back-projection residual ρ (LR grid) | flips/turns spread ρ | s / image |",
-            "|---|---|---|---|---|"]
-    for method in args.methods:
+    rows = [] if args.no_sr else [
+        f"Spearman ρ between each map and the true |error| ({args.folder.name} x{SCALE}, Y channel): "
+        "mean over the images (min to max)", "",
+        "| method | Y PSNR | back-projection residual ρ (LR grid) | flips/turns spread ρ | s / image |",
+        "|---|---|---|---|---|"]
+    for method in [] if args.no_sr else args.methods:
         per_image = sr_correlations(args.folder, method, augment=method not in ("bicubic", "lanczos"))
         columns = list(zip(*per_image, strict=True))
         rows.append(f"| {method} | {np.mean(columns[2]):.2f} | {summary(columns[0])} | {summary(columns[1])} | "
@@ -115,6 +155,13 @@ def main():
         print(rows[-1], flush=True)
     if args.microscopy:
         rows += ["", "| model | map | ρ |", "|---|---|---|", *microscopy_rows(args.microscopy)]
+    if args.seeds:
+        rows += [""] * bool(rows) + [
+                 "Fits from K seeds to one synthetic fluorescence plane (denoise_microscopy.py's scene: peak 30 "
+                 "photons, read noise 3 ADU, seed 0); Spearman ρ of their spread with the |error| of their mean", "",
+                 "| fit | map | ρ per pixel | ρ of 4x4 block means | PSNR one fit → mean of the seeds | s / fit |",
+                 "|---|---|---|---|---|---|",
+                 *seed_rows(args.seeds, args.seed_iterations)]
     emit_table(rows, args.out)
 
 
