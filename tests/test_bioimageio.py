@@ -199,6 +199,19 @@ def test_an_imported_denoiser_needs_its_licence(weights_dir, tmp_path):
     np.testing.assert_allclose(run_as_described(rdf, files, test_input), test_output, atol=1e-5)
 
 
+@pytest.mark.parametrize("task", ["jpeg", "deblur"])
+def test_a_shipped_restorer_of_another_task_is_tested_by_its_own_core(task, tmp_path):
+    from napari_superres.models.registry import list_models
+
+    cards = sorted(name for name, card in list_models().items() if card.task == task and "@" not in name)
+    if not cards:
+        pytest.skip(f"no {task} model shipped")
+    rdf, files = read_package(export_bioimageio(cards[0], tmp_path / "restorer.zip", torchscript=False))
+    assert rdf["tags"][1] in ("jpeg-artefact-removal", "deblurring")
+    test_input, test_output = tensor(files, "test_input.npy"), tensor(files, "test_output.npy")
+    np.testing.assert_allclose(run_as_described(rdf, files, test_input), test_output, atol=1e-5)
+
+
 def test_models_that_see_more_than_the_image_are_refused(tmp_path):
     with pytest.raises(ValueError, match="colour hints besides the image"):
         export_bioimageio("colorizer", tmp_path / "c.zip")

@@ -67,6 +67,9 @@ PAPERS = {
                    "1811.10980"),
 }
 PAPERS["swinir_denoise"] = PAPERS["swinir"]
+# The core function that makes a task's test output, and what the task is called in a package.
+TASK_CORES = {"upscale": ("upscale", "super-resolution"), "denoise": ("denoise", "denoising"),
+              "jpeg": ("remove_jpeg_artifacts", "JPEG artefact removal"), "deblur": ("deblur", "deblurring")}
 # What the models that bioimage.io export refuses see besides the image (their contract's '+' inputs).
 EXTRA_INPUTS = {"mask": "a mask of the holes", "hints": "colour hints", "sigma": "a noise level map"}
 # A learned model's test input is at least this many pixels a side (and more than twice its halo).
@@ -180,9 +183,13 @@ class _LearnedModel:
                 "whole planes only (it cannot be tiled)"
             raise ValueError(f"{card.name} is a {card.architecture}, which sees {sees}: bioimage.io export covers "
                              "models that take the image alone, in tiles")
+        if card.task not in TASK_CORES:
+            raise ValueError(f"{card.name} is a {card.task} model: bioimage.io export covers "
+                             f"{', '.join(TASK_CORES)} models")
         self.card = card
         self.name = card.name
         self.paper = card.architecture
+        self.tag = TASK_CORES[card.task][1].lower().replace(" ", "-")
         self.channels = 3 if card.input == "rgb" else 1
         self.multiple = card.size_multiple
         self.halo = card.halo
@@ -210,22 +217,20 @@ class _LearnedModel:
         return ((image - low) / (high - low if high > low else 1.0)).astype(np.float32)
 
     def restored(self, image):
-        from . import denoise, upscale
+        import napari_superres
 
         channel_axis = -1 if self.channels == 3 else None
-        options = {"channel_axis": channel_axis, "device": "cpu", "precision": "fp32"}
-        if self.card.task == "denoise":
-            return denoise(image, method=self.name, **options)
-        return upscale(image, self.scale, method=self.name, **options)
+        options = {"method": self.name, "channel_axis": channel_axis, "device": "cpu", "precision": "fp32"}
+        core = getattr(napari_superres, TASK_CORES[self.card.task][0])
+        return core(image, self.scale, **options) if self.card.task == "upscale" else core(image, **options)
 
     values_text = ("each input's minimum to maximum are scaled onto 0-1 (scale_range; luma models see the BT.601 Y "
                    "of that, scale_linear), the output is in 0-1.")
 
     @property
     def restored_by(self):
-        if self.card.task == "denoise":
-            return f"`denoise(test_input, method={self.name!r})`"
-        return f"`upscale(test_input, {self.scale}, method={self.name!r})`"
+        scale = f", {self.scale}" if self.card.task == "upscale" else ""
+        return f"`{TASK_CORES[self.card.task][0]}(test_input{scale}, method={self.name!r})`"
 
     def preprocessing(self):
         axes = ["channel", "y", "x"]
@@ -245,7 +250,7 @@ class _LearnedModel:
 
     def summary(self):
         info = self.card.info
-        what = f"super-resolution x{self.scale}" if self.card.task == "upscale" else "denoising"
+        what = TASK_CORES[self.card.task][1] + (f" x{self.scale}" if self.card.task == "upscale" else "")
         sees = {"y": "the luma (BT.601 Y) of a gray image", "rgb": "RGB images", "gray": "gray images"}[self.card.input]
         training = info.get("training", {}).get("data") or (f"imported from {info['source'].get('file')}"
                                                               if isinstance(info.get("source"), dict) else "")
@@ -258,7 +263,7 @@ class _Noise2VoidModel:
     def __init__(self, card):
         self.card = card
         self.name = card["name"]
-        self.paper = "noise2void"
+        self.paper, self.tag = "noise2void", "denoising"
         network = card["network"]
         self.channels = network["in_channels"]
         self.multiple = 2 ** network["depth"]
@@ -457,7 +462,7 @@ def _description(model, name, description, authors, license):
         "authors": [{"name": author} for author in (authors or ["napari-superres"])],
         "cite": [{"text": text, "url": f"https://arxiv.org/abs/{arxiv}"}] if text else [],
         "license": license,
-        "tags": ["napari-superres", "denoising" if model.scale == 1 else "super-resolution", "pytorch",
+        "tags": ["napari-superres", model.tag, "pytorch",
                  "3d" if model.dims == 3 else "2d"],
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "config": {"bioimageio": {"reproducibility_tolerance": [TOLERANCE]}, "napari_superres": model.info()},
