@@ -61,10 +61,14 @@ def bicubic_upsample(x, scale):
     return rows @ x @ cols.T
 
 
+def _relu_in_place():
+    return nn.ReLU(inplace=True)  # after a convolution, whose output nothing else reads
+
+
 class ResidualBlock(nn.Module):
     """conv-ReLU-conv with an identity skip, scaled (EDSR); optional batch norm (SRResNet), 5x5 kernels (MDSR)."""
 
-    def __init__(self, channels, res_scale=1.0, batch_norm=False, activation=nn.ReLU, kernel_size=3):
+    def __init__(self, channels, res_scale=1.0, batch_norm=False, activation=_relu_in_place, kernel_size=3):
         super().__init__()
         norm = (lambda: nn.BatchNorm2d(channels)) if batch_norm else nn.Identity
         pad = kernel_size // 2
@@ -76,4 +80,11 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x):
         """The input plus the scaled residual of the block."""
-        return x + self.res_scale * self.body(x)
+        if torch.is_grad_enabled():
+            return x + self.res_scale * self.body(x)
+        # At inference the residual is a fresh tensor: scaling and adding in it saves two new
+        # tensors a block, each dearer than the arithmetic on a large tile.
+        residual = self.body(x)
+        if self.res_scale != 1:
+            residual.mul_(self.res_scale)
+        return residual.add_(x)
