@@ -147,8 +147,8 @@ def main():
                 if args.update_cards and methods.get(label) is not None:
                     card_path = find_model(method, scale).weights.with_suffix(".json")
                     card = json.loads(card_path.read_text())
-                    # a card of several scales (MDSR, LapSRN) keeps each scale's scores apart
-                    key = f"{dataset.name} x{scale}" if "scales" in card else dataset.name
+                    # a card of several scales (MDSR, LapSRN): the other scales' scores beside its own
+                    key = dataset.name if scale == card["scale"] else f"{dataset.name} x{scale}"
                     card.setdefault("metrics", {})[key] = {
                         "psnr_y": round(psnr, 2), "ssim_y": round(ssim, 4),
                         "protocol": f"MATLAB bicubic LR, Y channel BT.601, shave {scale}",

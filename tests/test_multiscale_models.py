@@ -7,9 +7,10 @@ import pytest
 import torch
 from skimage import data
 
-from napari_superres import available_methods, upscale
+from napari_superres import available_methods, imresize, upscale
 from napari_superres.cli import main
 from napari_superres.losses.pixel import charbonnier_loss
+from napari_superres.metrics import psnr
 from napari_superres.models import ARCHITECTURES, CONTRACTS, find_model, list_models
 from napari_superres.models.registry import ModelCardWarning
 from napari_superres.train import Objective, export_model
@@ -172,3 +173,14 @@ def test_a_card_whose_scales_leave_out_its_scale_is_skipped(tmp_path, monkeypatc
     assert "odd" not in cards and "bad" not in cards
     messages = " ".join(str(w.message) for w in record)
     assert "must hold the card's 'scale' 8" in messages and "not [3]" in messages
+
+
+@pytest.mark.parametrize(("method", "scales"), [("lapsrn", (2, 4, 8))])
+def test_shipped_weights_beat_bicubic_at_each_scale(method, scales):
+    truth = data.camera()[128:368, 128:368]  # 240 pixels: a multiple of every scale
+    assert available_methods()[method] == list(scales)
+    for scale in scales:
+        small = imresize(truth, 1 / scale)
+        out = upscale(small, scale, method=method)
+        assert out.shape == truth.shape and out.dtype == np.uint8
+        assert psnr(truth, out) > psnr(truth, upscale(small, scale, method="bicubic")), scale
