@@ -2,6 +2,8 @@
 
     python benchmarks/uncertainty.py ../shared/data/dev/Set5 --out benchmarks/results/uncertainty.md
     python benchmarks/uncertainty.py --no-sr --seeds 4 --out benchmarks/results/uncertainty_seeds.md
+    python benchmarks/uncertainty.py --no-sr --seeds 4 --seed-side 256 --seed-methods n2v \
+        --out benchmarks/results/uncertainty_seeds_n2v256.md
 
 Super-resolution x4 on Set5 (HR crops to a multiple of 4, low resolution by the
 MATLAB-exact bicubic, RGB in and out, errors on the Y channel as in the published
@@ -100,7 +102,7 @@ def microscopy_rows(iterations):
             f"flips/turns spread vs abs. error | {summary(rhos)} |"]
 
 
-def seed_rows(seeds, iterations, side=64):
+def seed_rows(seeds, iterations, side=64, methods=("dip", "n2v")):
     """DIP and Noise2Void fitted ``seeds`` times to one synthetic fluorescence plane: spread ρ with |error|."""
     from denoise_microscopy import OFFSET, camera_image, synthetic_truth
 
@@ -110,9 +112,10 @@ def seed_rows(seeds, iterations, side=64):
 
     truth = synthetic_truth((side, side), 30.0, 0)
     clean, noisy = truth + OFFSET, camera_image(truth, 3.0, 0)
-    fits = {"DIP (its defaults)": lambda x, seed: fit_dip(x, seed=seed, preview_every=0),
-            f"Noise2Void 2D (quick preset, {iterations} it.)":
+    fits = {("dip", "DIP (its defaults)"): lambda x, seed: fit_dip(x, seed=seed, preview_every=0),
+            ("n2v", f"Noise2Void 2D (quick preset, {iterations} it.)"):
                 lambda x, seed: fit_noise2void(x, seed=seed, preview_every=0, **{**QUICK, "iterations": iterations})}
+    fits = {name: fit for (key, name), fit in fits.items() if key in methods}
     data_range = float(clean.max() - clean.min())
     rows = []
     for name, fit in fits.items():
@@ -139,6 +142,8 @@ def main():
     parser.add_argument("--seeds", type=int, default=0,
                         help="DIP and Noise2Void fits per seed on a synthetic plane (0: not run)")
     parser.add_argument("--seed-iterations", type=int, default=600, help="iterations of each Noise2Void fit")
+    parser.add_argument("--seed-side", type=int, default=64, help="side of the synthetic plane of those fits")
+    parser.add_argument("--seed-methods", nargs="+", choices=["dip", "n2v"], default=["dip", "n2v"])
     parser.add_argument("--no-sr", action="store_true", help="skip the super-resolution rows")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -161,7 +166,7 @@ def main():
                  "photons, read noise 3 ADU, seed 0); Spearman ρ of their spread with the |error| of their mean", "",
                  "| fit | map | ρ per pixel | ρ of 4x4 block means | PSNR one fit → mean of the seeds | s / fit |",
                  "|---|---|---|---|---|---|",
-                 *seed_rows(args.seeds, args.seed_iterations)]
+                 *seed_rows(args.seeds, args.seed_iterations, args.seed_side, args.seed_methods)]
     emit_table(rows, args.out)
 
 
