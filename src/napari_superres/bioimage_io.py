@@ -19,6 +19,7 @@ image's own units.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import math
 import shutil
@@ -68,8 +69,9 @@ PAPERS = {
 }
 PAPERS["swinir_denoise"] = PAPERS["swinir"]
 # The core function that makes a task's test output, and what the task is called in a package.
-TASK_CORES = {"upscale": ("upscale", "super-resolution"), "denoise": ("denoise", "denoising"),
-              "jpeg": ("remove_jpeg_artifacts", "JPEG artefact removal"), "deblur": ("deblur", "deblurring")}
+TASK_CORES = {"upscale": ("upscale", "super-resolution", "upscale"), "denoise": ("denoise", "denoising", "denoise"),
+              "jpeg": ("remove_jpeg_artifacts", "JPEG artefact removal", "jpeg"),
+              "deblur": ("deblur", "deblurring", "deblur")}  # (function, name, its module)
 # What the models that bioimage.io export refuses see besides the image (their contract's '+' inputs).
 EXTRA_INPUTS = {"mask": "a mask of the holes", "hints": "colour hints", "sigma": "a noise level map"}
 # A learned model's test input is at least this many pixels a side (and more than twice its halo).
@@ -217,11 +219,10 @@ class _LearnedModel:
         return ((image - low) / (high - low if high > low else 1.0)).astype(np.float32)
 
     def restored(self, image):
-        import napari_superres
-
+        function, _, module = TASK_CORES[self.card.task]
         channel_axis = -1 if self.channels == 3 else None
         options = {"method": self.name, "channel_axis": channel_axis, "device": "cpu", "precision": "fp32"}
-        core = getattr(napari_superres, TASK_CORES[self.card.task][0])
+        core = getattr(importlib.import_module(f"{__package__}.{module}"), function)
         return core(image, self.scale, **options) if self.card.task == "upscale" else core(image, **options)
 
     values_text = ("each input's minimum to maximum are scaled onto 0-1 (scale_range; luma models see the BT.601 Y "
