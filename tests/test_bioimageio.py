@@ -212,11 +212,34 @@ def test_a_shipped_restorer_of_another_task_is_tested_by_its_own_core(task, tmp_
     np.testing.assert_allclose(run_as_described(rdf, files, test_input), test_output, atol=1e-5)
 
 
+@pytest.fixture(scope="module")
+def untraceable_package(tmp_path_factory):
+    """LapSRN x4 (its bicubic resize matrices are made in numpy from the input's size: not traceable)."""
+    from napari_superres.models.registry import list_models
+
+    if "lapsrn@x4" not in list_models():
+        pytest.skip("LapSRN not shipped")
+    with pytest.warns(UserWarning, match="no TorchScript weights in the package.*cannot be traced"):
+        return export_bioimageio("lapsrn@x4", tmp_path_factory.mktemp("bio") / "lapsrn.zip")
+
+
+def test_a_network_that_cannot_be_traced_is_exported_without_torchscript(untraceable_package):
+    rdf, files = read_package(untraceable_package)
+    assert "torchscript" not in rdf["weights"] and "weights_torchscript.pt" not in files
+    assert rdf["name"] == "napari-superres lapsrn-x4"  # bioimage.io names take no '@'
+    assert rdf["weights"]["pytorch_state_dict"]["architecture"]["kwargs"]["scale"] == 4
+    np.testing.assert_allclose(run_as_described(rdf, files, tensor(files, "test_input.npy")),
+                               tensor(files, "test_output.npy"), atol=1e-5)
+
+
 def test_models_that_see_more_than_the_image_are_refused(tmp_path):
     with pytest.raises(ValueError, match="colour hints besides the image"):
         export_bioimageio("colorizer", tmp_path / "c.zip")
     with pytest.raises(ValueError, match="no model 'nothing'"):
         export_bioimageio("nothing", tmp_path / "n.zip")
+    with pytest.raises(ValueError, match="bioimage.io name is letters"):
+        export_bioimageio("espcn_x2", tmp_path / "e.zip", name="espcn@2")
+    assert not (tmp_path / "e.zip").exists()
 
 
 def rewritten(package, tmp_path, change):
@@ -286,4 +309,10 @@ def test_bioimageio_core_passes_a_noise2void_package(noise2void_model, tmp_path)
     core = pytest.importorskip("bioimageio.core")
     card_path, noisy = noise2void_model
     summary = core.test_model(export_bioimageio(card_path, tmp_path / "cells.zip", test_image=noisy))
+    assert summary.status == "passed", [(d.name, [e.msg for e in d.errors]) for d in summary.details]
+
+
+def test_bioimageio_core_passes_a_package_without_torchscript(untraceable_package):
+    core = pytest.importorskip("bioimageio.core")
+    summary = core.test_model(untraceable_package)
     assert summary.status == "passed", [(d.name, [e.msg for e in d.errors]) for d in summary.details]

@@ -22,6 +22,7 @@ import hashlib
 import importlib
 import io
 import math
+import re
 import shutil
 import tempfile
 import warnings
@@ -142,6 +143,8 @@ def export_bioimageio(model, path, *, test_image=None, name=None, description=No
         raise FileExistsError(f"{path} exists: pass overwrite=True (--overwrite) to replace it")
     if license is not None:
         _check_license(license)
+    if name is not None:
+        _package_name(name, None)
     exported = _exported_model(model)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
@@ -431,11 +434,15 @@ def _write_trace(net, model, target):
         try:
             traced = torch.jit.trace(net, example, check_trace=False)
             matches = torch.allclose(traced(other), net(other), rtol=TRACE_TOLERANCE, atol=TRACE_TOLERANCE)
-        except RuntimeError:  # an operation that cannot be traced, or a size frozen into the trace
-            return False
-        if matches:
+            problem = None if matches else "the trace does not match the network at another size"
+        except Exception as err:  # whatever tracing raises, the package goes without a trace
+            problem = f"the network cannot be traced ({type(err).__name__}: {err})"
+        if problem is None:
             torch.jit.save(traced, str(target))
-    return matches
+    if problem is not None:
+        warnings.warn(f"{model.name}: no TorchScript weights in the package (deepImageJ needs them): {problem}",
+                      UserWarning, stacklevel=4)
+    return problem is None
 
 
 def _write_cover(target, image, restored, model):
@@ -458,7 +465,7 @@ def _description(model, name, description, authors, license):
         license = _default_license(model, card_license)
     text, arxiv = PAPERS.get(model.paper, (None, None))
     return {
-        "name": name or f"napari-superres {model.name}",
+        "name": _package_name(name, model),
         "description": description or f"{what} by napari-superres's {model.name} model; it sees {sees}.",
         "authors": [{"name": author} for author in (authors or ["napari-superres"])],
         "cite": [{"text": text, "url": f"https://arxiv.org/abs/{arxiv}"}] if text else [],
@@ -469,6 +476,15 @@ def _description(model, name, description, authors, license):
         "config": {"bioimageio": {"reproducibility_tolerance": [TOLERANCE]}, "napari_superres": model.info()},
         "_training": training,
     }
+
+
+def _package_name(name, model):
+    """``name``, or one made of the model's name; bioimage.io takes letters, digits, spaces and ``_+-()``."""
+    if name is None:
+        return re.sub(r"[^A-Za-z0-9_+\- ()]", "-", f"napari-superres {model.name}")
+    if not re.fullmatch(r"[A-Za-z0-9_+\- ()]+", name):
+        raise ValueError(f"a bioimage.io name is letters, digits, spaces and _+-(), not {name!r}")
+    return name
 
 
 def _default_license(model, card_license):
