@@ -89,6 +89,14 @@ def test_a_trained_blind_model_keeps_dtype_and_cleans_each_channel_as_gray(astro
     assert out.dtype == np.float64 and 0 <= out.min() and out.max() <= 1
 
 
+def test_the_shipped_blind_deblurrer_beats_the_blurred_input(camera):
+    # No kernel given. Measured gains: 2.8 dB (Gaussian σ 1.5), 1.0 dB (motion of 9 px at 60°).
+    for kernel, gain in ((gaussian_kernel(1.5), 2.0), (motion_kernel(9, 60), 0.5)):
+        degraded = blurred(camera, kernel)
+        out = deblur(degraded, method="dncnn_deblur", device="cpu")
+        assert inner_psnr(camera, out) > inner_psnr(camera, degraded) + gain
+
+
 def test_the_command_line_deconvolves_by_the_blur_it_is_told(tmp_path, camera):
     import imageio.v3 as iio
 
