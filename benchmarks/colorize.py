@@ -4,14 +4,20 @@ For each image (Set5, Set14 and the DIP images under ``../shared/data/dev`` by
 default), turned gray (its CIE L), the table gives:
 
 - PSNR of the RGB result and of the ab channels against the original;
-- colourfulness (Hasler and Süsstrunk 2003) of the result and of the original;
+- colourfulness (Hasler and Süsstrunk 2003) of the result, and its ratio to the originals';
 - the share of pixels whose ab error is under 10, 20 and 30 units, and the area
   under that curve for thresholds 0-150 (Zhang et al.'s AuC, 1 = perfect);
 - the same AuC with every pixel weighted by the rarity of its true colour (Zhang's
   class-rebalanced AuC: the weights are the inverse frequency of the pixel's ab bin
   over all the test images), where the gray answer no longer wins by default.
 
-Images whose original is gray (colourfulness under 1) are left out.
+Rows: the gray answer; the curve over the rebalancing the colours are read at
+(Zhang's λ: 0.5 as trained by Zhang, 0.75, 1 = none; the rebalancing strength
+1 - λ is 0.5, 0.25, 0) and the annealed mean's temperature T, without fading or
+edge-aware upsampling; then the looks of :data:`napari_superres.colorize.LOOKS` and their
+parts. The network runs once an image; every row reads its logits
+(``colorize.read_colours``, as ``colorize`` does). Images whose original is gray
+(colourfulness under 1) are left out.
 
     python benchmarks/colorize.py ../shared/data/dev --out benchmarks/results/colorize.md
 """
@@ -20,18 +26,24 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
+import torch
 from _report import emit_table
 from skimage.color import lab2rgb, rgb2lab
 
-from napari_superres import colorize, psnr
-from napari_superres.colorize import ab_bins
+from napari_superres import psnr
+from napari_superres.colorize import LOOKS, ab_bins, network_logits, prior_shift, read_colours
 from napari_superres.io import read_image
+from napari_superres.models import find_model
+from napari_superres.models.inference import load_on
 
 IMAGE_GLOBS = ["Set5/HR/*.png", "Set14/HR/*.png", "DIP/*/*_GT.png", "DIP/inpainting/kate.png",
                "DIP/inpainting/vase.png", "DIP/inpainting/library.png"]
+AB_THRESHOLDS = np.arange(0, 151)  # ab distances of the error curve, 0-150
+RAW = {"confidence": None, "edges": 0}
 
 
 def colourfulness(rgb):
@@ -41,13 +53,13 @@ def colourfulness(rgb):
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
 
-AB_THRESHOLDS = np.arange(0, 151)  # ab distances of the error curve, 0-150
-
-
 def ab_error_curve(truth_ab, ab, weights=None, thresholds=AB_THRESHOLDS):
+    """Share of pixels (weighted by ``weights``) whose ab error is under each threshold."""
     error = np.hypot(*(truth_ab - ab).reshape(-1, 2).T)
     weights = np.ones_like(error) if weights is None else weights.ravel()
-    return np.array([np.sum(weights * (error < t)) / np.sum(weights) for t in thresholds])
+    order = np.argsort(error)
+    cumulative = np.concatenate([[0], np.cumsum(weights[order])]) / weights.sum()
+    return cumulative[np.searchsorted(error[order], thresholds, side="left")]
 
 
 def nearest_bins(ab):
@@ -57,19 +69,42 @@ def nearest_bins(ab):
                            for i in range(0, len(flat), 65536)])
 
 
+class Truth:
+    """An original, its Lab, its gray version's lightness and its pixels' rarity weights."""
+
+    def __init__(self, rgb):
+        self.rgb = rgb
+        self.lab = rgb2lab(rgb / 255)
+        self.lightness = np.round(self.lab[..., 0] / 100 * 255) / 255 * 100  # as an 8-bit gray image has it
+        self.bins = nearest_bins(self.lab[..., 1:])
+
+
 def scores(truth, guess, bin_weights):
-    truth_lab, guess_lab = rgb2lab(truth / 255), rgb2lab(guess / 255)
-    curve = ab_error_curve(truth_lab[..., 1:], guess_lab[..., 1:])
-    rebalanced = ab_error_curve(truth_lab[..., 1:], guess_lab[..., 1:], bin_weights[nearest_bins(truth_lab[..., 1:])])
-    ab_psnr = psnr(truth_lab[..., 1:], guess_lab[..., 1:], data_range=220.0)
-    return {"rgb_psnr": psnr(truth, guess, data_range=255), "ab_psnr": ab_psnr,
+    guess_lab = rgb2lab(guess / 255)
+    curve = ab_error_curve(truth.lab[..., 1:], guess_lab[..., 1:])
+    rebalanced = ab_error_curve(truth.lab[..., 1:], guess_lab[..., 1:], bin_weights[truth.bins])
+    return {"rgb_psnr": psnr(truth.rgb, guess, data_range=255),
+            "ab_psnr": psnr(truth.lab[..., 1:], guess_lab[..., 1:], data_range=220.0),
             "colourfulness": colourfulness(guess), "under10": curve[10], "under20": curve[20],
             "under30": curve[30], "auc": float(curve.mean()), "auc_rebalanced": float(rebalanced.mean())}
 
 
-def gray_answer(truth):
-    lightness = rgb2lab(truth / 255)[..., 0]
-    return np.clip(np.round(lab2rgb(np.dstack([lightness, np.zeros(lightness.shape + (2,))])) * 255), 0, 255)
+def to_rgb(lightness, ab):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Conversion from CIE-LAB", UserWarning)
+        return np.clip(np.round(lab2rgb(np.dstack([lightness, ab])) * 255), 0, 255)
+
+
+def settings():
+    """``{row name: look}``: the λ × T curve, then the looks and their parts."""
+    rows = {f"λ {lam:g} (strength {1 - lam:g}), T {t:g}": {"rebalancing": lam, "temperature": t, **RAW}
+            for lam in (0.5, 0.75, 1.0) for t in (0.2, 0.38, 0.6, 1.0)}
+    natural = LOOKS["natural"]
+    rows["natural, faded by entropy 0.75-0.8"] = {**natural, "confidence": (0.75, 0.8)}  # the 10 % least sure
+    rows["natural with bilinear upsampling"] = {**natural, "edges": 0}
+    for name, look in LOOKS.items():
+        rows[f"**{name}**"] = look
+    return rows
 
 
 def main():
@@ -78,39 +113,45 @@ def main():
     parser.add_argument("--method", default="colorizer")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    torch.set_num_threads(1)
     paths = sorted({p for pattern in IMAGE_GLOBS for p in args.root.glob(pattern)})
     truths = {}
     for path in paths:
         image = read_image(path)
         if image.ndim == 3 and colourfulness(image[..., :3]) >= 1:
-            truths[path.name] = image[..., :3].astype(np.float64)
-    counts = np.zeros(len(ab_bins()))
-    for truth in truths.values():
-        counts += np.bincount(nearest_bins(rgb2lab(truth / 255)[..., 1:]), minlength=len(counts))
+            truths[path.name] = Truth(image[..., :3].astype(np.float64))
+    counts = sum(np.bincount(t.bins, minlength=len(ab_bins())) for t in truths.values())
     bin_weights = 1 / np.maximum(counts / counts.sum(), 1e-6)
-    results = {"gray (ab = 0)": [], args.method: []}
+    card = find_model(args.method, 1)
+    model, device = load_on(card, "cpu")
+    bins = torch.from_numpy(ab_bins()).float()
+    looks = settings()
+    results = {"gray (ab = 0)": [], **{name: [] for name in looks}}
     seconds = 0.0
     for name, truth in truths.items():
-        lightness = rgb2lab(truth / 255)[..., 0]
-        gray = np.round(lightness / 100 * 255).astype(np.uint8)
+        results["gray (ab = 0)"].append(scores(truth, to_rgb(truth.lightness, 0 * truth.lab[..., 1:]), bin_weights))
         start = time.perf_counter()
-        guess = colorize(gray, method=args.method).astype(np.float64)
+        logits = network_logits(model, card.size_multiple, truth.lightness)
         seconds += time.perf_counter() - start
-        results["gray (ab = 0)"].append(scores(truth, gray_answer(truth), bin_weights))
-        results[args.method].append(scores(truth, guess, bin_weights))
-        print(name, {k: round(float(v), 3) for k, v in results[args.method][-1].items()}, flush=True)
-    truth_colourfulness = [colourfulness(t) for t in truths.values()]
+        for row, look in looks.items():
+            ab, _ = read_colours(logits, truth.lightness, bins, prior_shift(card, look["rebalancing"]), look)
+            results[row].append(scores(truth, to_rgb(truth.lightness, ab), bin_weights))
+        print(name, {k: round(float(v), 3) for k, v in results["**natural**"][-1].items()}, flush=True)
+    original = np.mean([colourfulness(t.rgb) for t in truths.values()])
     rows = []
     for name, per_image in results.items():
         mean = {k: np.mean([r[k] for r in per_image]) for k in per_image[0]}
-        rows.append(f"| {name} | {mean['rgb_psnr']:.2f} | {mean['ab_psnr']:.2f} | {mean['colourfulness']:.1f} | "
-                    f"{mean['under10']:.3f} | {mean['under20']:.3f} | {mean['under30']:.3f} | {mean['auc']:.3f} | "
-                    f"{mean['auc_rebalanced']:.3f} |")
+        rows.append(f"| {name} | {mean['rgb_psnr']:.2f} | {mean['ab_psnr']:.2f} | {mean['colourfulness']:.1f} "
+                    f"({mean['colourfulness'] / original:.2f}x) | {mean['under10']:.3f} | {mean['under20']:.3f} | "
+                    f"{mean['under30']:.3f} | {mean['auc']:.3f} | {mean['auc_rebalanced']:.3f} |")
     emit_table([
-        f"Colorization of {len(truths)} colour dev images (Set5, Set14, DIP) turned gray; means over images. "
-        f"Colourfulness of the originals: {np.mean(truth_colourfulness):.1f}. {args.method}: "
-        f"{seconds / len(truth_colourfulness):.2f} s an image on this machine.\n",
-        "| output | RGB PSNR | ab PSNR | colourfulness | ab error < 10 | < 20 | < 30 | AuC (0-150) | AuC rebalanced |",
+        f"Colorization of {len(truths)} colour dev images (Set5, Set14, DIP) turned gray, model {args.method} "
+        f"({card.info.get('training', {}).get('pairs', '')}); means over images. Colourfulness of the originals: "
+        f"{original:.1f}. The network: {seconds / len(truths):.2f} s an image on this machine. λ: Zhang's "
+        "rebalancing the colours are read at (1: none); T: annealed-mean temperature; fading: towards gray where "
+        "the distribution's entropy is high; upsampling: along L's edges (joint bilateral) or bilinear.\n",
+        "| output | RGB PSNR | ab PSNR | colourfulness (x originals') | ab error < 10 | < 20 | < 30 | AuC (0-150) "
+        "| AuC rebalanced |",
         "|---|---|---|---|---|---|---|---|---|", *rows], args.out)
 
 

@@ -4,17 +4,22 @@ import numpy as np
 import pytest
 import torch
 from skimage import data
-from skimage.color import rgb2lab
+from skimage.color import lab2rgb, rgb2lab
 
 from napari_superres.colorize import (
+    LOOKS,
     ab_bins,
     annealed_mean,
     colorize,
+    colour_confidence,
+    decode,
     hint_reach,
     hints_to_ab,
+    prior_shift,
     rebalancing_weights,
     soft_encode,
     spread_hints,
+    upsample_along_edges,
 )
 
 
@@ -153,3 +158,70 @@ def test_two_hints_in_one_region_blend_and_each_keeps_its_colour():
     np.testing.assert_allclose(spread[known], hint_ab[known])
     assert spread[64, 35, 0] > spread[64, 35, 1] and spread[64, 75, 1] > spread[64, 75, 0]
     assert np.mean(np.linalg.norm(spread[disc], axis=-1) > 25) > 0.9  # the region is coloured, not gray
+
+
+def test_confidence_is_low_for_a_flat_distribution_and_fading_takes_it_to_gray():
+    bins = torch.from_numpy(ab_bins()).float()
+    flat = torch.zeros(1, len(bins), 1, 1)
+    peaked = flat.clone()
+    peaked[0, int((bins - torch.tensor([40.0, 40.0])).abs().sum(1).argmin())] = 30.0
+    shift, fading = np.zeros(len(bins)), {**LOOKS["natural"], "confidence": (0.75, 0.8)}
+    (ab_flat, sure_flat), (ab_peak, sure_peak) = (decode(x, bins, shift, fading) for x in (flat, peaked))
+    assert float(sure_flat) < 1e-6 and float(sure_peak) > 0.9
+    assert torch.allclose(ab_flat, torch.zeros(2)) and torch.allclose(ab_peak[0, :, 0, 0], torch.tensor([40.0, 40.0]))
+    for look in LOOKS.values():  # neither look fades: the mean (natural, T = 1) of a spread distribution is grayish
+        unfaded, _ = decode(flat, bins, shift, look)
+        assert torch.allclose(unfaded, annealed_mean(flat, bins, look["temperature"]))
+
+
+def test_colour_confidence_is_a_map_in_zero_one(tiny_colorizer):
+    rgb = data.astronaut()[:48, :40]
+    confidence = colour_confidence(rgb, method=tiny_colorizer, channel_axis=-1)
+    assert confidence.shape == (48, 40) and confidence.dtype == np.float32
+    assert 0 <= confidence.min() <= confidence.max() <= 1
+    with pytest.raises(ValueError, match="look must be one of"):
+        colorize(rgb[..., 0], method=tiny_colorizer, look="sepia")
+
+
+def test_colours_brought_to_full_size_stop_at_the_lightness_edge_instead_of_fringing_across_it():
+    lightness = np.where(np.arange(64) < 34, 80.0, 30.0)[None].repeat(32, 0)  # an edge inside the 9th cell
+    low = np.zeros((8, 16, 1))
+    low[:, :8], low[:, 8] = 50.0, 25.0  # the colour of the bright side; the cell across the edge is a mix
+    bilinear = torch.nn.functional.interpolate(torch.from_numpy(low).permute(2, 0, 1)[None], scale_factor=4,
+                                               mode="bilinear", align_corners=False)[0, 0].numpy()
+    along = upsample_along_edges(lightness, low, sigma=10.0)[..., 0]
+    dark_side, bright_side = slice(34, 42), slice(26, 34)
+    assert bilinear[:, dark_side].max() > 20  # plain interpolation spills colour over the edge
+    assert along[:, dark_side].max() < 2 and along[:, bright_side].min() > 45
+    np.testing.assert_allclose(along[:, :20], 50.0)  # within a region, the region's colour
+    assert np.all(along[:, 46:] < 1e-3)
+
+
+def test_prior_shift_reads_a_rebalanced_network_with_fewer_rare_colours():
+    class Card:
+        info = {"decoding": {"rebalancing": 0.5, "ab_prior": list(np.linspace(1, 0.01, len(ab_bins())) / 100)}}
+
+    assert np.all(prior_shift(Card, 0.5) == 0) and np.all(prior_shift(type("Bare", (), {"info": {}}), 1.0) == 0)
+    shift = prior_shift(Card, 1.0)
+    assert shift[0] > shift[-1]  # the frequent bin gains against the rare one
+
+
+@pytest.mark.skipif("colorizer" not in __import__("napari_superres").available_colorizers(),
+                    reason="the trained colorizer's weights are not installed")
+def test_shipped_colorizer_beats_the_gray_answer_on_a_photograph_it_never_saw():
+    from napari_superres import psnr
+
+    truth = data.astronaut()[::2, ::2]  # left out of the training images
+    lab = rgb2lab(truth / 255)
+    gray = np.round(lab[..., 0] / 100 * 255).astype(np.uint8)
+    gray_answer = np.round(lab2rgb(np.dstack([gray / 255 * 100, np.zeros(gray.shape + (2,))])) * 255)
+    natural = colorize(gray, method="colorizer")
+    vivid = colorize(gray, method="colorizer", look="vivid")
+    assert psnr(truth, natural, data_range=255) > psnr(truth, gray_answer, data_range=255) + 0.2
+    assert _colourfulness(vivid) > _colourfulness(natural) > 5  # natural is coloured, not gray
+
+
+def _colourfulness(rgb):
+    r, g, b = np.moveaxis(rgb.astype(np.float64), -1, 0)
+    rg, yb = r - g, (r + g) / 2 - b
+    return np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from magicgui.widgets import ComboBox
 from napari.layers import Labels, Points
 
-from ..colorize import available_colorizers, iter_colorize
+from ..colorize import LOOKS, available_colorizers, iter_colorize
 from .base import InWorker, Job, TaskWidget
 from .layers import hints_maker
 
@@ -18,6 +18,8 @@ NOT_QUANTITATIVE = "colours guessed by a network: not a measurement, do not quan
 TIP_HINTS = ("Optional: a Points layer (each point's face colour) or a Labels layer (each label's colour) saying "
              "which colour a region has; a hint spreads over the region of similar brightness around it.")
 TIP_MODEL = "The colorization network (a second or two per megapixel on a CPU)."
+TIP_LOOK = ("natural: colours as often as photographs have them, faded to gray where the network is unsure (closer "
+            "to the true colours than gray, on average); vivid: Zhang et al.'s saturated look, more often wrong.")
 
 
 class ColorizeWidget(TaskWidget):
@@ -29,7 +31,8 @@ class ColorizeWidget(TaskWidget):
     def __init__(self, viewer: napari.viewer.Viewer):
         self.hints = ComboBox(label="hints", nullable=True, tooltip=TIP_HINTS)
         self.method = ComboBox(label="model", choices=lambda _widget: list(available_colorizers()), tooltip=TIP_MODEL)
-        super().__init__(viewer, [self.hints], advanced=[self.method])
+        self.look = ComboBox(label="look", choices=list(LOOKS), value="natural", tooltip=TIP_LOOK)
+        super().__init__(viewer, [self.hints, self.look], advanced=[self.method])
         self.hints.choices = self._hint_layers  # needs the viewer, so after the base init
         self._pick_only = (self.hints,)
         self.pick_only_choices()
@@ -49,16 +52,16 @@ class ColorizeWidget(TaskWidget):
             raise ValueError(f"{layer.name} is already in colour; colorize a gray image")
         if not self.method.value:
             raise ValueError("no colorization model is installed (weights/colorizer.json)")
-        method = self.method.value
+        method, look = self.method.value, self.look.value
         hints = InWorker(hints_maker(self.hints.value, layer)) if self.hints.value is not None else None
         source = self.hints.value.name if self.hints.value is not None else None
 
         def on_result(result):
             self._add_result(layer, result, f"{layer.name} (colorized)",
-                             {"task": "colorize", "method": method, "hints": source, "quantitative": False,
-                              "note": NOT_QUANTITATIVE}, rgb=True)
+                             {"task": "colorize", "method": method, "look": look, "hints": source,
+                              "quantitative": False, "note": NOT_QUANTITATIVE}, rgb=True)
             self.status.value = f"Done: {NOT_QUANTITATIVE}."
 
-        kwargs = {"method": method, "device": self._device()}
+        kwargs = {"method": method, "look": look, "device": self._device()}
         return Job(steps=iter_colorize, args=(layer.data, hints), kwargs=kwargs,
                    description=f"Colorizing with {method}", on_result=on_result)

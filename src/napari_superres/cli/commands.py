@@ -174,8 +174,9 @@ def _colorize(args):
 
     hints = _hints(read_image(args.hints)) if args.hints else None
     _process_file(args, _Job(f"{args.method} colorize", lambda image, axis: iter_colorize(
-        image, hints, method=args.method, channel_axis=axis, device=args.device),
-        record=_record("colorize", args.method, device=args.device, hints=str(args.hints) if args.hints else None),
+        image, hints, method=args.method, look=args.look, channel_axis=axis, device=args.device),
+        record=_record("colorize", args.method, device=args.device, look=args.look,
+                       hints=str(args.hints) if args.hints else None),
         result_axis=lambda axis: -1 if axis is None else axis))
 
 

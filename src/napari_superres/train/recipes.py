@@ -116,7 +116,25 @@ def _hole_pairs(cfg, images):
 
 
 def _color_pairs(cfg, images):
-    return ColorSampler(images, cfg.lr_patch, cfg.batch_size, cfg.seed)
+    return ColorSampler(images, cfg.lr_patch, cfg.batch_size, cfg.seed, rebalancing=_rebalancing(cfg.losses))
+
+
+def _rebalancing(losses):
+    """Zhang's λ of a colorizer run: 1 (no rebalancing) with ``--losses cross_entropy``, else 0.5."""
+    from ..colorize import REBALANCE_LAMBDA
+
+    return 1.0 if "cross_entropy" in losses else REBALANCE_LAMBDA
+
+
+def _color_losses(config):
+    return {"cross_entropy": 1.0} if _rebalancing(config.get("losses", {})) == 1 else {"rebalanced_cross_entropy": 1.0}
+
+
+def _color_description(config):
+    lam = _rebalancing(config.get("losses", {}))
+    loss = "plain cross-entropy (no rebalancing)" if lam == 1 else f"class-rebalanced (λ = {lam:g})"
+    return (f"L of CIE Lab in, ab out at 1/4 resolution, soft-encoded over 261 bins, {loss}; "
+            "half the crops with random user hints")
 
 
 def _weighted_losses(cfg, sampler):
@@ -212,9 +230,8 @@ RECIPES = {
         sampler=_color_pairs,
         objective=lambda cfg, sampler: ColorObjective(sampler.class_weights),
         validate=lambda model, images, cfg: validate_colorizer(model, images, multiple=size_multiple(cfg)),
-        pairs=lambda config: ("L of CIE Lab in, ab out at 1/4 resolution, soft-encoded over 261 bins, "
-                              "class-rebalanced (λ = 0.5); half the crops with random user hints"),
-        losses=lambda config: {"rebalanced_cross_entropy": 1.0},
+        pairs=_color_description,
+        losses=_color_losses,
         psnr_is_the_aim=False,  # rebalanced colours aim at vivid, not mean, colours
     ),
 }

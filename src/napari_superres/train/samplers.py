@@ -122,10 +122,10 @@ class ColorSampler(PatchSampler):
     colorization); the others a geometric number of hints (p = 1/8, at most 32),
     each a square of 1 to 5 pixels at a uniform random place holding the mean ab of
     the true colours there. Also counts the ab bins of the training images for the
-    class-rebalancing weights.
+    class-rebalancing weights (Zhang's λ ``rebalancing``: 1 weighs every colour alike).
     """
 
-    def __init__(self, images, patch, batch_size, seed=0, prior_crops=2000):
+    def __init__(self, images, patch, batch_size, seed=0, prior_crops=2000, rebalancing=0.5):
         super().__init__(images, 1, patch, batch_size, seed)
         from ..colorize import ab_bins, rebalancing_weights
 
@@ -137,7 +137,7 @@ class ColorSampler(PatchSampler):
             y, x = (prior_rng.integers(0, n - 32 + 1) for n in image.shape[:2])
             ab = torch.from_numpy(cie_lab(image[y:y + 32, x:x + 32] / 255)[..., 1:].reshape(-1, 2)).float()
             counts += np.bincount(torch.cdist(ab, self.bins).argmin(1).numpy(), minlength=len(self.bins))
-        self.class_weights = torch.from_numpy(rebalancing_weights(counts, ab_bins())).float()
+        self.class_weights = torch.from_numpy(rebalancing_weights(counts, ab_bins(), rebalancing)).float()
 
     def sample(self):
         """``(network input, ab target)``: L with random hints, and the crops' ab."""
