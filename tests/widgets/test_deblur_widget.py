@@ -16,7 +16,7 @@ def test_widget_deconvolves_by_its_blur_and_runs_trained_models(register_untrain
     blurred = np.round(blur(clean, motion_kernel(7, 45))).astype(np.uint8)
     layer = viewer.add_image(blurred)
     widget = DeblurWidget(viewer)
-    assert widget.method.choices == ("richardson-lucy", "wiener", "tinyblind")
+    assert widget.method.choices[:2] == ("richardson-lucy", "wiener") and "tinyblind" in widget.method.choices
     widget.image.value = layer
     widget.method.value = "wiener"
     assert not widget.blur.native.isHidden() and widget.angle.native.isHidden()
@@ -33,7 +33,8 @@ def test_widget_deconvolves_by_its_blur_and_runs_trained_models(register_untrain
     widget.method.value = "tinyblind"
     assert widget.blur.native.isHidden()  # blind: no blur to set
     widget.task.value = "JPEG artefacts"
-    assert widget.method.choices == ("tinyjpeg",) and widget.method.value == "tinyjpeg"
+    assert "tinyjpeg" in widget.method.choices and "dip" not in widget.method.choices
+    widget.method.value = "tinyjpeg"
     widget.run()
     qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
     result = viewer.layers[-1]
