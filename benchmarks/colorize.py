@@ -107,12 +107,29 @@ def settings():
     return rows
 
 
+def figure(path, method):
+    """Gray, natural, vivid and original side by side: scikit-image's astronaut, which no training saw."""
+    from skimage import data
+    from skimage.io import imsave
+
+    from napari_superres import colorize
+
+    truth = data.astronaut()[::2, ::2]
+    gray = np.round(rgb2lab(truth / 255)[..., 0] / 100 * 255).astype(np.uint8)
+    panels = [np.stack([gray] * 3, -1)] + [colorize(gray, method=method, look=look) for look in ("natural", "vivid")]
+    gap = np.full((truth.shape[0], 4, 3), 255, np.uint8)
+    imsave(path, np.hstack([x for panel in [*panels, truth] for x in (panel, gap)][:-1]))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("root", type=Path, help="../shared/data/dev")
     parser.add_argument("--method", default="colorizer")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--figure", type=Path, help="also write gray | natural | vivid | original of the astronaut")
     args = parser.parse_args()
+    if args.figure:
+        figure(args.figure, args.method)
     torch.set_num_threads(1)
     paths = sorted({p for pattern in IMAGE_GLOBS for p in args.root.glob(pattern)})
     truths = {}

@@ -106,6 +106,7 @@ SCRIPT = textwrap.dedent('''
         "available_methods": lambda: nsr.available_methods(),
         "colorize": lambda: nsr.colorize(gray, hints, device="cpu"),
         "iter_colorize": lambda: drain(nsr.iter_colorize(gray, device="cpu")),
+        "colour_confidence": lambda: nsr.colour_confidence(gray, device="cpu"),
         "denoise": lambda: nsr.denoise(gray, method="tv"),
         "iter_denoise": lambda: drain(nsr.iter_denoise(gray, method="nlm", sigma=0.1)),
         "estimate_noise": lambda: nsr.estimate_noise(gray),

@@ -7,7 +7,7 @@ from . import _openmp  # noqa: F401 - first: OpenMP's wait policy, before anythi
 from ._arrays import ChannelAxisWarning
 from ._version import __version__ as __version__  # the alias re-exports it
 from .bioimage_io import export_bioimageio, import_bioimageio
-from .colorize import available_colorizers, colorize, iter_colorize
+from .colorize import available_colorizers, colorize, colour_confidence, iter_colorize
 from .deblur import available_deblurrers, deblur, iter_deblur
 from .denoise import available_denoisers, denoise, estimate_noise, iter_denoise
 from .device import available_devices, select_device
@@ -38,6 +38,7 @@ __all__ = [
     "available_jpeg_methods",
     "backprojection_residual",
     "colorize",
+    "colour_confidence",
     "iter_apply_noise2void",
     "iter_augmentation_spread",
     "iter_colorize",
