@@ -143,7 +143,10 @@ def test_colorize_colours_a_gray_file_with_an_rgba_hints_file(tmp_path, tiny_col
     with tifffile.TiffFile(tmp_path / "rgb.tif") as tif:
         assert tif.pages[0].photometric == tifffile.PHOTOMETRIC.RGB
         assert tif.asarray().shape == (24, 32, 3)
-        assert tif.shaped_metadata[0]["task"] == "colorize"
+        assert tif.shaped_metadata[0]["task"] == "colorize" and tif.shaped_metadata[0]["settings"]["look"] == "natural"
+    main(["colorize", str(gray), str(tmp_path / "vivid.tif"), "--method", tiny_colorizer, "--look", "vivid"])
+    with tifffile.TiffFile(tmp_path / "vivid.tif") as tif:
+        assert tif.shaped_metadata[0]["settings"]["look"] == "vivid"
 
 
 def test_colorize_refuses_hints_without_alpha(tmp_path, tiny_colorizer):
