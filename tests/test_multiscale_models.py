@@ -175,7 +175,7 @@ def test_a_card_whose_scales_leave_out_its_scale_is_skipped(tmp_path, monkeypatc
     assert "must hold the card's 'scale' 8" in messages and "not [3]" in messages
 
 
-@pytest.mark.parametrize(("method", "scales"), [("lapsrn", (2, 4, 8)), ("mdsr", (2, 3, 4))])
+@pytest.mark.parametrize(("method", "scales"), [("lapsrn", (2, 4, 8)), ("mdsr", (2, 3, 4)), ("drcn", (4,))])
 def test_shipped_weights_beat_bicubic_at_each_scale(method, scales):
     truth = data.camera()[128:368, 128:368]  # 240 pixels: a multiple of every scale
     assert available_methods()[method] == list(scales)
