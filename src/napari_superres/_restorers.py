@@ -32,7 +32,7 @@ def iter_apply_restorer(image, method, task, verb, channel_axis=None, **options)
     takes them. Checked when called, before any work.
     """
     from .models import find_model
-    from .upscale import AUTO_TILE, MIN_BLOCK, _learned_plane_function, _upscale_steps
+    from .upscale import AUTO_TILE, MIN_BLOCK, learned_plane_function, upscale_steps
 
     unknown = set(options) - set(OPTIONS)
     if unknown:
@@ -49,10 +49,10 @@ def iter_apply_restorer(image, method, task, verb, channel_axis=None, **options)
     card = find_model(method, 1)
     if card.task != task:
         raise ValueError(f"{method} is a {card.task} model, not a {task} one")
-    plane_fn, halo, block = _learned_plane_function(card, options.get("device"), tile or AUTO_TILE,
+    plane_fn, halo, block = learned_plane_function(card, options.get("device"), tile or AUTO_TILE,
                                                     options.get("precision", "auto"))
     layout = plane_layout(image, channel_axis)
     check_blocks_fit(layout, layout[1:3], image.dtype, block=block, halo=halo, result=not is_lazy(image),
                      network_per_pixel=plane_fn.network_bytes_per_pixel)
-    return _upscale_steps(image, plane_fn, True, options.get("value_range"), options.get("threads"), None, False,
+    return upscale_steps(image, plane_fn, True, options.get("value_range"), options.get("threads"), None, False,
                           scale=1, halo=halo, channel_axis=channel_axis, block=block)

@@ -335,11 +335,15 @@ def iter_upscale(image, scale, *, method="bicubic", channel_axis=None, device=No
     # Integers are interpolated as they are, as MATLAB's imresize does (the published tables' bicubic);
     # 64-bit ones go through the unit range, as float64 cannot hold their ends.
     native = method in INTERPOLATION_METHODS and np.issubdtype(image.dtype, np.integer) and image.dtype.itemsize <= 4
-    return _upscale_steps(image, plane_fn, clip, value_range, threads, noise_level, native, scale=scale, halo=halo,
+    return upscale_steps(image, plane_fn, clip, value_range, threads, noise_level, native, scale=scale, halo=halo,
                           channel_axis=channel_axis, block=block)
 
 
-def _upscale_steps(image, plane_fn, clip, value_range, threads, noise_level, native, **blocks):
+def upscale_steps(image, plane_fn, clip, value_range, threads, noise_level, native, **blocks):
+    """The steps of :func:`iter_upscale` once its input is checked: ``plane_fn`` over the blocks of ``image``.
+
+    Also how the other trained image-to-image models (JPEG, deblurring) are run.
+    """
     values = UnitScale(image, clip, value_range)  # here, in the worker: on lazy data it is a pass over the data
     working = values.working_dtype
     sigma = () if noise_level is None else (values.to_unit_length(noise_level),)
@@ -384,11 +388,12 @@ def _plane_function(method, scale, device, tile, precision="auto", noise_level=F
         raise ValueError(f"learned models need an integer scale, got {scale}")
     card = find_model(method, int(scale))
     if card.task not in ("upscale", "denoise"):
-        raise ValueError(f"{method} is a {card.task} model; use {card.task}()")
-    return _learned_plane_function(card, device, AUTO_TILE if tile is None else tile, precision, noise_level)
+        core = {"jpeg": "remove_jpeg_artifacts"}.get(card.task, card.task)
+        raise ValueError(f"{method} is a {card.task} model; use {core}()")
+    return learned_plane_function(card, device, AUTO_TILE if tile is None else tile, precision, noise_level)
 
 
-def _learned_plane_function(card, device, block, precision="auto", noise_level=False):
+def learned_plane_function(card, device, block, precision="auto", noise_level=False):
     """``(process, halo, block)``: ``process(unit)``, or ``process(unit, sigma)`` with ``noise_level``.
 
     A model that takes a noise level (FDnCNN, DRUNet) sees σ, in the [0, 1] units of
