@@ -92,6 +92,10 @@ def test_a_different_model_under_a_used_name_is_refused(make_napari_viewer, tmp_
     widget.model_name.value = "taken"
     widget.run()
     assert widget.worker is None and "trained a edsr x2" in widget.status.value
+    widget.model_name.value, widget.architecture.value, widget.scale.value = "fresh", "mdsr", 8
+    widget.run()
+    assert widget.worker is None and "mdsr learns x2, x3, x4, not x8" in widget.status.value
+    widget.architecture.value = "espcn"
     widget.folder.value = tmp_path / "missing"
     widget.model_name.value = "fresh"
     widget.run()

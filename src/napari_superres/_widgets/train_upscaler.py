@@ -69,6 +69,9 @@ class TrainUpscalerWidget(TrainingWidget):
         if not name:
             raise ValueError("give the model a name: it is saved under it")
         check_model_name(name)
+        served = CONTRACTS[self.architecture.value].scales
+        if served and scale not in served:
+            raise ValueError(f"{self.architecture.value} learns x{', x'.join(map(str, served))}, not x{scale}")
         cfg = TrainConfig(architecture=self.architecture.value, scale=scale, train_dirs=[_folder(self.folder)],
                           val_dirs=[_folder(self.validation)] if _chosen(self.validation) else [],
                           out_dir=str(runs_dir() / f"{name}_x{scale}"), steps=self.steps.value,
