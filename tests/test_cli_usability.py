@@ -239,8 +239,12 @@ def test_ctrl_c_ends_with_one_line_and_status_130(tmp_path, small_png):
         seen += running.stderr.read(1) or pytest.fail(f"ended before it was interrupted: {seen}")
     running.send_signal(signal.SIGINT)
     start = time.monotonic()
-    seen += running.stderr.read()
-    assert running.wait(60) == 130 and time.monotonic() - start < 60, seen
+    try:
+        seen += running.communicate(timeout=60)[1]
+    except subprocess.TimeoutExpired:
+        running.kill()
+        pytest.fail(f"still running 60 s after Ctrl-C: {seen + running.communicate()[1]}")
+    assert running.returncode == 130 and time.monotonic() - start < 60, seen
     assert "Traceback" not in seen and seen.rstrip().endswith("interrupted (Ctrl-C): nothing more written"), seen
     assert not (tmp_path / "x.png").exists()
 
