@@ -233,7 +233,10 @@ def test_ctrl_c_ends_with_one_line_and_status_130(tmp_path, small_png):
 
     command = ["napari-superres", "denoise", str(small_png), str(tmp_path / "x.png"), "--method", "n2v",
                "--iterations", "100000"]
-    running = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    # A shell starts background jobs with SIGINT ignored, and children inherit that: the CLI is
+    # started as from a terminal, with Ctrl-C's default action.
+    running = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen = ""
     while "/100000" not in seen:  # the fit is under way: its bar counts iterations (redrawn when the bar likes)
         seen += running.stderr.read(1) or pytest.fail(f"ended before it was interrupted: {seen}")
