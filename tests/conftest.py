@@ -220,3 +220,17 @@ def progress_and_result():
                 return fractions, done.value
 
     return run
+
+
+@pytest.fixture(scope="module")
+def image_folders(tmp_path_factory):
+    """Photographs in train/ (three 200² crops) and val/ (one 96² crop): the training tests' data."""
+    import imageio.v3 as iio
+
+    root = tmp_path_factory.mktemp("images")
+    (root / "train").mkdir()
+    (root / "val").mkdir()
+    for name in ("chelsea", "coffee", "rocket"):
+        iio.imwrite(root / "train" / f"{name}.png", getattr(data, name)()[:200, :200])
+    iio.imwrite(root / "val" / "astronaut.png", data.astronaut()[100:196, 100:196])
+    return root

@@ -21,19 +21,6 @@ from napari_superres.train import (
 )
 
 
-@pytest.fixture(scope="module")
-def image_folders(tmp_path_factory):
-    import imageio.v3 as iio
-
-    root = tmp_path_factory.mktemp("images")
-    (root / "train").mkdir()
-    (root / "val").mkdir()
-    for name in ("chelsea", "coffee", "rocket"):
-        iio.imwrite(root / "train" / f"{name}.png", getattr(data, name)()[:200, :200])
-    iio.imwrite(root / "val" / "astronaut.png", data.astronaut()[100:196, 100:196])
-    return root
-
-
 def gray_camera():
     return torch.from_numpy(data.camera()[:64, :64]).float()[None]
 

@@ -13,19 +13,6 @@ from napari_superres.train import PatchSampler, TrainConfig, export_model, train
 from napari_superres.train.degrade import Degradation, bicubic_shrink
 
 
-@pytest.fixture(scope="module")
-def image_folders(tmp_path_factory):
-    import imageio.v3 as iio
-
-    root = tmp_path_factory.mktemp("images")
-    (root / "train").mkdir()
-    (root / "val").mkdir()
-    for name in ("chelsea", "coffee", "rocket"):
-        iio.imwrite(root / "train" / f"{name}.png", getattr(data, name)()[:200, :200])
-    iio.imwrite(root / "val" / "astronaut.png", data.astronaut()[100:196, 100:196])
-    return root
-
-
 def test_bicubic_shrink_is_bit_exact_with_imresize():
     hr = data.astronaut()[:96, :96]
     batch = torch.from_numpy(hr).permute(2, 0, 1)[None].float()
