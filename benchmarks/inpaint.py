@@ -29,6 +29,7 @@ from scipy import ndimage
 from napari_superres import inpaint, psnr
 from napari_superres.inpaint import LARGE_HOLE_DEPTH, LARGE_HOLE_RAMP, LARGE_HOLE_WEIGHTS, large_hole_weights
 from napari_superres.io import read_image
+from napari_superres.train.holes import blobs, boxes, brush_strokes
 
 PAPER_CASES = ["inpaint-kate", "inpaint-library", "inpaint-vase", "drop50-barbara", "drop50-kate"]
 WORDS = ("restoration without training data the network is the prior known pixels stay exactly as they were "
@@ -51,37 +52,14 @@ def text_mask(shape, rng):
     return np.asarray(canvas) > 0
 
 
-def stroke_mask(shape, rng, count=10):
-    """Brush strokes: polylines of 2-4 segments, each a twentieth to a quarter of the image long, 4-24 wide."""
-    h, w = shape
-    canvas = Image.new("L", (w, h), 0)
-    pen = ImageDraw.Draw(canvas)
-    for _ in range(count):
-        points = [rng.uniform(0, 1, 2) * (w, h)]
-        for _ in range(int(rng.integers(2, 5))):
-            angle, length = rng.uniform(0, 2 * np.pi), rng.uniform(0.05, 0.25) * max(h, w)
-            points.append(points[-1] + length * np.array([np.cos(angle), np.sin(angle)]))
-        pen.line([tuple(p) for p in points], fill=255, width=int(rng.integers(4, 25)), joint="curve")
-    return np.asarray(canvas) > 0
-
-
-def box_mask(shape, rng, count=4):
-    h, w = shape
-    mask = np.zeros(shape, bool)
-    for _ in range(count):
-        bh, bw = int(rng.integers(h // 12, h // 5)), int(rng.integers(w // 12, w // 5))
-        y, x = int(rng.integers(0, h - bh)), int(rng.integers(0, w - bw))
-        mask[y:y + bh, x:x + bw] = True
-    return mask
-
-
 FAMILIES = {
     "drop 30 %": lambda shape, rng: drop_mask(shape, rng, 0.3),
     "drop 50 %": lambda shape, rng: drop_mask(shape, rng, 0.5),
     "drop 70 %": lambda shape, rng: drop_mask(shape, rng, 0.7),
     "text": text_mask,
-    "brush strokes": stroke_mask,
-    "boxes": box_mask,
+    "brush strokes": brush_strokes,
+    "boxes": boxes,
+    "blobs": blobs,
 }
 
 
@@ -93,9 +71,12 @@ def telea(observed, missing):
 
 
 def run(method, observed, missing):
+    """``method``: one of ``available_inpainters()``, ``telea``, or ``auto:NETWORK`` (auto, NETWORK in large holes)."""
     if method == "telea":
         return telea(observed, missing)
-    return inpaint(observed, missing, method=method, channel_axis=-1 if observed.ndim == 3 else None)
+    method, _, large = method.partition(":")
+    options = {"large_holes": large} if large else {}
+    return inpaint(observed, missing, method=method, channel_axis=-1 if observed.ndim == 3 else None, **options)
 
 
 def default_methods():
@@ -156,19 +137,19 @@ def family_tables(args):
 
 
 def family_table(args, scores, seconds, shares):
-    singles = [m for m in args.methods if m != "auto"]
+    """Per family: each method's mean PSNR, and each auto's (``auto``, ``auto:NETWORK``) gain over the best single."""
+    singles = [m for m in args.methods if not m.startswith("auto")]
+    autos = [m for m in args.methods if m.startswith("auto")] if singles else []
     crop = f"centre {args.crop} x {args.crop} crops of the" if args.crop else "the whole"
     lines = [f"Mean PSNR (dB, whole crop) over {crop} {len(next(iter(scores.values())))} images of "
              f"{' and '.join(args.sets)} per mask family (seed {args.seed}); best single method in bold.\n",
-             "| family | missing | " + " | ".join(args.methods) + (" | auto - best single |" if "auto" in args.methods
-                                                                    and singles else " |"),
-             "|---|---|" + "---|" * (len(args.methods) + ("auto" in args.methods and bool(singles)))]
+             "| family | missing | " + " | ".join([*args.methods, *(f"{m} - best single" for m in autos)]) + " |",
+             "|---|---|" + "---|" * (len(args.methods) + len(autos))]
     for family in args.families:
         means = {m: np.mean(scores[family, m]) for m in args.methods}
         best = max(singles, key=means.get) if singles else None
         cells = [f"**{means[m]:.2f}**" if m == best else f"{means[m]:.2f}" for m in args.methods]
-        if "auto" in args.methods and singles:
-            cells.append(f"{means['auto'] - means[best]:+.2f}")
+        cells += [f"{means[m] - means[best]:+.2f}" for m in autos]
         lines.append(f"| {family} | {np.mean(shares[family]):.0%} | " + " | ".join(cells) + " |")
     lines.append("| seconds, all images | | " + " | ".join(f"{seconds[m]:.0f}" for m in args.methods) + " |")
     return lines

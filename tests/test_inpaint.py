@@ -101,23 +101,78 @@ def test_free_form_masks_cover_what_they_are_asked():
     assert 0.1 <= min(covers) and max(covers) < 0.75 and np.std(covers) > 0.05
 
 
-def test_hole_batches_mix_free_form_holes_and_scattered_pixels(astronaut_small):
-    from scipy import ndimage
-
+def test_hole_batches_are_the_large_holes_auto_gives_the_network():
+    from napari_superres import plan_holes
     from napari_superres.train import HoleSampler
+    from napari_superres.train.holes import LARGE_HOLE_FAMILIES
 
-    def batch(scattered):
-        inputs, targets = HoleSampler([astronaut_small], 32, 6, seed=0, scattered=scattered).sample()
-        masks = targets[:, -1].numpy().astype(bool)
-        np.testing.assert_array_equal(inputs[:, -1].numpy(), masks)
+    sampler = HoleSampler([data.astronaut()], 128, 8, seed=0)
+    drawn, masks = [], []
+    for _ in range(5):
+        inputs, targets = sampler.sample()
+        batch = targets[:, -1].numpy().astype(bool)
+        np.testing.assert_array_equal(inputs[:, -1].numpy(), batch)
         np.testing.assert_array_equal(inputs[:, :3].numpy(), (targets[:, :3] * (1 - targets[:, -1:])).numpy())
-        # Scattered drops make many small pieces; strokes and boxes a few large ones.
-        return masks, [ndimage.label(m)[1] for m in masks]
+        drawn += sampler.drawn
+        masks += list(batch)
+    assert sorted(set(drawn)) == sorted(LARGE_HOLE_FAMILIES)
+    for mask in masks:  # never scattered drops or text only: every mask has a hole auto gives the network
+        assert "net" in plan_holes(mask, large_holes="net").methods and mask.mean() <= 0.6
 
-    masks, pieces = batch(1.0)
-    assert all(0.25 < m.mean() < 0.75 for m in masks) and min(pieces) > 20
-    _, pieces = batch(0.0)
-    assert max(pieces) < 20
+    def corners(mask):
+        """2 x 2 windows with 1 or 3 pixels missing: 4 a rectangle, many along a curved or slanted edge."""
+        missing = mask[:-1, :-1].astype(int) + mask[1:, :-1] + mask[:-1, 1:] + mask[1:, 1:]
+        return int(np.isin(missing, (1, 3)).sum())
+
+    by_family = {family: [corners(m) for f, m in zip(drawn, masks, strict=True) if f == family] for family in drawn}
+    assert max(by_family["boxes"]) <= 20 < min(by_family["blobs"] + by_family["brush strokes"])
+
+
+def test_the_hole_loss_weighs_the_hole_and_a_band_along_its_edge():
+    import torch
+
+    from napari_superres.train import HoleObjective
+    from napari_superres.train.objectives import HOLE_LOSS_WEIGHTS
+
+    clean = torch.zeros(1, 3, 32, 32)
+    mask = torch.zeros(1, 1, 32, 32)
+    mask[..., 8:24, 8:24] = 1
+    objective = HoleObjective(HOLE_LOSS_WEIGHTS)
+
+    def loss_of_an_error_at(y, x):
+        output = clean.clone()
+        output[..., y, x] = 1
+        return objective.generator_loss(output, torch.cat([clean, mask], dim=1)).item()
+
+    far, ring, rim, deep = (loss_of_an_error_at(*p) for p in [(1, 1), (6, 12), (9, 12), (16, 16)])
+    band = HOLE_LOSS_WEIGHTS["l1_hole_border"]
+    assert deep / far == pytest.approx(HOLE_LOSS_WEIGHTS["l1_holes"]) and band > 0
+    assert ring / far == pytest.approx(1 + band)  # known pixels 2 from the edge
+    assert rim / far == pytest.approx(HOLE_LOSS_WEIGHTS["l1_holes"] + band)  # hole pixels 2 from it
+
+
+def test_the_inpainter_fine_tunes_from_weights_through_the_command_line(image_folders, register_untrained, tmp_path,
+                                                                        capsys):
+    import json
+    import re
+
+    from napari_superres.cli import main
+    from napari_superres.train.objectives import HOLE_LOSS_WEIGHTS
+
+    register_untrained("gatedunet", "tinyholes", {"features": 4, "depth": 2}, channels=3, task="inpaint")
+    run = tmp_path / "run"
+    main(["train", "gatedunet", "--scale", "1", "--channels", "3", "--data", str(image_folders / "train"),
+          "--val", str(image_folders / "val"), "--out", str(run), "--steps", "3", "--batch-size", "2",
+          "--lr-patch", "32", "--config", "features=4,depth=2", "--val-every", "3",
+          "--init", str(tmp_path / "tinyholes.safetensors")])
+    assert re.search(r"initialised (\d+)/\1 tensors", capsys.readouterr().out)  # every tensor from --init
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [3] and np.isfinite(log[0]["loss"]) and np.isfinite(log[0]["val_psnr"])
+    main(["export", str(run), "--name", "holes", "--weights-dir", str(tmp_path / "out")])
+    card = json.loads((tmp_path / "out" / "holes.json").read_text())
+    assert card["training"]["losses"] == HOLE_LOSS_WEIGHTS
+    assert card["training"]["init"].endswith("tinyholes.safetensors")
+    assert all(family in card["training"]["pairs"] for family in ("brush strokes", "boxes", "blobs"))
 
 
 def scratches_and_a_box(shape=(96, 96)):

@@ -116,11 +116,32 @@ class ColorObjective(_SingleLoss):
         return (per_pixel * self.class_weights[nearest]).mean()
 
 
+# The hole pixels weigh 6 (Liu et al.), the known ones 1, and pixels up to 3 pixels either side of the
+# hole's edge 3 more (a rim pixel 9, the known ring around it 4).
+HOLE_LOSS_WEIGHTS = {"l1_holes": 6.0, "l1_hole_border": 3.0, "l1_known_pixels": 1.0, "border_band_px": 3}
+
+
 class HoleObjective(_SingleLoss):
-    """L1 on the hole (weight 6) and on the known pixels (weight 1), as in Liu et al. 2018 without the style terms."""
+    """L1 weighted per pixel: the hole, a band along its edge, the known pixels (Liu et al. 2018 without style terms).
+
+    ``weights``: ``l1_holes`` on every hole pixel, ``l1_known_pixels`` on every known one,
+    plus ``l1_hole_border`` on the pixels within ``border_band_px`` of the hole's edge, on
+    either side (where a fill's seam shows).
+    """
+
+    def __init__(self, weights=None):
+        self.weights = dict(weights or HOLE_LOSS_WEIGHTS)
+
+    def pixel_weights(self, mask):
+        """The weight of each pixel of ``mask`` ``(N, 1, H, W)`` (1 in the hole)."""
+        band = int(self.weights["border_band_px"])
+        grown = F.max_pool2d(mask, 2 * band + 1, stride=1, padding=band)
+        shrunk = -F.max_pool2d(-mask, 2 * band + 1, stride=1, padding=band)
+        w = self.weights
+        return (w["l1_known_pixels"] + (w["l1_holes"] - w["l1_known_pixels"]) * mask
+                + w["l1_hole_border"] * (grown - shrunk))
 
     def generator_loss(self, output, target):
-        """L1 of ``output`` against the clean image, weighted 6 on the hole and 1 elsewhere."""
+        """Weighted L1 of ``output`` against the clean image (``target``: the clean image and its mask)."""
         clean, mask = target[:, :-1], target[:, -1:]
-        error = (output - clean).abs()
-        return 6 * (error * mask).mean() + (error * (1 - mask)).mean()
+        return ((output - clean).abs() * self.pixel_weights(mask)).mean()

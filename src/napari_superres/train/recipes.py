@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..inpaint import LARGE_HOLE_DEPTH
 from ..models.catalog import CONTRACTS
 from .degrade import Degradation
-from .objectives import ColorObjective, HoleObjective, Objective
+from .holes import MAX_COVERAGE, describe_training_masks
+from .objectives import HOLE_LOSS_WEIGHTS, ColorObjective, HoleObjective, Objective
 from .samplers import (
     ColorSampler,
     HoleSampler,
@@ -113,6 +115,12 @@ def _validate_restorer(model, images, cfg):
 
 def _hole_pairs(cfg, images):
     return HoleSampler(images, cfg.lr_patch, cfg.batch_size, cfg.seed)
+
+
+def _hole_description(config):
+    return (f"RGB crops with random holes zeroed, the large holes method='auto' gives the network: "
+            f"{describe_training_masks()}; each mask redrawn until a hole is {LARGE_HOLE_DEPTH:g} pixels deep "
+            f"and at most {MAX_COVERAGE:.0%} of the crop is missing")
 
 
 def _color_pairs(cfg, images):
@@ -219,11 +227,10 @@ RECIPES = {
     "inpaint": Recipe(
         task="inpaint",
         sampler=_hole_pairs,
-        objective=lambda cfg, sampler: HoleObjective(),
+        objective=lambda cfg, sampler: HoleObjective(HOLE_LOSS_WEIGHTS),
         validate=lambda model, images, cfg: validate_inpainter(model, images, multiple=size_multiple(cfg)),
-        pairs=lambda config: ("RGB crops with random holes zeroed: free-form (brush strokes and boxes, 10-50 % of "
-                              "the pixels) or, one in five, 30-70 % of the pixels dropped at random"),
-        losses=lambda config: {"l1_holes": 6.0, "l1_known_pixels": 1.0},
+        pairs=_hole_description,
+        losses=lambda config: dict(HOLE_LOSS_WEIGHTS),
     ),
     "colorize": Recipe(
         task="colorize",

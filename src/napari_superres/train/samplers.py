@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from .data import cie_lab, gray_levels, model_space
-from .degrade import Degradation, bicubic_shrink, free_form_mask
+from .degrade import Degradation, bicubic_shrink
+from .holes import large_hole_mask
 
 
 class PatchSampler:
@@ -163,23 +164,26 @@ class ColorSampler(PatchSampler):
 class HoleSampler(PatchSampler):
     """Inpainting batches: input (RGB crops in [0, 1], holes zeroed, and the mask), target (the crops and the mask).
 
-    A share ``scattered`` of the masks are pixels dropped at random (30-70 %, as
-    from a sparse sensor or the Deep Image Prior paper's 50 % test), the rest free-form holes.
+    The masks are those ``method="auto"`` gives the network: large holes of the families
+    ``families`` (name: share; default :data:`~napari_superres.train.holes.LARGE_HOLE_FAMILIES`,
+    brush strokes, boxes, blobs, free-form), with random counts and sizes.
     """
 
-    def __init__(self, images, patch, batch_size, seed=0, scattered=0.2):
+    def __init__(self, images, patch, batch_size, seed=0, families=None):
         super().__init__(images, 1, patch, batch_size, seed)
-        self.scattered = scattered
+        self.families = families
+        self.drawn = []  # the family of each mask of the last batch
 
     def hole(self, shape):
-        """A random boolean hole mask of ``shape``: scattered pixels or a free-form stroke."""
-        if self.rng.random() < self.scattered:
-            return self.rng.random(shape) < self.rng.uniform(0.3, 0.7)
-        return free_form_mask(shape, self.rng)
+        """A random boolean hole mask of ``shape`` with at least one large hole; its family in :attr:`drawn`."""
+        family, mask = large_hole_mask(shape, self.rng, self.families)
+        self.drawn.append(family)
+        return mask
 
     def sample(self):
         """``(input, target)``: crops with holes zeroed plus the mask, and the crops plus the mask."""
         clean = self.crops() / 255
+        self.drawn = []
         masks = np.stack([self.hole(clean.shape[-2:]) for _ in range(len(clean))])
         mask = torch.from_numpy(masks).float()[:, None]
         return torch.cat([clean * (1 - mask), mask], dim=1), torch.cat([clean, mask], dim=1)
