@@ -151,6 +151,8 @@ def main():
                     key = dataset.name if scale == card["scale"] else f"{dataset.name} x{scale}"
                     card.setdefault("metrics", {})[key] = {
                         "psnr_y": round(psnr, 2), "ssim_y": round(ssim, 4),
+                        **({"perceptual_distance": round(perceptual[0], 3),
+                            "sharpness_ratio": round(perceptual[1], 3)} if perceptual else {}),
                         "protocol": f"MATLAB bicubic LR, Y channel BT.601, shave {scale}",
                     }
                     card_path.write_text(json.dumps(card, indent=2) + "\n")

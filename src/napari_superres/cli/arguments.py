@@ -276,10 +276,11 @@ def _add_train(sub):
     p.add_argument("--lr", type=_positive_float, default=1e-3, help="initial learning rate (Adam)")
     p.add_argument("--min-lr", type=float, default=1e-5, help="learning rate at the end of the cosine decay")
     p.add_argument("--losses", type=_key_values, default={"l1": 1.0},
-                   help="weighted losses: l1, l2, ms_ssim_l1, hf, perceptual, adversarial "
-                        "(e.g. 'l1=1,perceptual=0.1,adversarial=0.005')")
+                   help="weighted losses: l1, l2, ms_ssim_l1, hf, perceptual, and one GAN loss: adversarial "
+                        "(SRGAN's discriminator) or dcgan (DCGAN's) (e.g. SRGAN 'l1=1,perceptual=0.1,adversarial=0.005'"
+                        ", DCGAN + L1 'l1=1,dcgan=0.005')")
     p.add_argument("--discriminator-features", type=_positive_int, default=64,
-                   help="width of the adversarial loss's discriminator (SRGAN: 64; 16 is 16x cheaper on a CPU)")
+                   help="width of the GAN loss's discriminator (SRGAN, DCGAN: 64; 16 is 16x cheaper on a CPU)")
     p.add_argument("--blur", type=_range, default=(0.0, 0.0),
                    help="Gaussian blur sigma range 'lo:hi' (HR px; default 0:0, none)")
     p.add_argument("--noise", type=_range, default=(0.0, 0.0),

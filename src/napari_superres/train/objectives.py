@@ -10,13 +10,28 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+DISCRIMINATORS = ("adversarial", "dcgan")
+"""The adversarial loss names: SRGAN's discriminator, DCGAN's."""
+
+
+def _discriminator(loss):
+    """The discriminator class of the adversarial loss named ``loss`` (one of :data:`DISCRIMINATORS`)."""
+    if loss == "dcgan":
+        from ..models.dcgan import DCGANDiscriminator
+
+        return DCGANDiscriminator
+    from ..models.srresnet import SRGANDiscriminator
+
+    return SRGANDiscriminator
+
 
 class Objective:
     """Weighted sum of losses named in ``TrainConfig.losses``.
 
     ``l1``, ``l2``, ``charbonnier``, ``ms_ssim_l1``, ``hf`` (high-frequency),
-    ``perceptual`` (SqueezeNet features, see :mod:`napari_superres.losses.perceptual`)
-    and ``adversarial`` (SRGAN discriminator, trained alongside).
+    ``perceptual`` (SqueezeNet features, see :mod:`napari_superres.losses.perceptual`),
+    and one adversarial loss (the non-saturating GAN loss against a discriminator trained
+    alongside): ``adversarial`` (SRGAN's discriminator) or ``dcgan`` (DCGAN's).
     """
 
     def __init__(self, weights, channels, lr, discriminator_features=64):
@@ -25,20 +40,24 @@ class Objective:
         self.weights = dict(weights)
         known = {"l1": F.l1_loss, "l2": F.mse_loss, "charbonnier": charbonnier_loss, "ms_ssim_l1": ms_ssim_l1_loss,
                  "hf": high_frequency_loss}
-        unknown = set(self.weights) - set(known) - {"perceptual", "adversarial"}
+        unknown = set(self.weights) - set(known) - {"perceptual", *DISCRIMINATORS}
         if unknown:
-            raise ValueError(f"unknown losses {sorted(unknown)}; choose from {sorted(known)} + perceptual, adversarial")
+            raise ValueError(f"unknown losses {sorted(unknown)}; choose from {sorted(known)} + perceptual, "
+                             f"{', '.join(DISCRIMINATORS)}")
+        adversarial = [name for name in DISCRIMINATORS if name in self.weights]
+        if len(adversarial) > 1:
+            raise ValueError(f"one adversarial loss at a time, not {' and '.join(adversarial)}")
+        self.adversarial = adversarial[0] if adversarial else None
         self.terms = {name: fn for name, fn in known.items() if name in self.weights}
         if "perceptual" in self.weights:
             from ..losses.perceptual import PerceptualLoss
 
             self.terms["perceptual"] = PerceptualLoss()
         self.discriminator = self.d_optimizer = None
-        if "adversarial" in self.weights:
-            from ..models.srresnet import SRGANDiscriminator
-
-            self.discriminator = SRGANDiscriminator(channels=channels, features=discriminator_features)
-            self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=(0.9, 0.999))
+        if self.adversarial:
+            self.discriminator = _discriminator(self.adversarial)(channels=channels, features=discriminator_features)
+            beta1 = 0.5 if self.adversarial == "dcgan" else 0.9  # DCGAN's Adam momentum, for its stability
+            self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=(beta1, 0.999))
 
     def generator_loss(self, sr, hr):
         """The weighted sum of the losses of ``sr`` against ``hr``, adversarial term included.
@@ -55,7 +74,7 @@ class Objective:
         total = sum(self.weights[name] * fn(sr, hr) for name, fn in self.terms.items())
         if self.discriminator is not None:
             real = torch.ones(len(sr), 1)
-            total = total + self.weights["adversarial"] * F.binary_cross_entropy_with_logits(
+            total = total + self.weights[self.adversarial] * F.binary_cross_entropy_with_logits(
                 self.discriminator(sr), real)
         return total
 
