@@ -113,7 +113,7 @@ def family_tables(args):
     scores = {(f, m): [] for f in args.families for m in args.methods}
     seconds = {m: 0.0 for m in args.methods}
     shares = {f: [] for f in args.families}
-    holes = []  # (depth, biharmonic error, network error, their weighted mean's error)
+    holes = []  # (depth, biharmonic error, then per network: its error, its weighted mean with biharmonic's)
     for name, clean in load_images(args.folder, args.sets, args.crop):
         for family in args.families:
             missing = FAMILIES[family](clean.shape[:2], np.random.default_rng(args.seed))
@@ -126,12 +126,17 @@ def family_tables(args):
                 seconds[method] += time.perf_counter() - start
                 scores[family, method].append(psnr(clean, results[method], data_range=255))
             print(name, family, *(f"{m} {scores[family, m][-1]:.2f}" for m in args.methods), flush=True)
-            if {"biharmonic", args.network} <= set(results):
-                smooth, deep = results["biharmonic"].astype(float), results[args.network].astype(float)
+            networks = [n for n in args.network if n in results]
+            if "biharmonic" in results and networks:
+                smooth = results["biharmonic"].astype(float)
                 weight = large_hole_weights(missing)
-                mixed = smooth + (weight[..., None] if smooth.ndim == 3 else weight) * (deep - smooth)
+                weight = weight[..., None] if smooth.ndim == 3 else weight
+                fills = [smooth]
+                for network in networks:
+                    deep = results[network].astype(float)
+                    fills += [deep, smooth + weight * (deep - smooth)]
                 depths = hole_errors(clean, smooth, missing)[0]
-                holes.append(np.stack([depths, *(hole_errors(clean, r, missing)[1] for r in (smooth, deep, mixed))]))
+                holes.append(np.stack([depths, *(hole_errors(clean, r, missing)[1] for r in fills)]))
     holes = np.concatenate(holes, axis=1) if holes else None
     return family_table(args, scores, seconds, shares), depth_table(args, holes)
 
@@ -159,21 +164,22 @@ def depth_table(args, holes):
     if holes is None:
         return []
     depths, errors = holes[0], holes[1:]
+    networks = [n for n in args.network if n in args.methods]
+    columns = ["biharmonic", *(c for n in networks for c in (n, f"{n} mean"))]
     lines = [f"\nEvery hole of every family and image by its depth (pixels from its deepest pixel to the known "
-             f"ones): squared error of {args.network} and of the weighted mean of both (the network's weight "
-             f"{LARGE_HOLE_WEIGHTS[0]} at the rim to {LARGE_HOLE_WEIGHTS[1]} from {LARGE_HOLE_RAMP:g} pixels "
-             f"deep), relative to biharmonic's. Auto uses the mean in holes {LARGE_HOLE_DEPTH:g} pixels deep or "
-             "more, biharmonic alone in thinner ones.\n",
-             f"| depth | holes | biharmonic | {args.network} | weighted mean | best |", "|---|---|---|---|---|---|"]
+             f"ones): squared error of {', '.join(networks)} and of each one's weighted mean with biharmonic (the "
+             f"network's weight {LARGE_HOLE_WEIGHTS[0]} at the rim to {LARGE_HOLE_WEIGHTS[1]} from "
+             f"{LARGE_HOLE_RAMP:g} pixels deep: what auto returns), relative to biharmonic's. Auto uses the mean in "
+             f"holes {LARGE_HOLE_DEPTH:g} pixels deep or more, biharmonic alone in thinner ones.\n",
+             "| depth | holes | " + " | ".join(columns) + " | best |", "|---|---|" + "---|" * (len(columns) + 1)]
     for low, high in zip(DEPTH_BINS[:-1], DEPTH_BINS[1:], strict=True):
         inside = (depths >= low) & (depths < high)
         if not inside.any():
             continue
         sums = errors[:, inside].sum(axis=1)
-        best = ["biharmonic", args.network, "weighted mean"][int(np.argmin(sums))]
         label = f"{low:g}+" if np.isinf(high) else f"{low:g}-{high:g}"
         lines.append(f"| {label} | {int(inside.sum())} | " + " | ".join(f"{s / sums[0]:.2f}" for s in sums)
-                     + f" | {best} |")
+                     + f" | {columns[int(np.argmin(sums))]} |")
     return lines
 
 
@@ -199,7 +205,8 @@ def main():
     parser.add_argument("--sets", nargs="+", default=["Set5", "Set14"])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
     parser.add_argument("--methods", nargs="+", default=default_methods())
-    parser.add_argument("--network", default="gatedunet", help="the network whose holes the depth table scores")
+    parser.add_argument("--network", nargs="+", default=["gatedunet"],
+                        help="the networks whose holes the depth table scores")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--crop", type=int, default=256,
                         help="score the centre crop of this size of each image (0: whole images, ~4x the time)")

@@ -9,6 +9,7 @@ Modules, in the order a run uses them:
 
 - :mod:`~napari_superres.train.data`: finding and reading training images.
 - :mod:`~napari_superres.train.degrade`: bicubic, blur (Gaussian, motion), noise, JPEG and holes.
+- :mod:`~napari_superres.train.holes`: hole masks by family (strokes, boxes, blobs) for inpainting.
 - :mod:`~napari_superres.train.samplers`: batches ``(model input, target)``, one kind per task.
 - :mod:`~napari_superres.train.objectives`: the losses a step minimises.
 - :mod:`~napari_superres.train.validation`: PSNR on held-out images, one measure per task.
