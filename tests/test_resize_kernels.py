@@ -85,3 +85,38 @@ def test_concurrent_calls_from_threads_agree(compiled):
     assert len(compiled) == 8
     for image, result in zip(images, results, strict=True):
         np.testing.assert_array_equal(result, resize.imresize(image, 4, channel_axis=-1))
+
+
+@pytest.mark.parametrize("dtype, value_range", [
+    (np.uint8, None), (np.uint16, None), (np.int16, None), (np.int8, (-100, 100)), (np.float32, None),
+    (np.float32, (0, 1000)),
+])
+@pytest.mark.parametrize("clip", [True, False])
+def test_compiled_colour_restore_is_the_numpy_result_bit_for_bit(compiled, monkeypatch, dtype, value_range, clip):
+    """A luma model's output: YCbCr to RGB and back to the image's values in one sweep, restore's bytes."""
+    from napari_superres._arrays import UnitScale
+    from napari_superres.color import luma_chroma_to_rgb
+
+    image = _random(dtype, (9, 11, 3), seed=1)
+    values = UnitScale(image, clip, value_range)
+    rng = np.random.default_rng(2)
+    # Beyond [0, 1] on both sides, so that rounding and clipping at both ends are exercised.
+    y = rng.uniform(-0.2, 1.2, (40, 44, 1)).astype(np.float32)
+    chroma = rng.uniform(-0.2, 1.2, (40, 44, 2)).astype(np.float32)
+    used = []
+    kernels = resize._load_kernels()
+    monkeypatch.setattr(kernels, "ycbcr_to_levels", lambda *a, real=kernels.ycbcr_to_levels: used.append(1) or real(*a))
+    fast = luma_chroma_to_rgb(y, chroma, values)
+    assert used, "the compiled sweep was not taken"
+    _numpy_only(monkeypatch)
+    slow = luma_chroma_to_rgb(y, chroma, values)
+    assert fast.dtype == slow.dtype == dtype and fast.shape == slow.shape == (40, 44, 3)
+    assert fast.tobytes() == slow.tobytes()
+
+
+def test_compiled_colour_restore_is_skipped_for_float64_work(compiled):
+    """Images that work in float64 (int32, float64) keep the numpy restore: the sweep is float32."""
+    from napari_superres._arrays import UnitScale
+
+    for dtype in (np.int32, np.float64, np.float16):
+        assert UnitScale(_random(dtype, (4, 4, 3))).float32_restore() is None

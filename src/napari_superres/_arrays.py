@@ -278,6 +278,24 @@ class UnitScale:
             values = values / self._factor
         return (values - self._offset) / self._span
 
+    def float32_restore(self, clip=True):
+        """:meth:`restore` of float32 units as ``(span, shift, low, high, dtype)``, or None where it is not that.
+
+        For images that work in float32 (:attr:`working_dtype`), except float16:
+        values are ``unit * span + shift``, rounded (halves to even) for integers,
+        then kept inside ``[low, high]``. What a compiled kernel needs to restore
+        with :meth:`restore`'s bytes.
+        """
+        if self.working_dtype != np.float32 or self.dtype == np.float16:
+            return None
+        bounds = self.bounds if clip else None
+        if np.issubdtype(self.dtype, np.integer):
+            info = np.iinfo(self.dtype)
+            low, high = (info.min, info.max) if bounds is None else bounds
+        else:
+            low, high = (np.finfo(self.dtype).min, np.finfo(self.dtype).max) if bounds is None else bounds
+        return self._span, self._offset, float(low), float(high), self.dtype
+
     def restore(self, unit, clip=True):
         with np.errstate(over="ignore"):  # beyond float64 (only past the range): clipped below
             values = unit * self._span  # the one copy: the steps below work in it

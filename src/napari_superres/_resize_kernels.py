@@ -1,9 +1,12 @@
-"""Compiled kernels for whole-number enlargements (imported by ``resize`` when numba is installed).
+"""Compiled kernels for whole-number enlargements and the colour conversion after them.
 
-The numpy passes of ``resize`` sweep the whole output once per tap, once more to round and again
-to interleave the channels. Here each output row is summed, rounded and stored in one sweep: the
-same float32 sums in the same order, so the bytes are those of the numpy path (and, for integers
-whose float32 sums ``resize._sums_exact_in_float32`` finds exact, MATLAB's).
+Imported by ``resize`` when numba is installed. The numpy passes of ``resize`` sweep the whole
+output once per tap, once more to round and again to interleave the channels. Here each output
+row is summed, rounded and stored in one sweep: the same float32 sums in the same order, so the
+bytes are those of the numpy path (and, for integers whose float32 sums
+``resize._sums_exact_in_float32`` finds exact, MATLAB's). :func:`ycbcr_to_levels` does the same
+for a luma model's output: YCbCr to RGB, back to the image's values, rounded and stored, in one
+sweep where numpy makes some twenty.
 """
 
 from __future__ import annotations
@@ -95,4 +98,43 @@ def enlarge(image, rows, columns, out_dtype):
         _first_axis(image.reshape(height, width * channels), h_index, h_weights, h_starts, middle, lo, hi, signed,
                     rounding)
         _second_axis(middle, w_index, w_weights, w_starts, out, lo, hi, signed, rounding)
+    return out
+
+
+@numba.njit(parallel=True, cache=True, boundscheck=False, error_model="numpy")
+def _ycbcr_sweep(y, chroma, matrix, offsets, span, shift, lo, hi, rounding, out):
+    """``out[h, w, r] = clip(round((sum_c matrix[r, c] * ycc[c] + offsets[r]) * span + shift), lo, hi)``.
+
+    Each product and sum a separate float32 operation, in ``color._mix``'s and
+    ``UnitScale.restore``'s order (numba does not fuse them without fastmath).
+    """
+    for h in prange(out.shape[0]):
+        for w in range(out.shape[1]):
+            c0, c1, c2 = y[h, w], chroma[h, w, 0], chroma[h, w, 1]
+            for r in range(3):
+                v = c0 * matrix[r, 0]
+                v = v + c1 * matrix[r, 1]
+                v = v + c2 * matrix[r, 2]
+                v = v + offsets[r]
+                v = v * span
+                if shift != 0:  # as restore: adding 0 would turn -0.0 into 0.0
+                    v = v + shift
+                if rounding:
+                    v = np.rint(v)  # halves to even, as np.round
+                v = v if v > lo else lo
+                out[h, w, r] = v if v < hi else hi
+
+
+def ycbcr_to_levels(y, chroma, matrix, offsets, restore):
+    """RGB in the image's values of float32 luma ``y`` ``(H, W)`` and chroma ``(H, W, 2)``.
+
+    ``restore`` is ``(span, shift, low, high, dtype)``: values are ``rgb * span + shift``,
+    rounded for an integer ``dtype``, inside ``[low, high]``.
+    """
+    span, shift, low, high, dtype = restore
+    out = np.empty((*y.shape, 3), dtype)
+    f32 = np.float32
+    with _LAUNCH:
+        _ycbcr_sweep(y, chroma, matrix.astype(f32), offsets.astype(f32), f32(span), f32(shift), f32(low), f32(high),
+                     np.issubdtype(dtype, np.integer), out)
     return out

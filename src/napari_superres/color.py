@@ -55,6 +55,23 @@ def _mix(pixels, matrix, offset):
     return np.moveaxis(out, 0, -1)
 
 
+def luma_chroma_to_rgb(y, chroma, values=None):
+    """RGB of luma ``y`` ``(H, W, 1)`` and chroma ``(H, W, 2)``, both in [0, 1].
+
+    ``values``: a :class:`~napari_superres._arrays.UnitScale`; the RGB comes back in the
+    image's values and dtype, as ``values.restore(rgb)`` would give it, byte for byte. Where
+    the compiled kernels are loaded that is one sweep instead of some twenty numpy passes.
+    """
+    from .resize import loaded_kernels
+
+    kernels = loaded_kernels()
+    restore = None if values is None else values.float32_restore()
+    if kernels is not None and restore is not None and y.dtype == chroma.dtype == np.float32:
+        return kernels.ycbcr_to_levels(y[..., 0], chroma, _YCBCR_TO_RGB, -_YCBCR_TO_RGB @ _OFFSET, restore)
+    rgb = ycbcr_to_rgb(join_channels(y, chroma))
+    return rgb if values is None else values.restore(rgb)
+
+
 def join_channels(*parts):
     """``np.dstack(parts)`` of ``(H, W, k)`` arrays, stored channel by channel.
 

@@ -308,6 +308,11 @@ _numpy_values = 0
 COMPILE_AFTER = 2**26
 
 
+def loaded_kernels():
+    """The compiled kernels module where this process has tiered up to it (see ``_compiled_kernels``), else None."""
+    return _compiled_kernels(0)
+
+
 @functools.cache
 def _load_kernels():
     try:

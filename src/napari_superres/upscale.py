@@ -18,7 +18,7 @@ from ._arrays import (
     scaled_side,
 )
 from ._deprecation import method_by_keyword
-from .color import gray_to_luma, join_channels, luma_to_gray, rgb_to_ycbcr, ycbcr_to_rgb
+from .color import gray_to_luma, join_channels, luma_chroma_to_rgb, luma_to_gray, rgb_to_ycbcr
 from .device import check_precision, check_threads, model_precision, torch_threads
 from .lazy import is_lazy, iter_blocks, iter_map_planes
 from .resize import INTERPOLATION_METHODS, imresize, resize_axis
@@ -352,9 +352,14 @@ def upscale_steps(image, plane_fn, clip, value_range, threads, noise_level, nati
         if native:
             return _clip_inplace(plane_fn(plane), values.bounds)
         with torch_threads(threads):
-            return values.restore(plane_fn(values.to_unit(plane, working), *sigma))
+            return plane_fn(values.to_unit(plane, working), *sigma, values=values)
 
     return (yield from iter_map_planes(process, image, **blocks))
+
+
+def _restored(unit, values):
+    """``unit`` restored to the image's values by ``values`` (a UnitScale), or as it is where ``values`` is None."""
+    return unit if values is None else values.restore(unit)
 
 
 def _clip_inplace(result, bounds):
@@ -369,7 +374,9 @@ def _plane_function(method, scale, device, tile, precision="auto", noise_level=F
     """``(function of a unit plane, halo, block side)`` for a method.
 
     The function maps one block (a plane, or a part of one with its halo) in [0, 1]
-    to its result; progress is counted in blocks, by :func:`~napari_superres.lazy.iter_blocks`.
+    to its result, in [0, 1] or, given ``values=`` (the image's
+    :class:`~napari_superres._arrays.UnitScale`), restored to the image's values and dtype;
+    progress is counted in blocks, by :func:`~napari_superres.lazy.iter_blocks`.
     """
     if isinstance(scale, bool) or not isinstance(scale, Real) or not scale >= 1:
         raise ValueError(f"scale must be a number ≥ 1 (to shrink, use imresize), got {scale!r}")
@@ -378,8 +385,8 @@ def _plane_function(method, scale, device, tile, precision="auto", noise_level=F
     if tile is not None and (isinstance(tile, bool) or not isinstance(tile, Integral) or tile < MIN_BLOCK):
         raise ValueError(f"tile must be a whole number of pixels ≥ {MIN_BLOCK}, got {tile!r}")
     if method in INTERPOLATION_METHODS:
-        def interpolate(unit):
-            return imresize(unit, scale, method=method, channel_axis=-1)
+        def interpolate(unit, values=None):
+            return _restored(imresize(unit, scale, method=method, channel_axis=-1), values)
 
         return interpolate, INTERPOLATION_HALO, tile or AUTO_TILE
     from .models import find_model
@@ -395,6 +402,9 @@ def _plane_function(method, scale, device, tile, precision="auto", noise_level=F
 
 def learned_plane_function(card, device, block, precision="auto", noise_level=False):
     """``(process, halo, block)``: ``process(unit)``, or ``process(unit, sigma)`` with ``noise_level``.
+
+    ``process(..., values=scale)`` restores its result with that
+    :class:`~napari_superres._arrays.UnitScale` (see :func:`_plane_function`).
 
     A model that takes a noise level (FDnCNN, DRUNet) sees σ, in the [0, 1] units of
     ``unit``, as a constant last input channel; it runs only with ``noise_level``.
@@ -426,16 +436,16 @@ def learned_plane_function(card, device, block, precision="auto", noise_level=Fa
             x = to_batch(array, device, channels_last=True)
             # A block comes with its halo: one tile, unless it runs out of memory.
             out = run_to_end(iter_tiled_adaptive(forward, x, card.scale, block + 2 * halo, halo))
-        return to_image(out).astype(array.dtype, copy=False)
+        return to_image(out, array.dtype)
 
-    def enhance_rgb(rgb, sigma):
+    def enhance_rgb(rgb, sigma, values=None):
         if card.input == "rgb":
-            return enhance(rgb, sigma)
+            return _restored(enhance(rgb, sigma), values)
         # Luma and gray models: enhance Y, interpolate the chroma.
         ycc = rgb_to_ycbcr(rgb)
         y = enhance(ycc[..., :1], sigma) if card.input == "y" else gray_to_luma(
             enhance_gray(luma_to_gray(ycc[..., 0]), sigma))[..., None]
-        return ycbcr_to_rgb(join_channels(y, imresize(ycc[..., 1:], card.scale, channel_axis=-1)))
+        return luma_chroma_to_rgb(y, imresize(ycc[..., 1:], card.scale, channel_axis=-1), values)
 
     def enhance_gray(gray, sigma):
         if card.input == "rgb":
@@ -448,12 +458,14 @@ def learned_plane_function(card, device, block, precision="auto", noise_level=Fa
     # would leave the chroma noisy, so it cleans every channel as a gray image.
     luma_denoiser = card.scale == 1 and card.input != "rgb"
 
-    def process(unit, sigma=None):
+    def process(unit, sigma=None, values=None):
         channels = unit.shape[-1]
-        if channels in (3, 4) and not luma_denoiser:  # RGB, plus alpha interpolated
+        if channels == 3 and not luma_denoiser:
+            return enhance_rgb(unit, sigma, values)
+        if channels == 4 and not luma_denoiser:  # RGB, plus alpha interpolated
             rgb = enhance_rgb(unit[..., :3], sigma)
-            return join_channels(rgb, imresize(unit[..., 3:], card.scale, channel_axis=-1)) if channels == 4 else rgb
-        return np.stack([enhance_gray(unit[..., c], sigma) for c in range(channels)], axis=-1)
+            return _restored(join_channels(rgb, imresize(unit[..., 3:], card.scale, channel_axis=-1)), values)
+        return _restored(np.stack([enhance_gray(unit[..., c], sigma) for c in range(channels)], axis=-1), values)
 
     process.network_bytes_per_pixel = activation_bytes_per_pixel(model, model_channels, card.size_multiple, device)
     return process, halo, block

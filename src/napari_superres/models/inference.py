@@ -36,9 +36,9 @@ def to_batch(array, device, channels_last=False):
     return batch.contiguous(memory_format=torch.channels_last) if channels_last else batch
 
 
-def to_image(batch):
-    """The first image of an ``(N, C, H, W)`` tensor as an ``(H, W, C)`` float64 array."""
-    return batch[0].float().cpu().numpy().transpose(1, 2, 0).astype(np.float64)
+def to_image(batch, dtype=np.float64):
+    """The first image of an ``(N, C, H, W)`` tensor as an ``(H, W, C)`` array of ``dtype``."""
+    return batch[0].float().cpu().numpy().transpose(1, 2, 0).astype(dtype)
 
 
 def on_grid(model, multiple, scale=1):
