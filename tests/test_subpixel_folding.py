@@ -1,0 +1,64 @@
+"""Sub-pixel tails folded for inference (EDSR, MDSR): the same output, without the full-size shuffled tensor."""
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from napari_superres.models.common import SubPixelUpsampler, fold_subpixel_tails
+from napari_superres.models.edsr import EDSR
+from napari_superres.models.mdsr import MDSR
+
+
+def _assert_same(got, expected):
+    """Equal to float32 rounding: sums in another order differ by a few ulps of the largest values."""
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-5 * float(expected.abs().max()))
+
+
+def _random_weights(model, seed):
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.normal_(0, 0.2)
+    return model.eval()
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_folded_edsr_gives_the_same_output(scale, channels):
+    model = _random_weights(EDSR(scale, channels=channels, features=8, blocks=2), seed=scale)
+    folded = fold_subpixel_tails(copy.deepcopy(model))
+    x = torch.rand(1, channels, 13, 10)  # odd sides: the borders' zero padding lands on both grids
+    with torch.inference_mode():
+        expected, got = model(x), folded(x)
+    assert got.shape == expected.shape == (1, channels, 13 * scale, 10 * scale)
+    _assert_same(got, expected)
+
+
+def test_folding_removes_every_shuffle_that_fed_a_full_size_convolution():
+    model = _random_weights(MDSR(4, features=8, blocks=1), seed=0)
+    folded = fold_subpixel_tails(copy.deepcopy(model))
+    for tail in folded.tails.values():
+        last = tail[-1]
+        assert isinstance(last, nn.Sequential) and isinstance(last[-1], nn.PixelShuffle), tail
+        assert not any(isinstance(m, SubPixelUpsampler) for m in tail.modules())
+    x = torch.rand(1, 1, 9, 11)
+    with torch.inference_mode():
+        for scale in (2, 3, 4):
+            _assert_same(folded(x, scale=scale), model(x, scale=scale))
+
+
+def test_a_shuffle_that_feeds_anything_else_is_left_alone():
+    """ESPCN-like ends (the shuffle is the output) and non-3x3 convolutions are not folded."""
+    model = nn.Sequential(SubPixelUpsampler(2, 4), nn.Conv2d(4, 1, 5, padding=2), SubPixelUpsampler(2, 1))
+    before = [type(m) for m in model]
+    fold_subpixel_tails(model)
+    assert [type(m) for m in model] == before
+
+
+def test_the_shared_loaded_edsr_is_folded():
+    from napari_superres.models.registry import find_model, load_model
+
+    model = load_model(find_model("edsr", 4), torch.device("cpu"))
+    assert not any(isinstance(m, SubPixelUpsampler) for m in model.modules())
