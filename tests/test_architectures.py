@@ -20,6 +20,8 @@ SMALL = {  # reduced widths so that the checks run fast; the structure is the sa
     "drcn": dict(features=8, recursions=3),
     "srresnet": dict(features=8, blocks=2),
     "unet": dict(features=8, depth=2),
+    "autoencoder": dict(features=8, downs=2),
+    "vae": dict(features=8, downs=2, latent=2),
     "dncnn": dict(features=8, depth=5, unshuffle=2),
     "colorizer": dict(features=4, blocks=1),
     "gatedunet": dict(features=4, depth=2),

@@ -92,6 +92,11 @@ SCRIPT = textwrap.dedent('''
         "iter_seed_spread": lambda: drain(nsr.iter_seed_spread(
             gray, lambda x, seed: nsr.iter_fit_dip(x, seed=seed, iterations=1, device="cpu"), seeds=2)),
         "iter_augmentation_spread": lambda: drain(nsr.iter_augmentation_spread(gray, lambda x: nsr.iter_upscale(x, 2))),
+        "sample_upscale": lambda: nsr.sample_upscale(gray, 4, method="vae_sr", seed=1, device="cpu"),
+        "iter_sample_upscale": lambda: drain(nsr.iter_sample_upscale(rgb, 4, method="vae_sr", channel_axis=-1,
+                                                                     device="cpu")),
+        "sample_spread": lambda: nsr.sample_spread(gray, 4, method="vae_sr", samples=2, device="cpu"),
+        "iter_sample_spread": lambda: drain(nsr.iter_sample_spread(gray, 4, method="vae_sr", samples=2, device="cpu")),
         "available_colorizers": lambda: nsr.available_colorizers(),
         "available_denoisers": lambda: nsr.available_denoisers(),
         "available_deblurrers": lambda: nsr.available_deblurrers(),

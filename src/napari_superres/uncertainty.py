@@ -10,6 +10,9 @@
   augmentation; its mean is the "self-ensemble" result).
 - :func:`seed_spread`: fits from scratch (Deep Image Prior, Noise2Void) from
   several random seeds disagree where the data leave the result open.
+- :func:`sample_upscale`, :func:`sample_spread`: a variational model (``vae_sr``)
+  draws its latent map from its prior, one plausible output a seed; the spread of
+  several draws is where the input leaves the output open.
 
 ``benchmarks/uncertainty.py`` measures how well the maps rank the true error.
 """
@@ -215,6 +218,112 @@ def iter_seed_spread(image, iter_fit, *, seeds=4, channel_axis=None):
         raise ValueError(f"seeds must be an integer of at least 2 (a spread needs two fits), got {seeds!r}")
     runs = ((iter_fit(image, seed), np.asarray) for seed in range(seeds))
     return _mean_and_spread(runs, seeds, channel_axis)
+
+
+def sample_upscale(image, scale, *, method="vae_sr", seed=0, channel_axis=None, **options):
+    """One plausible upscaled image from a variational model, its latent map drawn from the prior with ``seed``.
+
+    ``upscale(image, scale, method="vae_sr")`` gives the deterministic output (the
+    latent at the prior's mean, 0); this draws the latent from N(0, I) instead. The
+    same seed, image and ``tile`` give the same draw; tiles draw their latents one
+    after the other, so a tiled draw differs from an untiled one (both are draws).
+
+    Parameters
+    ----------
+    image : ndarray
+        ``(..., H, W)``, with an optional colour axis (luma models: the chroma is
+        interpolated). Lazy (dask) input is computed first.
+    scale : int
+        The enlargement, one the model was trained for.
+    method : str
+        A variational model (an architecture that draws latents, e.g. ``'vae_sr'``).
+    seed : int
+        Seeds the latents' generator.
+    channel_axis : int, optional
+        The colour axis, as in :func:`~napari_superres.upscale`.
+    **options
+        ``device``, ``tile``, ``value_range``, ... as in :func:`~napari_superres.upscale`.
+
+    Returns
+    -------
+    ndarray
+        The draw, ``scale`` times larger, in ``image``'s dtype and range.
+
+    Raises
+    ------
+    ValueError
+        For a method whose model draws no latents, and as :func:`~napari_superres.upscale`.
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> lowres = data.camera()[:32, :32]
+    >>> a, b = (sample_upscale(lowres, 4, method="vae_sr", seed=s) for s in (0, 1))
+    >>> a.shape, bool((a != b).any())
+    ((128, 128), True)
+    """
+    return run_to_end(iter_sample_upscale(image, scale, method=method, seed=seed, channel_axis=channel_axis,
+                                          **options))
+
+
+def iter_sample_upscale(image, scale, *, method="vae_sr", seed=0, channel_axis=None, **options):
+    """Step-by-step form of :func:`sample_upscale`: yields the fraction done, returns the draw."""
+    from .models import find_model
+    from .models.inference import load_on
+    from .upscale import iter_upscale
+
+    card = find_model(method, scale)
+    if not card.contract.draws_latents:
+        raise ValueError(f"{method} draws no latents (a {card.architecture}); sample a variational model such as "
+                         "vae_sr")
+    steps = iter_upscale(np.asarray(image), scale, method=method, channel_axis=channel_axis, **options)
+    model, _ = load_on(card, options.get("device"))  # the shared model that iter_upscale runs
+    return _drawing(steps, model, seed)
+
+
+def _drawing(steps, model, seed):
+    with model.drawing_latents(seed):
+        return (yield from steps)
+
+
+def sample_spread(image, scale, *, method="vae_sr", samples=8, seed=0, channel_axis=None, **options):
+    """The mean and per-pixel spread of ``samples`` draws of :func:`sample_upscale` (seeds ``seed``, ``seed + 1``, ...).
+
+    Parameters
+    ----------
+    image, scale, method, channel_axis, **options
+        As in :func:`sample_upscale`.
+    samples : int
+        How many draws; at least 2.
+    seed : int
+        The first draw's seed.
+
+    Returns
+    -------
+    mean : ndarray
+        The mean of the draws, in ``image``'s dtype.
+    spread : ndarray
+        float64 standard deviation of the draws per pixel, in the image's units,
+        without the channel axis.
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> mean, spread = sample_spread(data.camera()[:32, :32], 4, method="vae_sr", samples=2)
+    >>> mean.shape, spread.shape
+    ((128, 128), (128, 128))
+    """
+    return run_to_end(iter_sample_spread(image, scale, method=method, samples=samples, seed=seed,
+                                         channel_axis=channel_axis, **options))
+
+
+def iter_sample_spread(image, scale, *, method="vae_sr", samples=8, seed=0, channel_axis=None, **options):
+    """Step-by-step form of :func:`sample_spread`: yields the fraction done, returns ``(mean, spread)``."""
+    def draw(lowres, index):
+        return iter_sample_upscale(lowres, scale, method=method, seed=seed + index, channel_axis=channel_axis,
+                                   **options)
+
+    return iter_seed_spread(image, draw, seeds=samples, channel_axis=channel_axis)
 
 
 def _plane_axes(ndim, channel_axis):

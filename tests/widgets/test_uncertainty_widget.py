@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from napari_superres import upscale
-from napari_superres._widgets.upscale import RESIDUAL, SPREAD, UNCERTAINTY_COLORMAP, UpscaleWidget
-from napari_superres.uncertainty import augmentation_spread, backprojection_residual
+from napari_superres._widgets.upscale import DRAWS, RESIDUAL, SPREAD, UNCERTAINTY_COLORMAP, UpscaleWidget
+from napari_superres.uncertainty import augmentation_spread, backprojection_residual, sample_spread
 
 
 def _run(viewer, qtbot, layer, method, kind):
@@ -13,7 +13,7 @@ def _run(viewer, qtbot, layer, method, kind):
     viewer.window.add_dock_widget(widget)
     widget.image.value = layer
     widget.method.value = method
-    widget.scale.value = 4 if method == "bicubic" else 2
+    widget.scale.value = 4 if method in ("bicubic", "vae_sr") else 2
     widget.uncertainty.value = kind
     widget.run()
     qtbot.waitUntil(lambda: widget.worker is None, timeout=120_000)
@@ -57,3 +57,24 @@ def test_uncertainty_needs_yx_planes(make_napari_viewer, camera_small):
     widget.axes.value = "Z"
     widget.uncertainty.value = RESIDUAL
     assert not widget.run_button.enabled and "(Y, X) planes" in widget.status.value
+
+
+def test_spread_of_draws_of_the_variational_model(make_napari_viewer, qtbot, astronaut_small):
+    viewer = make_napari_viewer()
+    image = astronaut_small[:32, :40]  # napari takes a last axis of 3 for colour from 30 pixels a side
+    layer = viewer.add_image(image, scale=(2.0, 3.0))
+    result, spread = _run(viewer, qtbot, layer, "vae_sr", DRAWS)
+    mean, expected = sample_spread(image, 4, method="vae_sr", samples=8, channel_axis=-1)
+    assert layer.rgb and spread.data.shape == (128, 160) and spread.data.max() > 0
+    np.testing.assert_allclose(spread.data, expected, atol=1e-6)
+    assert np.abs(result.data.astype(int) - mean).max() <= 1
+    np.testing.assert_allclose(spread.scale, result.scale[:2])
+
+
+def test_spread_of_draws_needs_a_variational_model(make_napari_viewer, camera_small):
+    viewer = make_napari_viewer()
+    viewer.add_image(camera_small)
+    widget = UpscaleWidget(viewer)
+    widget.method.value = "espcn"
+    widget.uncertainty.value = DRAWS
+    assert not widget.run_button.enabled and "draws no samples" in widget.status.value

@@ -9,7 +9,7 @@ import numpy as np
 from magicgui.widgets import ComboBox, SpinBox
 
 from ..lazy import is_lazy
-from ..uncertainty import backprojection_residual, iter_augmentation_spread
+from ..uncertainty import backprojection_residual, iter_augmentation_spread, iter_sample_spread
 from ..upscale import AUTO_TILE, available_methods, iter_upscale, iter_upscale_axes
 from .base import LAZY_NOTE, Job, TaskWidget
 
@@ -29,11 +29,14 @@ TIP_METHOD = ("How new pixels are made. Interpolations (nearest ... lanczos): in
               "edsr and srgan the sharpest and many times slower (seconds per megapixel on a CPU).")
 TIP_SCALE = "How many times the image grows along each enlarged axis (4: 512 px becomes 2048 px)."
 TIP_AXES = "Which axes to enlarge: Y, X (each plane), or Z of a stack (interpolations only) to make voxels isotropic."
-RESIDUAL, SPREAD = "back-projection", "flips/turns spread"
+RESIDUAL, SPREAD, DRAWS = "back-projection", "flips/turns spread", "spread of 8 draws"
+DRAWN = 8  # draws of a variational model for its spread
 TIP_UNCERTAINTY = ("Add a map of where to trust the result (brighter: less), in intensity units. Back-projection "
                    "residual: |result shrunk back - input|, on the input's grid (any method, cheap). Flips/turns "
                    "spread: the method's results on the 8 flips and quarter turns of the input disagree there "
-                   "(learned models; 8 times the time; the result is then their mean).")
+                   "(learned models; 8 times the time; the result is then their mean). Spread of 8 draws: a "
+                   "variational model (vae_sr) draws 8 plausible outputs from its prior (seeds 0-7); the result "
+                   "is their mean.")
 UNCERTAINTY_COLORMAP = "inferno"
 TIP_TILE = ("Largest block, in input pixels, computed at once. 0: automatic (at least 2 x 2 blocks a plane, so "
             "progress moves and Cancel acts within seconds). Larger: a little faster, more memory.")
@@ -52,7 +55,7 @@ class UpscaleWidget(TaskWidget):
         self.scale = SpinBox(label="scale", value=4, min=2, max=8, tooltip=TIP_SCALE)
         self.axes = ComboBox(label="axes", choices=list(AXES_CHOICES), value="Y, X", tooltip=TIP_AXES)
         self.tile = SpinBox(label="tile (px)", value=0, min=0, max=8192, step=32, tooltip=TIP_TILE)
-        self.uncertainty = ComboBox(label="trust map", choices=["none", RESIDUAL, SPREAD], value="none",
+        self.uncertainty = ComboBox(label="trust map", choices=["none", RESIDUAL, SPREAD, DRAWS], value="none",
                                     tooltip=TIP_UNCERTAINTY)
         super().__init__(viewer, [self.method, self.scale, self.axes, self.uncertainty], advanced=[self.tile])
         self.axes.changed.connect(self._check_choices)
@@ -84,6 +87,8 @@ class UpscaleWidget(TaskWidget):
             return "uncertainty maps are for (Y, X) planes"
         if self.uncertainty.value != "none" and layer is not None and is_lazy(layer.data):
             return "uncertainty maps need an image in memory, not dask or zarr"
+        if self.uncertainty.value == DRAWS and not draws_latents(self.method.value, self.scale.value):
+            return f"{self.method.value} draws no samples: pick a variational model (vae_sr)"
         return ""
 
     def _check_choices(self):
@@ -111,7 +116,8 @@ class UpscaleWidget(TaskWidget):
     def _uncertainty_job(self, layer, method, factor, kwargs):
         """Upscale and add a colormapped uncertainty map beside the result, aligned with it."""
         kind = self.uncertainty.value
-        named = f"{method} x{factor}" + (", mean of 8 flips/turns" if kind == SPREAD else "")
+        named = f"{method} x{factor}" + {SPREAD: ", mean of 8 flips/turns", DRAWS: f", mean of {DRAWN} draws"}.get(
+            kind, "")
 
         def on_result(result_and_map):
             result, uncertainty = result_and_map
@@ -152,8 +158,20 @@ def iter_upscale_with_map(image, factor, kind, **options):
     if kind == SPREAD:
         return (yield from iter_augmentation_spread(image, lambda turned: iter_upscale(turned, factor, **options),
                                                     channel_axis=channel_axis))
+    if kind == DRAWS:
+        return (yield from iter_sample_spread(image, factor, samples=DRAWN, **options))
     result = yield from iter_upscale(image, factor, **options)
     return result, backprojection_residual(result, image, factor, channel_axis=channel_axis)
+
+
+def draws_latents(method, scale):
+    """Whether ``method`` at ``scale`` is a variational model, whose outputs can be drawn (torch-free)."""
+    from ..models import find_model
+
+    try:
+        return find_model(method, scale).contract.draws_latents
+    except ValueError:  # an interpolation, or no weights at this scale
+        return False
 
 
 # Axes the SR widget can enlarge, counted from the last spatial axis.

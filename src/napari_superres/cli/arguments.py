@@ -95,6 +95,9 @@ def _add_upscale(sub):
     p.add_argument("--scale", type=_finite_float, default=4, help="zoom factor")
     p.add_argument("--method", default="bicubic", help="interpolation or model name (see 'methods')")
     p.add_argument("--tile", type=_positive_int, default=None, help="tile size in input pixels (default: automatic)")
+    p.add_argument("--sample-seed", type=int, default=None,
+                   help="variational models (vae_sr): one plausible output, its latent drawn from the prior with "
+                        "this seed (default: the deterministic output, latent 0)")
     _add_value_range(p)
     _add_model_speed(p)
 
@@ -278,7 +281,7 @@ def _add_train(sub):
     p.add_argument("--losses", type=_key_values, default={"l1": 1.0},
                    help="weighted losses: l1, l2, ms_ssim_l1, hf, perceptual, and one GAN loss: adversarial "
                         "(SRGAN's discriminator) or dcgan (DCGAN's) (e.g. SRGAN 'l1=1,perceptual=0.1,adversarial=0.005'"
-                        ", DCGAN + L1 'l1=1,dcgan=0.005')")
+                        ", DCGAN + L1 'l1=1,dcgan=0.005'); kl: the KL term a VAE reports (vae: 'l1=1,kl=0.03')")
     p.add_argument("--discriminator-features", type=_positive_int, default=64,
                    help="width of the GAN loss's discriminator (SRGAN, DCGAN: 64; 16 is 16x cheaper on a CPU)")
     p.add_argument("--blur", type=_range, default=(0.0, 0.0),

@@ -30,14 +30,18 @@ def _video_prior(args):
 
 
 def _upscale(args):
+    from ..uncertainty import iter_sample_upscale
     from ..upscale import iter_upscale
 
     scale = int(args.scale) if float(args.scale).is_integer() else args.scale
-    _process_file(args, _Job(f"{args.method} x{scale}", lambda image, axis: iter_upscale(
+    run, drawn = iter_upscale, {}
+    if args.sample_seed is not None:  # a variational model's draw from its prior
+        run, drawn = partial(iter_sample_upscale, seed=args.sample_seed), {"sample_seed": args.sample_seed}
+    _process_file(args, _Job(f"{args.method} x{scale}", lambda image, axis: run(
         image, scale, method=args.method, channel_axis=axis, device=args.device, tile=args.tile,
         value_range=args.value_range, precision=args.precision, threads=args.threads),
         record=_record("upscale", args.method, scale=scale, device=args.device, tile=args.tile,
-                       value_range=args.value_range), zoom=scale))
+                       value_range=args.value_range, **drawn), zoom=scale))
 
 
 def _dip(args):

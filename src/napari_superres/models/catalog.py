@@ -55,6 +55,9 @@ class ModelContract:
         run's scale; ``'scale_per_batch'`` each batch at a random one of the
         ``scales`` option (one network for them all, MDSR); ``'pyramid'`` the run's
         scale and every x2 level below it, each supervised (LapSRN).
+    draws_latents : bool
+        Its models can draw a latent map from a prior, each draw one plausible output
+        (variational models; :func:`napari_superres.uncertainty.sample_upscale`).
     """
 
     task: str
@@ -66,6 +69,7 @@ class ModelContract:
     halo_rule: Callable | None = None
     multiple_rule: Callable = lambda options: 1
     training: str = "single"
+    draws_latents: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
@@ -137,6 +141,15 @@ CONTRACTS = MappingProxyType({
     "drcn": ModelContract(  # embedding 2, one pixel a recursion, reconstruction 2: on the enlarged grid
         "upscale", "drcn", "DRCN", {"features": 256, "recursions": 16},
         halo_rule=lambda scale, o: -(-(o["recursions"] + 4) // scale) + 2),
+    # Auto-encoders: strided convolutions to a bottleneck 2**downs smaller (input sides on its grid, halos too);
+    # their receptive field is 5 + 3.5 (2**(downs+1) - 2) input pixels (26 at downs=2), under the halo.
+    "autoencoder": ModelContract(
+        "upscale", "autoencoder_sr", "ConvAutoencoderSR", {"features": 32, "downs": 2, "skips": True},
+        halo_rule=lambda scale, o: 8 * 2 ** o["downs"], multiple_rule=lambda o: 2 ** o["downs"]),
+    "vae": ModelContract(  # tiles are exact with the latent at 0 (the default); drawn latents differ per tile
+        "upscale", "autoencoder_sr", "VariationalAutoencoderSR",
+        {"features": 32, "downs": 2, "skips": True, "latent": 4, "free_nats": 0.0},
+        halo_rule=lambda scale, o: 8 * 2 ** o["downs"], multiple_rule=lambda o: 2 ** o["downs"], draws_latents=True),
     "srresnet": ModelContract(
         "upscale", "srresnet", "SRResNet", {"features": 64, "blocks": 16},
         halo_rule=lambda scale, o: 2 * o["blocks"] + 9),

@@ -106,8 +106,8 @@ def iter_train(cfg: TrainConfig, log=print):
             for group in optimizer.param_groups:
                 group["lr"] = _lr_at(cfg, step)
             lr, hr = sampler.sample()
-            sr = training_outputs(model, lr)
-            loss = objective.generator_loss(sr, hr)
+            sr = training_outputs(model, lr, hr)
+            loss = objective.generator_loss(sr, hr) + objective.reported_loss(model)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -144,14 +144,19 @@ def iter_train(cfg: TrainConfig, log=print):
     return kept
 
 
-def training_outputs(model, inputs):
+def training_outputs(model, inputs, target=None):
     """What a step's loss is computed on: the model's output, or its supervised outputs if it has several.
 
     Deep-supervised models (LapSRN's pyramid levels, DRCN's recursions) give them all;
-    ``inputs`` a tuple: the model's arguments (MDSR's scale).
+    ``inputs`` a tuple: the model's arguments (MDSR's scale). A model whose
+    ``sees_target`` is true (a VAE, whose posterior encoder reads the target) is
+    called ``model.posterior_outputs(*inputs, target)``; it reports its extra losses
+    (the KL term) in ``model.reported_losses``, which the objective weighs.
     """
-    run = getattr(model, "supervised_outputs", model)
-    return run(*inputs) if isinstance(inputs, tuple) else run(inputs)
+    inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+    if getattr(model, "sees_target", False):
+        return model.posterior_outputs(*inputs, target)
+    return getattr(model, "supervised_outputs", model)(*inputs)
 
 
 def _save_checkpoint(path, step, best, *, model, optimizer, objective, sampler):

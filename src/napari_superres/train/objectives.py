@@ -13,6 +13,9 @@ import torch.nn.functional as F
 DISCRIMINATORS = ("adversarial", "dcgan")
 """The adversarial loss names: SRGAN's discriminator, DCGAN's."""
 
+REPORTED = ("kl",)
+"""The losses a model reports itself after a training call, in ``model.reported_losses`` (a VAE's KL divergence)."""
+
 
 def _discriminator(loss):
     """The discriminator class of the adversarial loss named ``loss`` (one of :data:`DISCRIMINATORS`)."""
@@ -40,10 +43,10 @@ class Objective:
         self.weights = dict(weights)
         known = {"l1": F.l1_loss, "l2": F.mse_loss, "charbonnier": charbonnier_loss, "ms_ssim_l1": ms_ssim_l1_loss,
                  "hf": high_frequency_loss}
-        unknown = set(self.weights) - set(known) - {"perceptual", *DISCRIMINATORS}
+        unknown = set(self.weights) - set(known) - {"perceptual", *DISCRIMINATORS, *REPORTED}
         if unknown:
             raise ValueError(f"unknown losses {sorted(unknown)}; choose from {sorted(known)} + perceptual, "
-                             f"{', '.join(DISCRIMINATORS)}")
+                             f"{', '.join(DISCRIMINATORS + REPORTED)}")
         adversarial = [name for name in DISCRIMINATORS if name in self.weights]
         if len(adversarial) > 1:
             raise ValueError(f"one adversarial loss at a time, not {' and '.join(adversarial)}")
@@ -78,6 +81,19 @@ class Objective:
                 self.discriminator(sr), real)
         return total
 
+    def reported_loss(self, model):
+        """The weighted sum of the losses ``model`` reported for its last training call (a VAE's ``kl``).
+
+        A reported loss without a weight, or a weighted one the model does not report, is refused.
+        """
+        reported = getattr(model, "reported_losses", {})
+        unweighted = set(reported) - set(self.weights)
+        unreported = set(self.weights) & set(REPORTED) - set(reported)
+        if unweighted or unreported:
+            raise ValueError(f"the model reports the losses {sorted(reported)}: weigh each in --losses "
+                             f"(e.g. 'l1=1,kl=0.03') and only those")
+        return sum(self.weights[name] * value for name, value in reported.items())
+
     def discriminator_step(self, sr, hr):
         """One optimiser step of the discriminator on ``hr`` (real) and ``sr`` (fake); no-op without one."""
         if self.discriminator is None:
@@ -109,6 +125,11 @@ class _SingleLoss:
 
     def discriminator_step(self, sr, hr):
         pass
+
+    def reported_loss(self, model):
+        if getattr(model, "reported_losses", None):
+            raise ValueError("this task's objective takes no loss reported by the model")
+        return 0.0
 
     def state_dict(self):
         return {}
