@@ -45,16 +45,28 @@ def panel(title, points):
         _, y = at(x_low, value)
         pen.line([(MARGIN - 5, y), (MARGIN, y)], fill="black")
         pen.text((MARGIN - 45, y - 8), f"{value:.2f}", fill="black", font_size=FONT - 2)
-    for method, (psnr, distance) in points.items():
+    placed = []  # label boxes drawn so far
+    for method, (psnr, distance) in sorted(points.items(), key=lambda item: -item[1][1]):  # top down
         x, y = at(psnr, distance)
         colour = "gray" if method == "bicubic" else "navy"
         pen.ellipse([x - 5, y - 5, x + 5, y + 5], fill=colour)
-        pen.text((x + 8, y - 18), method, fill=colour, font_size=FONT)
+        box = pen.textbbox((x + 8, y - 18), method, font_size=FONT, anchor="lt")
+        shifted = False
+        while any(_overlap(box, other) for other in placed):  # models a hair apart: stack their labels
+            box, shifted = (box[0], box[1] + FONT + 2, box[2], box[3] + FONT + 2), True
+        if shifted:
+            pen.line([(x + 4, y + 4), (box[0], box[1] + FONT // 2)], fill=colour)
+        pen.text(box[:2], method, fill=colour, font_size=FONT, anchor="lt")
+        placed.append(box)
     pen.text((MARGIN, 20), title, fill="black", font_size=FONT + 4)
     pen.text((MARGIN, PANEL - 35), "PSNR on Y (dB), higher is closer", fill="black", font_size=FONT)
     pen.text((8, MARGIN - 30), "perceptual distance (SqueezeNet, LPIPS-style), lower is closer", fill="black",
              font_size=FONT)
     return image
+
+
+def _overlap(a, b):
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _ticks(low, high, step):

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from napari_superres.cli import main
-from napari_superres.models import ModelCard
+from napari_superres.models import ModelCard, find_model
 from napari_superres.models.dcgan import DCGANDiscriminator
 from napari_superres.train import Objective
 
@@ -79,3 +79,10 @@ def test_dcgan_l1_trains_through_the_command_line_and_exports_its_card(image_fol
     card = ModelCard.from_json(weights / "tiny_dcgan_x2.json")
     assert card.method == "tiny_dcgan" and card.info["training"]["losses"] == {"l1": 1, "dcgan": 0.01}
 
+
+def test_the_shipped_dcgan_card_states_its_losses_and_measured_scores():
+    card = find_model("dcgan", 4)
+    training, metrics = card.info["training"], card.info["metrics"]
+    assert set(training["losses"]) == {"l1", "dcgan"} and training["losses"]["dcgan"] > 0
+    for dataset in ("Set5", "Set14"):
+        assert {"psnr_y", "ssim_y", "perceptual_distance", "sharpness_ratio"} <= set(metrics[dataset])
