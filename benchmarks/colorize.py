@@ -14,17 +14,20 @@ default), turned gray (its CIE L), the table gives:
 Rows: the gray answer; the curve over the rebalancing the colours are read at
 (Zhang's λ: 0.5 as trained by Zhang, 0.75, 1 = none; the rebalancing strength
 1 - λ is 0.5, 0.25, 0) and the annealed mean's temperature T, without fading or
-edge-aware upsampling; then the looks of :data:`napari_superres.colorize.LOOKS` and their
-parts. The network runs once an image; every row reads its logits
-(``colorize.read_colours``, as ``colorize`` does). Images whose original is gray
-(colourfulness under 1) are left out.
+edge-aware upsampling; chroma gains after a reading, global or by the spread of the
+distribution (the curve the natural look was chosen from); then the looks of
+:data:`napari_superres.colorize.LOOKS` and their parts. The network runs once an
+image; every row reads its logits (``colorize.read_colours``, as ``colorize`` does).
+Images whose original is gray (colourfulness under 1) are left out.
 
     python benchmarks/colorize.py ../shared/data/dev --out benchmarks/results/colorize.md
+    python benchmarks/colorize.py PHOTOS --glob "*.png"   # other photographs (the card's calibration sets)
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import time
 import warnings
 from pathlib import Path
@@ -95,20 +98,50 @@ def to_rgb(lightness, ab):
         return np.clip(np.round(lab2rgb(np.dstack([lightness, ab])) * 255), 0, 255)
 
 
+SPREAD_REFERENCE = 0.554  # median normalised entropy at λ 1 on the calibration photographs
+
+
 def settings():
-    """``{row name: look}``: the λ × T curve, then the looks and their parts."""
+    """``{row name: look}``: the λ × T curve, chroma gains (global, and by the spread), the looks and their parts.
+
+    A look's ``gain`` (here only) multiplies the ab it reads: a global chroma gain.
+    """
     rows = {f"λ {lam:g} (strength {1 - lam:g}), T {t:g}": {"rebalancing": lam, "temperature": t, **RAW}
             for lam in (0.5, 0.75, 1.0) for t in (0.2, 0.38, 0.6, 1.0)}
-    natural = LOOKS["natural"]
+    natural, colourful = LOOKS["natural"], LOOKS["colourful"]
+    for gain in (1.2, 1.4):
+        rows[f"natural, chroma x {gain:g}"] = {**natural, "gain": gain}
+    rows["λ 1, T 1, chroma x 2"] = {**colourful, "spread_gain": None, "gain": 2.0}
+    for power, gain in ((2, 1.3), (3, 1.15), (4, 1.0), (4, 1.15), (5, 1.0)):  # gain: at the median spread
+        reference = SPREAD_REFERENCE / gain ** (1 / power)
+        rows[f"λ 1, T 1, chroma x (spread / {reference:.3f})^{power}"] = {**colourful,
+                                                                           "spread_gain": (reference, power)}
     rows["natural, faded by entropy 0.75-0.8"] = {**natural, "confidence": (0.75, 0.8)}  # the 10 % least sure
-    rows["natural with bilinear upsampling"] = {**natural, "edges": 0}
+    rows["colourful with bilinear upsampling"] = {**colourful, "edges": 0}
     for name, look in LOOKS.items():
         rows[f"**{name}**"] = look
     return rows
 
 
+_SHARED = {}  # the model, its card, the rarity weights and the rows: set before the workers fork
+
+
+def score_image(truth):
+    """``({row: scores}, seconds the network took)`` for one image: the gray answer, then every row's reading."""
+    card, looks, bin_weights = _SHARED["card"], _SHARED["looks"], _SHARED["bin_weights"]
+    results = {"gray (ab = 0)": scores(truth, to_rgb(truth.lightness, 0 * truth.lab[..., 1:]), bin_weights)}
+    start = time.perf_counter()
+    logits = network_logits(_SHARED["model"], card.size_multiple, truth.lightness)
+    seconds = time.perf_counter() - start
+    bins = torch.from_numpy(ab_bins()).float()
+    for row, look in looks.items():
+        ab, _ = read_colours(logits, truth.lightness, bins, prior_shift(card, look["rebalancing"]), look)
+        results[row] = scores(truth, to_rgb(truth.lightness, ab * look.get("gain", 1.0)), bin_weights)
+    return results, seconds
+
+
 def figure(path, method):
-    """Gray, natural, vivid and original side by side: scikit-image's astronaut, which no training saw."""
+    """Gray, each look and the original side by side: scikit-image's astronaut, which no training saw."""
     from skimage import data
     from skimage.io import imsave
 
@@ -116,7 +149,7 @@ def figure(path, method):
 
     truth = data.astronaut()[::2, ::2]
     gray = np.round(rgb2lab(truth / 255)[..., 0] / 100 * 255).astype(np.uint8)
-    panels = [np.stack([gray] * 3, -1)] + [colorize(gray, method=method, look=look) for look in ("natural", "vivid")]
+    panels = [np.stack([gray] * 3, -1)] + [colorize(gray, method=method, look=look) for look in LOOKS]
     gap = np.full((truth.shape[0], 4, 3), 255, np.uint8)
     imsave(path, np.hstack([x for panel in [*panels, truth] for x in (panel, gap)][:-1]))
 
@@ -124,14 +157,16 @@ def figure(path, method):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("root", type=Path, help="../shared/data/dev")
+    parser.add_argument("--glob", action="append", help="images under root (repeatable; default: the dev sets)")
     parser.add_argument("--method", default="colorizer")
+    parser.add_argument("--jobs", type=int, default=1, help="images scored in parallel processes")
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--figure", type=Path, help="also write gray | natural | vivid | original of the astronaut")
+    parser.add_argument("--figure", type=Path, help="also write gray | each look | original of the astronaut")
     args = parser.parse_args()
     if args.figure:
         figure(args.figure, args.method)
     torch.set_num_threads(1)
-    paths = sorted({p for pattern in IMAGE_GLOBS for p in args.root.glob(pattern)})
+    paths = sorted({p for pattern in args.glob or IMAGE_GLOBS for p in args.root.glob(pattern)})
     truths = {}
     for path in paths:
         image = read_image(path)
@@ -140,20 +175,16 @@ def main():
     counts = sum(np.bincount(t.bins, minlength=len(ab_bins())) for t in truths.values())
     bin_weights = 1 / np.maximum(counts / counts.sum(), 1e-6)
     card = find_model(args.method, 1)
-    model, device = load_on(card, "cpu")
-    bins = torch.from_numpy(ab_bins()).float()
-    looks = settings()
-    results = {"gray (ab = 0)": [], **{name: [] for name in looks}}
-    seconds = 0.0
-    for name, truth in truths.items():
-        results["gray (ab = 0)"].append(scores(truth, to_rgb(truth.lightness, 0 * truth.lab[..., 1:]), bin_weights))
-        start = time.perf_counter()
-        logits = network_logits(model, card.size_multiple, truth.lightness)
-        seconds += time.perf_counter() - start
-        for row, look in looks.items():
-            ab, _ = read_colours(logits, truth.lightness, bins, prior_shift(card, look["rebalancing"]), look)
-            results[row].append(scores(truth, to_rgb(truth.lightness, ab), bin_weights))
-        print(name, {k: round(float(v), 3) for k, v in results["**natural**"][-1].items()}, flush=True)
+    _SHARED.update(model=load_on(card, "cpu")[0], card=card, bin_weights=bin_weights, looks=settings())
+    if args.jobs > 1:  # forked workers share the model and the truths
+        with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+            per_image = pool.map(score_image, truths.values())
+    else:
+        per_image = [score_image(truth) for truth in truths.values()]
+    for name, (row_scores, _) in zip(truths, per_image, strict=True):
+        print(name, {k: round(float(v), 3) for k, v in row_scores["**natural**"].items()}, flush=True)
+    results = {row: [scores_of[row] for scores_of, _ in per_image] for row in per_image[0][0]}
+    seconds = sum(network_seconds for _, network_seconds in per_image)
     original = np.mean([colourfulness(t.rgb) for t in truths.values()])
     rows = []
     for name, per_image in results.items():
@@ -162,11 +193,13 @@ def main():
                     f"({mean['colourfulness'] / original:.2f}x) | {mean['under10']:.3f} | {mean['under20']:.3f} | "
                     f"{mean['under30']:.3f} | {mean['auc']:.3f} | {mean['auc_rebalanced']:.3f} |")
     emit_table([
-        f"Colorization of {len(truths)} colour dev images (Set5, Set14, DIP) turned gray, model {args.method} "
+        f"Colorization of {len(truths)} colour images ({', '.join(args.glob or ['Set5, Set14, DIP'])}) turned gray, "
+        f"model {args.method} "
         f"({card.info.get('training', {}).get('pairs', '')}); means over images. Colourfulness of the originals: "
         f"{original:.1f}. The network: {seconds / len(truths):.2f} s an image on this machine. λ: Zhang's "
-        "rebalancing the colours are read at (1: none); T: annealed-mean temperature; fading: towards gray where "
-        "the distribution's entropy is high; upsampling: along L's edges (joint bilateral) or bilinear.\n",
+        "rebalancing the colours are read at (1: none); T: annealed-mean temperature; chroma x: a gain on the ab "
+        "read, global or by the distribution's spread (its normalised entropy; the colourful look); fading: towards "
+        "gray where the spread is high; upsampling: along L's edges (joint bilateral) or bilinear.\n",
         "| output | RGB PSNR | ab PSNR | colourfulness (x originals') | ab error < 10 | < 20 | < 30 | AuC (0-150) "
         "| AuC rebalanced |",
         "|---|---|---|---|---|---|---|---|---|", *rows], args.out)

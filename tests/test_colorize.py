@@ -169,9 +169,32 @@ def test_confidence_is_low_for_a_flat_distribution_and_fading_takes_it_to_gray()
     (ab_flat, sure_flat), (ab_peak, sure_peak) = (decode(x, bins, shift, fading) for x in (flat, peaked))
     assert float(sure_flat) < 1e-6 and float(sure_peak) > 0.9
     assert torch.allclose(ab_flat, torch.zeros(2)) and torch.allclose(ab_peak[0, :, 0, 0], torch.tensor([40.0, 40.0]))
-    for look in LOOKS.values():  # neither look fades: the mean (natural, T = 1) of a spread distribution is grayish
+    for look in (LOOKS["natural"], LOOKS["vivid"]):  # neither fades nor scales the chroma
         unfaded, _ = decode(flat, bins, shift, look)
         assert torch.allclose(unfaded, annealed_mean(flat, bins, look["temperature"]))
+
+
+def test_colourful_look_gives_chroma_back_where_the_distribution_is_spread_and_takes_it_where_peaked():
+    # The mean of a spread distribution is too gray; gray surfaces are the peaked guesses (benchmarks/colorize.py).
+    bins = torch.from_numpy(ab_bins()).float()
+    reddish = (bins[:, 0] > 0).float()  # the same hue (a > 0) in both, spread over half the bins or on few
+    spread = (reddish * 2.0).reshape(1, -1, 1, 1)
+    peaked = (reddish * 3.0 - 0.5 * ((bins - torch.tensor([30.0, 10.0])) ** 2).sum(1).sqrt()).reshape(1, -1, 1, 1)
+    shift, colourful = np.zeros(len(bins)), LOOKS["colourful"]
+    for logits, more in ((spread, True), (peaked, False)):
+        ab, confidence = decode(logits, bins, shift, colourful)
+        mean = annealed_mean(logits, bins, colourful["temperature"])
+        gain = float(ab.norm() / mean.norm())
+        assert (gain > 1.2) if more else (gain < 0.8), (gain, float(confidence))
+        assert torch.allclose(ab / ab.norm(), mean / mean.norm(), atol=1e-5)  # the hue stays the mean's
+
+
+def test_the_natural_look_is_the_default_and_the_others_differ(tiny_colorizer):
+    gray = data.camera()[:48, :56]
+    default = colorize(gray, method=tiny_colorizer)
+    np.testing.assert_array_equal(default, colorize(gray, method=tiny_colorizer, look="natural"))
+    for other in ("colourful", "vivid"):
+        assert np.abs(default.astype(int) - colorize(gray, method=tiny_colorizer, look=other)).max() > 0
 
 
 def test_colour_confidence_is_a_map_in_zero_one(tiny_colorizer):
@@ -216,9 +239,12 @@ def test_shipped_colorizer_beats_the_gray_answer_on_a_photograph_it_never_saw():
     gray = np.round(lab[..., 0] / 100 * 255).astype(np.uint8)
     gray_answer = np.round(lab2rgb(np.dstack([gray / 255 * 100, np.zeros(gray.shape + (2,))])) * 255)
     natural = colorize(gray, method="colorizer")
+    colourful = colorize(gray, method="colorizer", look="colourful")  # measured: 18.23 dB against gray's 17.80
     vivid = colorize(gray, method="colorizer", look="vivid")
-    assert psnr(truth, natural, data_range=255) > psnr(truth, gray_answer, data_range=255) + 0.2
+    gray_psnr = psnr(truth, gray_answer, data_range=255)
+    assert psnr(truth, natural, data_range=255) > gray_psnr + 0.2 and psnr(truth, colourful, data_range=255) > gray_psnr
     assert _colourfulness(vivid) > _colourfulness(natural) > 5  # natural is coloured, not gray
+    assert _colourfulness(colourful) > 1.2 * _colourfulness(natural)  # measured: 50.0 against 37.2
 
 
 def _colourfulness(rgb):

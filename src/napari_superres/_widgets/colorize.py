@@ -18,8 +18,10 @@ NOT_QUANTITATIVE = "colours guessed by a network: not a measurement, do not quan
 TIP_HINTS = ("Optional: a Points layer (each point's face colour) or a Labels layer (each label's colour) saying "
              "which colour a region has; a hint spreads over the region of similar brightness around it.")
 TIP_MODEL = "The colorization network (a second or two per megapixel on a CPU)."
-TIP_LOOK = ("natural: colours as often as photographs have them, faded to gray where the network is unsure (closer "
-            "to the true colours than gray, on average); vivid: Zhang et al.'s saturated look, more often wrong.")
+TIP_LOOK = ("natural: colours as often as photographs have them, grayish where the network is unsure (closer to "
+            "the true colours than gray, on average); colourful: chroma given back where the guess is spread (more "
+            "colour, still closer than gray on our dev images, warmer); vivid: Zhang et al.'s saturated look, more "
+            "often wrong.")
 
 
 class ColorizeWidget(TaskWidget):
