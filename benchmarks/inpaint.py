@@ -26,7 +26,7 @@ from dip import load_case
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from napari_superres import inpaint, psnr
+from napari_superres import inpaint, psnr, ssim
 from napari_superres.inpaint import LARGE_HOLE_DEPTH, LARGE_HOLE_RAMP, LARGE_HOLE_WEIGHTS, large_hole_weights
 from napari_superres.io import read_image
 from napari_superres.train.holes import blobs, boxes, brush_strokes
@@ -111,6 +111,7 @@ def hole_errors(clean, result, missing):
 
 def family_tables(args):
     scores = {(f, m): [] for f in args.families for m in args.methods}
+    similarities = {key: [] for key in scores}
     seconds = {m: 0.0 for m in args.methods}
     shares = {f: [] for f in args.families}
     holes = []  # (depth, biharmonic error, then per network: its error, its weighted mean with biharmonic's)
@@ -125,6 +126,9 @@ def family_tables(args):
                 results[method] = run(method, observed, missing)
                 seconds[method] += time.perf_counter() - start
                 scores[family, method].append(psnr(clean, results[method], data_range=255))
+                channel_axis = -1 if clean.ndim == 3 else None
+                similarities[family, method].append(ssim(clean, results[method], data_range=255,
+                                                         channel_axis=channel_axis))
             print(name, family, *(f"{m} {scores[family, m][-1]:.2f}" for m in args.methods), flush=True)
             networks = [n for n in args.network if n in results]
             if "biharmonic" in results and networks:
@@ -138,25 +142,28 @@ def family_tables(args):
                 depths = hole_errors(clean, smooth, missing)[0]
                 holes.append(np.stack([depths, *(hole_errors(clean, r, missing)[1] for r in fills)]))
     holes = np.concatenate(holes, axis=1) if holes else None
-    return family_table(args, scores, seconds, shares), depth_table(args, holes)
+    tables = [*family_table(args, scores, seconds, shares),
+              *family_table(args, similarities, None, shares, "SSIM (whole crop, RGB or gray as stored)", 4)]
+    return tables, depth_table(args, holes)
 
 
-def family_table(args, scores, seconds, shares):
+def family_table(args, scores, seconds, shares, metric="PSNR (dB, whole crop)", digits=2):
     """Per family: each method's mean PSNR, and each auto's (``auto``, ``auto:NETWORK``) gain over the best single."""
     singles = [m for m in args.methods if not m.startswith("auto")]
     autos = [m for m in args.methods if m.startswith("auto")] if singles else []
     crop = f"centre {args.crop} x {args.crop} crops of the" if args.crop else "the whole"
-    lines = [f"Mean PSNR (dB, whole crop) over {crop} {len(next(iter(scores.values())))} images of "
+    lines = [f"{'' if seconds else chr(10)}Mean {metric} over {crop} {len(next(iter(scores.values())))} images of "
              f"{' and '.join(args.sets)} per mask family (seed {args.seed}); best single method in bold.\n",
              "| family | missing | " + " | ".join([*args.methods, *(f"{m} - best single" for m in autos)]) + " |",
              "|---|---|" + "---|" * (len(args.methods) + len(autos))]
     for family in args.families:
         means = {m: np.mean(scores[family, m]) for m in args.methods}
         best = max(singles, key=means.get) if singles else None
-        cells = [f"**{means[m]:.2f}**" if m == best else f"{means[m]:.2f}" for m in args.methods]
-        cells += [f"{means[m] - means[best]:+.2f}" for m in autos]
+        cells = [f"**{means[m]:.{digits}f}**" if m == best else f"{means[m]:.{digits}f}" for m in args.methods]
+        cells += [f"{means[m] - means[best]:+.{digits}f}" for m in autos]
         lines.append(f"| {family} | {np.mean(shares[family]):.0%} | " + " | ".join(cells) + " |")
-    lines.append("| seconds, all images | | " + " | ".join(f"{seconds[m]:.0f}" for m in args.methods) + " |")
+    if seconds:
+        lines.append("| seconds, all images | | " + " | ".join(f"{seconds[m]:.0f}" for m in args.methods) + " |")
     return lines
 
 
