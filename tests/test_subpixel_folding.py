@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from napari_superres.models.common import SubPixelUpsampler, fold_subpixel_tails
+from napari_superres.models.common import ShuffledInputConv, SubPixelUpsampler, fold_subpixel_tails
 from napari_superres.models.edsr import EDSR
 from napari_superres.models.mdsr import MDSR
 
@@ -40,9 +40,9 @@ def test_folding_removes_every_shuffle_that_fed_a_full_size_convolution():
     model = _random_weights(MDSR(4, features=8, blocks=1), seed=0)
     folded = fold_subpixel_tails(copy.deepcopy(model))
     for tail in folded.tails.values():
-        last = tail[-1]
-        assert isinstance(last, nn.Sequential) and isinstance(last[-1], nn.PixelShuffle), tail
-        assert not any(isinstance(m, SubPixelUpsampler) for m in tail.modules())
+        upsampler, conv = tail
+        assert isinstance(conv, ShuffledInputConv) and not isinstance(upsampler[-1], nn.PixelShuffle), tail
+    assert folded.state_dict().keys() == model.state_dict().keys()  # same names, same parameters
     x = torch.rand(1, 1, 9, 11)
     with torch.inference_mode():
         for scale in (2, 3, 4):
@@ -61,4 +61,4 @@ def test_the_shared_loaded_edsr_is_folded():
     from napari_superres.models.registry import find_model, load_model
 
     model = load_model(find_model("edsr", 4), torch.device("cpu"))
-    assert not any(isinstance(m, SubPixelUpsampler) for m in model.modules())
+    assert isinstance(model.tail[-1], ShuffledInputConv)

@@ -35,7 +35,8 @@ def _probe(model, channels, multiple):
     peak = [0]
 
     def record(module, inputs, output):
-        peak[0] = max(peak[0], sum(t.numel() * t.element_size() for t in _tensors(inputs) + _tensors(output)))
+        held = {id(t): t for t in _tensors(inputs) + _tensors(output)}  # an identity's output is its input
+        peak[0] = max(peak[0], sum(t.numel() * t.element_size() for t in held.values()))
 
     layers = [m for m in model.modules() if not any(m.children())]
     hooks = [layer.register_forward_hook(record) for layer in layers]

@@ -48,15 +48,15 @@ def fold_subpixel_tails(model):
     high-resolution neighbours, which lie within one low-resolution pixel. The
     large shuffled tensor (``C`` channels at full size) is never made and the
     full-size convolution becomes one CPUs run several times faster; results agree
-    to float32 rounding. Returns ``model``.
+    to float32 rounding. The parameters and the state dict stay those of the
+    plain model. Returns ``model``.
     """
     for sequence in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
         for i in range(len(sequence) - 1):
             upsampler, conv = sequence[i], sequence[i + 1]
             if _foldable(upsampler, conv):
-                shuffle = upsampler[-1]
-                sequence[i] = nn.Sequential(*list(upsampler)[:-1])
-                sequence[i + 1] = nn.Sequential(_folded_conv(conv, shuffle.upscale_factor), shuffle)
+                sequence[i + 1] = ShuffledInputConv(conv, upsampler[-1].upscale_factor)
+                upsampler[-1] = nn.Identity()  # in place: the other layers keep their names
     return model
 
 
@@ -67,11 +67,31 @@ def _foldable(upsampler, conv):
             and conv.padding_mode == "zeros")
 
 
-def _folded_conv(conv, r):
-    """The low-resolution 3x3 convolution whose output, shuffled by ``r``, is ``conv`` of the shuffled input."""
-    k_out, c_in = conv.out_channels, conv.in_channels
-    weight = conv.weight.detach().float().cpu()
-    folded = torch.zeros(k_out * r * r, c_in * r * r, 3, 3)
+class ShuffledInputConv(nn.Conv2d):
+    """A 3x3 convolution of the pixel shuffle (by ``r``) of its input, computed on the input's own grid.
+
+    Its parameters are the wrapped convolution's; the folded low-resolution weights
+    are derived from them once, as buffers outside the state dict.
+    """
+
+    def __init__(self, conv, r):
+        super().__init__(conv.in_channels, conv.out_channels, 3, padding=1, bias=conv.bias is not None,
+                         device="meta")  # no initialisation: neither memory nor the global RNG is touched
+        self.weight, self.bias, self.r = conv.weight, conv.bias, r
+        weight, bias = _folded(conv.weight.detach(), None if conv.bias is None else conv.bias.detach(), r)
+        self.register_buffer("folded_weight", weight, persistent=False)
+        self.register_buffer("folded_bias", bias, persistent=False)
+
+    def forward(self, x):
+        """The convolution of ``pixel_shuffle(x, r)``, ``(N, K, r*H, r*W)``."""
+        return nn.functional.pixel_shuffle(nn.functional.conv2d(x, self.folded_weight, self.folded_bias, padding=1),
+                                           self.r)
+
+
+def _folded(weight, bias, r):
+    """The low-resolution 3x3 convolution's weights: shuffled by ``r``, its output is the convolution's."""
+    k_out, c_in = weight.shape[:2]
+    folded = weight.new_zeros(k_out * r * r, c_in * r * r, 3, 3)
     for i in range(r):
         for j in range(r):
             for dy in range(3):
@@ -80,12 +100,7 @@ def _folded_conv(conv, r):
                     # low-resolution pixel it lies in (offset -1, 0 or 1) and at which sub-pixel
                     (ky, si), (kx, sj) = divmod(i + dy - 1, r), divmod(j + dx - 1, r)
                     folded[i * r + j::r * r, si * r + sj::r * r, ky + 1, kx + 1] += weight[:, :, dy, dx]
-    out = nn.Conv2d(c_in * r * r, k_out * r * r, 3, padding=1, bias=conv.bias is not None)
-    out.requires_grad_(False)
-    out.weight.copy_(folded)
-    if conv.bias is not None:
-        out.bias.copy_(conv.bias.detach().float().cpu().repeat_interleave(r * r))
-    return out.to(device=conv.weight.device, dtype=conv.weight.dtype)
+    return folded, None if bias is None else bias.repeat_interleave(r * r)
 
 
 @lru_cache(maxsize=64)
