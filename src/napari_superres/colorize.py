@@ -50,7 +50,7 @@ LOOKS = {
     # further by its entropy measured worse. 'colourful' gives that chroma back by the spread: a spread
     # distribution belongs more often than not to a colourful pixel whose hue the mean gets right (gray surfaces
     # are the peaked guesses), so it beats gray on the dev images at 0.72x their colourfulness, but not on the
-    # training sources' photographs, and it warms everything a little (the prior's mean is yellowish).
+    # RGB PSNR of photographs of the training sources, and it warms everything (the prior's mean is yellowish).
     "natural": {"rebalancing": 0.75, "temperature": 1.0, "confidence": None, "spread_gain": None, "edges": 10.0},
     "colourful": {"rebalancing": 1.0, "temperature": 1.0, "confidence": None, "spread_gain": (0.508, 3.0),
                   "edges": 10.0},
