@@ -133,6 +133,27 @@ def test_latents_are_zero_unless_drawn_and_a_seed_repeats_its_draw():
     assert not torch.equal(first, mean) and not torch.equal(first, other)
 
 
+def test_draws_belong_to_the_drawing_thread_and_the_shared_model_still_pickles():
+    """The loaded model is shared: another thread running it during a draw gets latent 0, not the draw."""
+    import copy
+    import pickle
+    import threading
+
+    model = _model("vae")
+    x = torch.rand(1, 1, 8, 8)
+    elsewhere = {}
+    with torch.inference_mode():
+        mean = model(x)
+        with model.drawing_latents(3):
+            drawn = model(x)
+            thread = threading.Thread(target=lambda: elsewhere.setdefault("out", model(x)))
+            thread.start()
+            thread.join()
+    assert not torch.equal(drawn, mean)
+    torch.testing.assert_close(elsewhere["out"], mean)
+    copy.deepcopy(pickle.loads(pickle.dumps(model)))  # dask pickles the model of lazy input
+
+
 def _train(image_folders, run, name, losses, config, steps=2):
     main(["train", name, "--scale", "4", "--data", str(image_folders / "train"), "--val", str(image_folders / "val"),
           "--out", str(run), "--config", config, "--batch-size", "2", "--lr-patch", "8", "--steps", str(steps),

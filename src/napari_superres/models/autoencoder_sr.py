@@ -25,6 +25,7 @@ prior inside :meth:`~VariationalAutoencoderSR.drawing_latents` (seeded): each
 draw one plausible output.
 """
 
+import threading
 from contextlib import contextmanager
 
 import torch
@@ -91,7 +92,7 @@ class VariationalAutoencoderSR(ConvAutoencoderSR):
         # Residual: whatever the latent does, the auto-encoder's path stays open (a plain ReLU mix died in training).
         self.mix = nn.Sequential(_conv_relu(features + latent, features), conv3x3(features, features))
         self.reported_losses = {}
-        self._latent_generator = None
+        self._generators = {}  # thread id -> generator: the model is shared, each thread draws with its own
 
     def _output(self, x, features, z):
         features = features + self.mix(torch.cat([features, z], dim=1))
@@ -104,10 +105,11 @@ class VariationalAutoencoderSR(ConvAutoencoderSR):
         """
         features = self.decoded(x)
         shape = (len(x), self.latent, *x.shape[-2:])
-        if self._latent_generator is None:
+        generator = self._generators.get(threading.get_ident())
+        if generator is None:
             z = features.new_zeros(shape)
         else:
-            z = torch.randn(shape, generator=self._latent_generator).to(features)
+            z = torch.randn(shape, generator=generator).to(features)
         return self._output(x, features, z)
 
     def posterior_outputs(self, x, target):
@@ -131,10 +133,12 @@ class VariationalAutoencoderSR(ConvAutoencoderSR):
         """Within this block, each call draws its latent map from N(0, I), from a generator seeded with ``seed``.
 
         The same seed and the same sequence of calls (inputs, tiles) give the same
-        outputs. Not thread-safe: the model is shared, so draw from one thread.
+        outputs. Only this thread's calls draw: other threads running the shared
+        model meanwhile get latent 0 (or their own draws).
         """
-        self._latent_generator = torch.Generator().manual_seed(seed)
+        thread = threading.get_ident()
+        self._generators[thread] = torch.Generator().manual_seed(seed)
         try:
             yield self
         finally:
-            self._latent_generator = None
+            del self._generators[thread]
