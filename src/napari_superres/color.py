@@ -10,6 +10,7 @@ _RGB_TO_YCBCR = np.array(
 ) / 255.0
 _OFFSET = np.array([16.0, 128.0, 128.0]) / 255.0
 _YCBCR_TO_RGB = np.linalg.inv(_RGB_TO_YCBCR)
+_YCBCR_TO_RGB_OFFSET = -_YCBCR_TO_RGB @ _OFFSET  # float32 conversions: rgb = matrix @ ycbcr + this
 
 
 def _unit(rgb):
@@ -34,7 +35,7 @@ def ycbcr_to_rgb(ycbcr):
     """Inverse of :func:`rgb_to_ycbcr`, float RGB in [0, 1] (not clipped); float32 stays float32."""
     ycbcr = np.asarray(ycbcr)
     if ycbcr.dtype == np.float32:
-        return _mix(ycbcr, _YCBCR_TO_RGB, -_YCBCR_TO_RGB @ _OFFSET)
+        return _mix(ycbcr, _YCBCR_TO_RGB, _YCBCR_TO_RGB_OFFSET)
     return (np.asarray(ycbcr, dtype=np.float64) - _OFFSET) @ _YCBCR_TO_RGB.T
 
 
@@ -67,7 +68,7 @@ def luma_chroma_to_rgb(y, chroma, values=None):
     kernels = loaded_kernels()
     restore = None if values is None else values.float32_restore()
     if kernels is not None and restore is not None and y.dtype == chroma.dtype == np.float32:
-        return kernels.ycbcr_to_levels(y[..., 0], chroma, _YCBCR_TO_RGB, -_YCBCR_TO_RGB @ _OFFSET, restore)
+        return kernels.ycbcr_to_levels(y[..., 0], chroma, _YCBCR_TO_RGB, _YCBCR_TO_RGB_OFFSET, restore)
     rgb = ycbcr_to_rgb(join_channels(y, chroma))
     return rgb if values is None else values.restore(rgb)
 
