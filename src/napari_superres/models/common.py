@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from functools import lru_cache
 
@@ -92,14 +93,11 @@ def _folded(weight, bias, r):
     """The low-resolution 3x3 convolution's weights: shuffled by ``r``, its output is the convolution's."""
     k_out, c_in = weight.shape[:2]
     folded = weight.new_zeros(k_out * r * r, c_in * r * r, 3, 3)
-    for i in range(r):
-        for j in range(r):
-            for dy in range(3):
-                for dx in range(3):
-                    # high-resolution neighbour (i + dy - 1, j + dx - 1) of sub-pixel (i, j): which
-                    # low-resolution pixel it lies in (offset -1, 0 or 1) and at which sub-pixel
-                    (ky, si), (kx, sj) = divmod(i + dy - 1, r), divmod(j + dx - 1, r)
-                    folded[i * r + j::r * r, si * r + sj::r * r, ky + 1, kx + 1] += weight[:, :, dy, dx]
+    for i, j, dy, dx in itertools.product(range(r), range(r), range(3), range(3)):
+        # high-resolution neighbour (i + dy - 1, j + dx - 1) of sub-pixel (i, j): which
+        # low-resolution pixel it lies in (offset -1, 0 or 1) and at which sub-pixel
+        (ky, si), (kx, sj) = divmod(i + dy - 1, r), divmod(j + dx - 1, r)
+        folded[i * r + j::r * r, si * r + sj::r * r, ky + 1, kx + 1] += weight[:, :, dy, dx]
     return folded, None if bias is None else bias.repeat_interleave(r * r)
 
 
