@@ -11,7 +11,10 @@ and the draws' per-pixel standard deviation on one crop.
 
     python benchmarks/vae_spread.py ../shared/data/dev/Set5 ../shared/data/dev/Set14 \
         --out benchmarks/results/vae_spread_x4.md --update-card \
-        --figure docs/vae_sr_spread.png --figure-image ../shared/data/dev/Set14/HR/zebra.png
+        --figure docs/vae_sr_spread.png --figure-sample chelsea
+
+The figure's image is a scikit-image sample (its LR made with our MATLAB-bicubic ``imresize``),
+so that no dataset image goes into the repository; ``--figure-image`` takes a dataset's HR file.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import numpy as np
 from _report import emit_table
 from PIL import Image, ImageDraw
 
-from napari_superres import sr_scores, upscale
+from napari_superres import imresize, sr_scores, upscale
 from napari_superres.color import rgb_to_ycbcr
 from napari_superres.io import read_image
 from napari_superres.models import find_model
@@ -71,12 +74,20 @@ def dataset_rows(dataset, scale, methods, vae, samples):
     return rows, summary
 
 
-def figure(path, hr_path, scale, vae, samples, size=192):
-    """Bicubic, latent 0, three draws and the draws' std on the most varied ``size`` crop of ``hr_path``'s image."""
-    hr = read_image(hr_path)
-    axis = -1 if hr.ndim == 3 else None
+def figure_pair(scale, hr_path=None, sample=None):
+    """``(hr, lr)``: a dataset's HR file and its LR file, or a scikit-image sample and its MATLAB-bicubic LR."""
+    from skimage import data
+
+    hr = read_image(hr_path) if hr_path is not None else getattr(data, sample)()
     hr = hr[: hr.shape[0] // scale * scale, : hr.shape[1] // scale * scale]
-    lr = read_image(hr_path.parent.parent / "LR_bicubic" / f"X{scale}" / hr_path.name)
+    if hr_path is not None:
+        return hr, read_image(hr_path.parent.parent / "LR_bicubic" / f"X{scale}" / hr_path.name)
+    return hr, imresize(hr, 1 / scale, channel_axis=-1 if hr.ndim == 3 else None)
+
+
+def figure(path, hr, lr, scale, vae, samples, size=192):
+    """Bicubic, latent 0, three draws and the draws' std on the most varied ``size`` crop of ``hr``."""
+    axis = -1 if hr.ndim == 3 else None
     draws = draws_of(lr, scale, vae, samples)
     spread = np.std([luma_255(d) for d in draws], axis=0)
     top, left = _busiest(spread, size)
@@ -131,6 +142,7 @@ def main():
     parser.add_argument("--update-card", action="store_true", help="store the draws' figures in the VAE's card")
     parser.add_argument("--figure", type=Path, default=None)
     parser.add_argument("--figure-image", type=Path, default=None, help="an HR image of one of the datasets")
+    parser.add_argument("--figure-sample", default="chelsea", help="else a scikit-image sample (skimage.data name)")
     args = parser.parse_args()
 
     rows = ["| dataset | method | PSNR (Y) | SSIM (Y) | PSNR of the draws' mean | per-pixel std of Y (grey levels) |",
@@ -147,7 +159,8 @@ def main():
         card["sampling"] = summaries
         card_path.write_text(json.dumps(card, indent=2) + "\n")
     if args.figure:
-        figure(args.figure, args.figure_image, args.scale, args.vae, args.samples)
+        hr, lr = figure_pair(args.scale, args.figure_image, args.figure_sample)
+        figure(args.figure, hr, lr, args.scale, args.vae, args.samples)
 
 
 if __name__ == "__main__":
