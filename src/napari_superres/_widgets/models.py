@@ -21,7 +21,7 @@ from .base import models_changed
 if TYPE_CHECKING:
     import napari
 
-CHECKPOINT_FILTER = "Checkpoints (*.safetensors *.pth *.pt)"
+CHECKPOINT_FILTER = "Checkpoints (*.safetensors *.pth *.pt *.param)"  # .param: ncnn, its .bin beside it
 
 
 class _Progress(QObject):

@@ -333,8 +333,9 @@ def _add_models(sub):
                                       "export or import bioimage.io packages")
     cmd = p.add_subparsers(dest="models_command", required=True)
     cmd.add_parser("list", help="the published models that 'pull' downloads, and the installed models")
-    q = cmd.add_parser("import", help="import a .safetensors/.pth/.pt state dict of a known architecture")
-    q.add_argument("file", type=Path, help="the checkpoint file")
+    q = cmd.add_parser("import", help="import a .safetensors/.pth/.pt state dict, or an ncnn .param with its .bin "
+                                      "beside it, of a known architecture")
+    q.add_argument("file", type=Path, help="the checkpoint file (for ncnn, the .param)")
     q.add_argument("--name", default=None, help="model and method name (default: the file name)")
     q.add_argument("--license", default=None, help="the licence of the weights, for the model card")
     q.add_argument("--architecture", default=None, help="read it as this architecture (when several fit)")

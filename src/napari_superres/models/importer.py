@@ -8,6 +8,8 @@ says what the file is. The usual containers (``params_ema``, ``params``,
 architecture of the catalogue whose module has ``detect(state)`` is asked whether
 the key names and tensor shapes are its published layout; the one that says yes
 converts the tensors to our parameter names (``convert(state, config)``).
+An ncnn model (``.param`` and ``.bin``) is read by :mod:`.ncnn` into the same
+published names, and its graph must compute what the imported model computes.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from . import catalog
 # EMA weights (the published ones) beside the raw ones.
 CONTAINER_KEYS = ("params_ema", "params", "state_dict", "model")
 CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt")
+NCNN_SUFFIX = ".param"  # an ncnn graph, its weights in the .bin of the same name beside it
+GRAPH_CHECK_SIDE = 20  # the smooth random test image that an imported ncnn model and its graph must agree on
+GRAPH_CHECK_TOLERANCE = 1e-3  # of the output's range: float32 rounding, far under one grey level
 EXPORT_HINT = ("Load it where it was made and save its weights with torch.save(model.state_dict(), 'weights.pth') "
                "or safetensors.torch.save_file, then import that file")
 
@@ -41,8 +46,11 @@ def import_model(path, name=None, license=None, *, architecture=None, weights_di
     Parameters
     ----------
     path : str or Path
-        A ``.safetensors`` file, or a ``.pth``/``.pt`` state dict (read with
-        ``torch.load(weights_only=True)``: nothing in the file is executed).
+        A ``.safetensors`` file, a ``.pth``/``.pt`` state dict (read with
+        ``torch.load(weights_only=True)``: nothing in the file is executed), or an
+        ncnn ``.param`` with its ``.bin`` beside it (converted from PyTorch through
+        ONNX, so that its layer names are the published module names; the graph is
+        run against the imported model, which must compute the same).
     name : str, optional
         The model's name, which is also its method name in ``upscale``/``denoise``
         and the widgets. By default the file name without its suffix.
@@ -78,21 +86,76 @@ def import_model(path, name=None, license=None, *, architecture=None, weights_di
 
     path = Path(path)
     raw = path.read_bytes()
-    state = plain_state_dict(read_checkpoint(path, raw), path)
+    source_file = {"file": path.name, "sha256": hashlib.sha256(raw).hexdigest()}
+    graph = None
+    if path.suffix.lower() == NCNN_SUFFIX:
+        graph, state = _read_ncnn(path)
+        weights_raw = path.with_suffix(".bin").read_bytes()
+        source_file.update(weights_file=path.with_suffix(".bin").name,
+                           weights_sha256=hashlib.sha256(weights_raw).hexdigest())
+    else:
+        state = plain_state_dict(read_checkpoint(path, raw), path)
     arch, config = detect_architecture(state, path, architecture)
     name = _model_name(name, path)
     weights_dir = user_weights_dir() if weights_dir is None else Path(weights_dir)
     target, card_path = weights_dir / f"{name}.safetensors", weights_dir / f"{name}.json"
     _check_free(name, weights_dir, card_path, overwrite)
     fields, weights = _converted(state, arch, config)
+    if graph is not None:
+        _check_against_graph(graph, weights, arch, config, path)
     card = {"name": name, "method": name, **fields, "weights": target.name,
-            "sha256": hashlib.sha256(weights).hexdigest(),
-            "source": {"file": path.name, "sha256": hashlib.sha256(raw).hexdigest(), "url": source},
+            "sha256": hashlib.sha256(weights).hexdigest(), "source": {**source_file, "url": source},
             "license": license or "not given", "imported": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     weights_dir.mkdir(parents=True, exist_ok=True)
     target.write_bytes(weights)
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     return ModelCard.from_json(card_path)
+
+
+def _read_ncnn(path):
+    """``(layers, state dict in the published names)`` of the ncnn model ``path`` (``.param`` + ``.bin``)."""
+    from . import ncnn
+
+    try:
+        layers = ncnn.read(path)
+    except ncnn.NcnnRefused as err:
+        raise ImportRefused(str(err)) from err
+    return layers, ncnn.state_dict(layers)
+
+
+def _check_against_graph(layers, weights, arch, config, path):
+    """Refuse the import unless our model with ``weights`` computes what the ncnn graph ``layers`` computes.
+
+    The layer names only say where the weights go; what the graph does between them
+    (the input's normalisation, an activation) is checked by running both on a smooth random image.
+    """
+    import torch
+    from safetensors.torch import load
+
+    from . import ncnn
+
+    options = {k: v for k, v in config.items() if k not in ("scale", "channels")}
+    model = catalog.architecture(arch)(scale=int(config.get("scale", 1)), channels=int(config.get("channels", 1)),
+                                       **options)
+    model.load_state_dict(load(weights))
+    generator = torch.Generator().manual_seed(0)
+    coarse = torch.rand(1, int(config.get("channels", 1)), 4, 4, generator=generator)
+    # smooth, as images are: on white noise a model's features can grow large enough to amplify float32 rounding
+    x = torch.nn.functional.interpolate(coarse, size=(GRAPH_CHECK_SIDE, GRAPH_CHECK_SIDE), mode="bilinear")
+    with torch.inference_mode():
+        try:
+            expected = ncnn.run_graph(layers, x)
+        except ncnn.NcnnRefused as err:
+            raise ImportRefused(f"{path}: {err}, so the import cannot be checked and is refused") from err
+        ours = model.eval()(x)
+    if ours.shape != expected.shape:
+        raise ImportRefused(f"{path}: our {arch} makes a {tuple(ours.shape)} image where the ncnn graph makes "
+                            f"{tuple(expected.shape)}")
+    error = float((ours - expected).abs().max())
+    if not error <= GRAPH_CHECK_TOLERANCE * max(1.0, float(expected.abs().max())):
+        raise ImportRefused(f"{path}: the weights fit our {arch}, but the ncnn graph computes something else "
+                            f"(outputs differ by up to {error:.3g} on a smooth random image; another input "
+                            "normalisation?): it cannot be imported as this architecture")
 
 
 def read_checkpoint(path, raw):
