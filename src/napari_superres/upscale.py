@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from numbers import Integral, Real
 
@@ -20,6 +21,7 @@ from ._arrays import (
 from ._deprecation import method_by_keyword
 from .color import gray_to_luma, join_channels, luma_chroma_to_rgb, luma_to_gray, rgb_to_ycbcr
 from .device import check_precision, check_threads, model_precision, torch_threads
+from .heap import reused_heap
 from .lazy import is_lazy, iter_blocks, iter_map_planes
 from .resize import INTERPOLATION_METHODS, imresize, resize_axis
 
@@ -432,7 +434,8 @@ def learned_plane_function(card, device, block, precision="auto", noise_level=Fa
         """Model output for an ``(H, W, k)`` array, ``k`` = the model's channels, then the noise level map."""
         if sigma is not None:
             array = np.dstack([array, np.full(array.shape[:2], sigma, array.dtype)])
-        with torch.inference_mode(), model_precision(model, precision, device):
+        heap = reused_heap() if device.type == "cpu" else contextlib.nullcontext()
+        with torch.inference_mode(), model_precision(model, precision, device), heap:
             x = to_batch(array, device, channels_last=True)
             # A block comes with its halo: one tile, unless it runs out of memory.
             out = run_to_end(iter_tiled_adaptive(forward, x, card.scale, block + 2 * halo, halo))

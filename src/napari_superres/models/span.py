@@ -44,7 +44,11 @@ class AttentionBlock(nn.Module):
         """
         first = F.silu(self.convs[0](x))
         out = self.convs[2](F.silu(self.convs[1](first)))
-        return (out + x) * (torch.sigmoid(out) - 0.5), first
+        if torch.is_grad_enabled():
+            return (out + x) * (torch.sigmoid(out) - 0.5), first
+        # At inference, in place: each full-size temporary costs more to allocate than to compute.
+        gate = torch.sigmoid(out).sub_(0.5)
+        return out.add_(x).mul_(gate), first
 
 
 class SPAN(nn.Module):
