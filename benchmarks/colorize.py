@@ -22,6 +22,8 @@ Images whose original is gray (colourfulness under 1) are left out.
 
     python benchmarks/colorize.py ../shared/data/dev --out benchmarks/results/colorize.md
     python benchmarks/colorize.py PHOTOS --glob "*.png"   # other photographs (the card's calibration sets)
+    python benchmarks/colorize.py ~/sr-train --glob "photos/*" --glob "bundled/*" --max-side 768 \
+        --out benchmarks/results/colorize_training_photos.md   # ../shared/tools/get-training-images.sh's
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import numpy as np
 import torch
 from _report import emit_table
 from skimage.color import lab2rgb, rgb2lab
+from skimage.transform import resize
 
 from napari_superres import psnr
 from napari_superres.colorize import LOOKS, ab_bins, network_logits, prior_shift, read_colours
@@ -96,6 +99,15 @@ def to_rgb(lightness, ab):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Conversion from CIE-LAB", UserWarning)
         return np.clip(np.round(lab2rgb(np.dstack([lightness, ab])) * 255), 0, 255)
+
+
+def shrunk(rgb, max_side=None):
+    """``rgb`` as float64 in 0-255, shrunk (antialiased, rounded to 8 bits) so that its longest side is ``max_side``."""
+    factor = 1.0 if max_side is None else max_side / max(rgb.shape[:2])
+    if factor >= 1:
+        return rgb.astype(np.float64)
+    size = (round(rgb.shape[0] * factor), round(rgb.shape[1] * factor))
+    return np.round(resize(rgb, size, anti_aliasing=True, preserve_range=True))
 
 
 SPREAD_REFERENCE = 0.554  # median normalised entropy at λ 1 on the calibration photographs
@@ -160,6 +172,7 @@ def main():
     parser.add_argument("--glob", action="append", help="images under root (repeatable; default: the dev sets)")
     parser.add_argument("--method", default="colorizer")
     parser.add_argument("--jobs", type=int, default=1, help="images scored in parallel processes")
+    parser.add_argument("--max-side", type=int, help="shrink larger images (antialiased) to this longest side")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--figure", type=Path, help="also write gray | each look | original of the astronaut")
     args = parser.parse_args()
@@ -171,7 +184,7 @@ def main():
     for path in paths:
         image = read_image(path)
         if image.ndim == 3 and colourfulness(image[..., :3]) >= 1:
-            truths[path.name] = Truth(image[..., :3].astype(np.float64))
+            truths[path.name] = Truth(shrunk(image[..., :3], args.max_side))
     counts = sum(np.bincount(t.bins, minlength=len(ab_bins())) for t in truths.values())
     bin_weights = 1 / np.maximum(counts / counts.sum(), 1e-6)
     card = find_model(args.method, 1)

@@ -189,12 +189,21 @@ def test_colourful_look_gives_chroma_back_where_the_distribution_is_spread_and_t
         assert torch.allclose(ab / ab.norm(), mean / mean.norm(), atol=1e-5)  # the hue stays the mean's
 
 
+def test_faithful_look_is_the_plain_mean():
+    bins = torch.from_numpy(ab_bins()).float()
+    logits = torch.randn(1, len(bins), 3, 2, generator=torch.Generator().manual_seed(0))
+    ab, _ = decode(logits, bins, np.zeros(len(bins)), LOOKS["faithful"])
+    torch.testing.assert_close(ab, annealed_mean(logits, bins, 1.0))
+
+
 def test_the_natural_look_is_the_default_and_the_others_differ(tiny_colorizer):
     gray = data.camera()[:48, :56]
     default = colorize(gray, method=tiny_colorizer)
     np.testing.assert_array_equal(default, colorize(gray, method=tiny_colorizer, look="natural"))
     for other in ("colourful", "vivid"):
         assert np.abs(default.astype(int) - colorize(gray, method=tiny_colorizer, look=other)).max() > 0
+    # natural and faithful differ only in the λ they read at, which takes the card's colour prior: this has none
+    np.testing.assert_array_equal(default, colorize(gray, method=tiny_colorizer, look="faithful"))
 
 
 def test_colour_confidence_is_a_map_in_zero_one(tiny_colorizer):
@@ -241,8 +250,10 @@ def test_shipped_colorizer_beats_the_gray_answer_on_a_photograph_it_never_saw():
     natural = colorize(gray, method="colorizer")
     colourful = colorize(gray, method="colorizer", look="colourful")  # measured: 18.23 dB against gray's 17.80
     vivid = colorize(gray, method="colorizer", look="vivid")
+    faithful = colorize(gray, method="colorizer", look="faithful")
     gray_psnr = psnr(truth, gray_answer, data_range=255)
     assert psnr(truth, natural, data_range=255) > gray_psnr + 0.2 and psnr(truth, colourful, data_range=255) > gray_psnr
+    assert psnr(truth, faithful, data_range=255) > gray_psnr and _colourfulness(faithful) > 5
     assert _colourfulness(vivid) > _colourfulness(natural) > 5  # natural is coloured, not gray
     assert _colourfulness(colourful) > 1.2 * _colourfulness(natural)  # measured: 50.0 against 37.2
 

@@ -177,10 +177,11 @@ def _add_colorize(sub):
                    help="an RGBA image of the input's size: the colour wanted where alpha > 0, transparent "
                         "elsewhere (default: no hints, the network's guess)")
     p.add_argument("--method", default="colorizer", help="a colorization model of the weights folders")
-    p.add_argument("--look", choices=["natural", "colourful", "vivid"], default="natural",
+    p.add_argument("--look", choices=["natural", "colourful", "vivid", "faithful"], default="natural",
                    help="natural (default): grayish where the network is unsure, closer to the true colours than "
                         "gray; colourful: chroma given back where the guess is spread (more colour, warmer); "
-                        "vivid: Zhang et al.'s saturated look, more often wrong")
+                        "vivid: Zhang et al.'s saturated look, more often wrong; faithful: the guess's mean as it "
+                        "is (palest, closer than gray on every set measured)")
 
 
 def _add_inpaint(sub):
