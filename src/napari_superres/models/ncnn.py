@@ -216,8 +216,6 @@ def run_graph(layers, x):
     for layer in layers:
         inputs = [blobs[name] for name in layer.inputs]
         results = [x] if layer.kind == "Input" else _evaluate(layer, inputs)
-        if layer.kind == "Split":
-            results = results * len(layer.outputs)
         blobs.update(zip(layer.outputs, results, strict=True))
     consumed = {name for layer in layers for name in layer.inputs}
     ends = [name for layer in layers for name in layer.outputs if name not in consumed]
@@ -240,7 +238,7 @@ def _evaluate(layer, inputs):
         data = torch.from_numpy(layer.weights["data"])
         return [data.view(1, *data.shape) if data.ndim == 3 else data]
     if kind == "Split":
-        return inputs[:1]
+        return inputs[:1] * len(layer.outputs)
     if kind in ("Convolution", "ConvolutionDepthWise"):
         return [_activation(_convolution(layer, inputs[0]), p)]
     if kind == "BinaryOp" and p.get(0, 0) in _BINARY:
