@@ -15,7 +15,7 @@ def test_widget_colorizes_with_point_hints(tiny_colorizer, make_napari_viewer, q
     hints = layer_hints(points, layer)
     assert hints[..., 3].sum() == 9 and tuple(hints[10, 15]) == (1.0, 0.0, 0.0, 1.0)
     widget = ColorizeWidget(viewer)
-    assert widget.look.value == "natural" and list(widget.look.choices) == ["natural", "colourful", "vivid"]
+    assert widget.look.value == "natural" and list(widget.look.choices) == ["natural", "colourful", "vivid", "faithful"]
     widget.image.value = layer
     widget.hints.value = points
     widget.method.value = tiny_colorizer
