@@ -89,10 +89,8 @@ def import_model(path, name=None, license=None, *, architecture=None, weights_di
     source_file = {"file": path.name, "sha256": hashlib.sha256(raw).hexdigest()}
     graph = None
     if path.suffix.lower() == NCNN_SUFFIX:
-        graph, state = _read_ncnn(path)
-        weights_raw = path.with_suffix(".bin").read_bytes()
-        source_file.update(weights_file=path.with_suffix(".bin").name,
-                           weights_sha256=hashlib.sha256(weights_raw).hexdigest())
+        graph, state, bin_file = _read_ncnn(path, raw)
+        source_file.update(weights_file=bin_file["file"], weights_sha256=bin_file["sha256"])
     else:
         state = plain_state_dict(read_checkpoint(path, raw), path)
     arch, config = detect_architecture(state, path, architecture)
@@ -112,15 +110,20 @@ def import_model(path, name=None, license=None, *, architecture=None, weights_di
     return ModelCard.from_json(card_path)
 
 
-def _read_ncnn(path):
-    """``(layers, state dict in the published names)`` of the ncnn model ``path`` (``.param`` + ``.bin``)."""
+def _read_ncnn(path, raw):
+    """``(layers, state dict in the published names, {file, sha256} of the .bin)`` of the ncnn model ``path``.
+
+    ``raw``: the ``.param``'s bytes, already read; its ``.bin`` lies beside it.
+    """
     from . import ncnn
 
     try:
-        layers = ncnn.read(path)
+        bin_path = ncnn.weights_beside(path)
+        bin_bytes = bin_path.read_bytes()
+        layers = ncnn.parse(raw.decode(errors="replace"), bin_bytes, path, bin_path)
     except ncnn.NcnnRefused as err:
         raise ImportRefused(str(err)) from err
-    return layers, ncnn.state_dict(layers)
+    return layers, ncnn.state_dict(layers), {"file": bin_path.name, "sha256": hashlib.sha256(bin_bytes).hexdigest()}
 
 
 def _check_against_graph(layers, weights, arch, config, path):
@@ -134,9 +137,7 @@ def _check_against_graph(layers, weights, arch, config, path):
 
     from . import ncnn
 
-    options = {k: v for k, v in config.items() if k not in ("scale", "channels")}
-    model = catalog.architecture(arch)(scale=int(config.get("scale", 1)), channels=int(config.get("channels", 1)),
-                                       **options)
+    model = _built(arch, config)
     model.load_state_dict(load(weights))
     generator = torch.Generator().manual_seed(0)
     coarse = torch.rand(1, int(config.get("channels", 1)), 4, 4, generator=generator)
@@ -248,8 +249,7 @@ def _config_for(name, config):
     if config is None or config.get("architecture", name) != name:
         return None
     config = {k: v for k, v in config.items() if k != "architecture"}
-    options = {k: v for k, v in config.items() if k not in ("scale", "channels")}
-    return None if catalog.CONTRACTS[name].unknown_options(options) else config
+    return None if catalog.CONTRACTS[name].unknown_options(_options(config)) else config
 
 
 def _converted(state, arch, config):
@@ -258,13 +258,13 @@ def _converted(state, arch, config):
     from safetensors.torch import save
 
     module = importlib.import_module(f"{catalog.__package__}.{catalog.CONTRACTS[arch].module}")
-    options = {k: v for k, v in config.items() if k not in ("scale", "channels")}
+    options = _options(config)
     contract = catalog.CONTRACTS[arch]
     scale = int(config.get("scale", 1))
     channels = int(config.get("channels", 1))
     converted = module.convert(state, config)
     with torch.device("meta"):
-        model = catalog.architecture(arch)(scale=scale, channels=channels, **options)
+        model = _built(arch, config)
     try:
         model.load_state_dict(converted, strict=True, assign=True)
     except RuntimeError as err:
@@ -273,6 +273,17 @@ def _converted(state, arch, config):
     card = {"architecture": arch, "scale": scale, "task": contract.task, "input": _card_input(contract, channels),
             "config": options, "parameters": int(sum(v.numel() for v in model.parameters()))}
     return card, save(tensors)
+
+
+def _options(config):
+    """The architecture's own options in a detected ``config`` (all but scale and channels)."""
+    return {k: v for k, v in config.items() if k not in ("scale", "channels")}
+
+
+def _built(arch, config):
+    """Our ``arch`` model of a detected ``config`` (on the current default device)."""
+    return catalog.architecture(arch)(scale=int(config.get("scale", 1)), channels=int(config.get("channels", 1)),
+                                      **_options(config))
 
 
 def _card_input(contract, channels):

@@ -62,16 +62,33 @@ def read(param_path, bin_path=None):
     Raises
     ------
     NcnnRefused
-        The text is not an ncnn ``.param``, the ``.bin`` is missing, or a layer's
-        weights are stored in a way this reader does not know (int8), or the ``.bin``
-        holds more or fewer bytes than the graph's layers account for.
+        As :func:`parse` does, or the ``.bin`` is missing.
     """
     param_path = Path(param_path)
-    bin_path = param_path.with_suffix(".bin") if bin_path is None else Path(bin_path)
+    bin_path = weights_beside(param_path) if bin_path is None else Path(bin_path)
+    return parse(param_path.read_text(errors="replace"), bin_path.read_bytes(), param_path, bin_path)
+
+
+def weights_beside(param_path):
+    """The ``.bin`` of the same name beside ``param_path``; NcnnRefused if there is none."""
+    bin_path = Path(param_path).with_suffix(".bin")
     if not bin_path.is_file():
         raise NcnnRefused(f"{param_path} is an ncnn graph; its weights {bin_path.name} should lie beside it")
-    layers = parse_param(param_path.read_text(errors="replace"), param_path)
-    weights = _BinReader(bin_path.read_bytes(), bin_path)
+    return bin_path
+
+
+def parse(param_text, bin_bytes, param_name="the .param", bin_name="the .bin"):
+    """The layers of an ncnn model from its ``.param`` text and its ``.bin`` bytes.
+
+    Raises
+    ------
+    NcnnRefused
+        The text is not an ncnn ``.param``, a layer's weights are stored in a way this
+        reader does not know (int8), or the ``.bin`` holds more or fewer bytes than the
+        graph's layers account for.
+    """
+    layers = parse_param(param_text, param_name)
+    weights = _BinReader(bin_bytes, bin_name)
     for layer in layers:
         layer.weights = weights.layer_weights(layer)
     weights.check_end()
