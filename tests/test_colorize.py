@@ -77,7 +77,10 @@ def test_colorize_keeps_lightness_shape_and_dtype(tiny_colorizer):
 
     assert tiny_colorizer not in available_denoisers()  # a scale-1 card is not always a denoiser
     gray = data.camera()[:60, :70]
-    rgb = colorize(gray, method=tiny_colorizer)
+    assert colorize(gray, method=tiny_colorizer).shape == (60, 70, 3)
+    # faithful: the looks that gain chroma take this untrained network's near-uniform guess out of the sRGB
+    # gamut, where clipping moves the lightness too
+    rgb = colorize(gray, method=tiny_colorizer, look="faithful")
     assert rgb.shape == (60, 70, 3) and rgb.dtype == np.uint8
     lightness = rgb2lab(rgb / 255)[..., 0]
     assert np.abs(lightness - gray / 255 * 100).mean() < 3  # colours change, not the lightness
@@ -109,10 +112,10 @@ def test_colour_input_needs_its_channel_axis_and_keeps_its_lightness(tiny_colori
     rgb = data.astronaut()[:48, :40]
     with pytest.raises(ValueError, match="looks like colour.*channel_axis=-1"):
         colorize(rgb, method=tiny_colorizer)
-    out = colorize(rgb, method=tiny_colorizer, channel_axis=-1)
+    out = colorize(rgb, method=tiny_colorizer, channel_axis=-1, look="faithful")  # in gamut: see the test above
     assert out.shape == rgb.shape and out.dtype == np.uint8
     assert np.abs(rgb2lab(out / 255)[..., 0] - rgb2lab(rgb / 255)[..., 0]).mean() < 1  # colours change, not L
-    first = colorize(np.moveaxis(rgb, -1, 0), method=tiny_colorizer, channel_axis=0)
+    first = colorize(np.moveaxis(rgb, -1, 0), method=tiny_colorizer, channel_axis=0, look="faithful")
     np.testing.assert_array_equal(first, np.moveaxis(out, -1, 0))  # the layout is the input's
     with pytest.raises(ValueError, match="got 4 channels.*alpha"):
         colorize(np.dstack([rgb, rgb[..., :1]]), method=tiny_colorizer, channel_axis=-1)
@@ -165,28 +168,37 @@ def test_confidence_is_low_for_a_flat_distribution_and_fading_takes_it_to_gray()
     flat = torch.zeros(1, len(bins), 1, 1)
     peaked = flat.clone()
     peaked[0, int((bins - torch.tensor([40.0, 40.0])).abs().sum(1).argmin())] = 30.0
-    shift, fading = np.zeros(len(bins)), {**LOOKS["natural"], "confidence": (0.75, 0.8)}
+    shift, fading = np.zeros(len(bins)), {**LOOKS["faithful"], "confidence": (0.75, 0.8)}
     (ab_flat, sure_flat), (ab_peak, sure_peak) = (decode(x, bins, shift, fading) for x in (flat, peaked))
     assert float(sure_flat) < 1e-6 and float(sure_peak) > 0.9
     assert torch.allclose(ab_flat, torch.zeros(2)) and torch.allclose(ab_peak[0, :, 0, 0], torch.tensor([40.0, 40.0]))
-    for look in (LOOKS["natural"], LOOKS["vivid"]):  # neither fades nor scales the chroma
+    for look in (LOOKS["faithful"], LOOKS["vivid"]):  # neither fades nor scales the chroma
         unfaded, _ = decode(flat, bins, shift, look)
         assert torch.allclose(unfaded, annealed_mean(flat, bins, look["temperature"]))
 
 
-def test_colourful_look_gives_chroma_back_where_the_distribution_is_spread_and_takes_it_where_peaked():
+@pytest.mark.parametrize("name", ["natural", "colourful"])
+def test_spread_gained_looks_give_chroma_back_where_the_distribution_is_spread_and_take_it_where_peaked(name):
     # The mean of a spread distribution is too gray; gray surfaces are the peaked guesses (benchmarks/colorize.py).
     bins = torch.from_numpy(ab_bins()).float()
     reddish = (bins[:, 0] > 0).float()  # the same hue (a > 0) in both, spread over half the bins or on few
     spread = (reddish * 2.0).reshape(1, -1, 1, 1)
     peaked = (reddish * 3.0 - 0.5 * ((bins - torch.tensor([30.0, 10.0])) ** 2).sum(1).sqrt()).reshape(1, -1, 1, 1)
-    shift, colourful = np.zeros(len(bins)), LOOKS["colourful"]
+    shift, colourful = np.zeros(len(bins)), LOOKS[name]
     for logits, more in ((spread, True), (peaked, False)):
         ab, confidence = decode(logits, bins, shift, colourful)
         mean = annealed_mean(logits, bins, colourful["temperature"])
         gain = float(ab.norm() / mean.norm())
         assert (gain > 1.2) if more else (gain < 0.8), (gain, float(confidence))
         assert torch.allclose(ab / ab.norm(), mean / mean.norm(), atol=1e-5)  # the hue stays the mean's
+
+
+def test_colourful_look_gains_more_than_natural_below_the_ceiling():
+    bins = torch.from_numpy(ab_bins()).float()
+    logits = (-0.1 * ((bins - torch.tensor([30.0, 10.0])) ** 2).sum(1).sqrt()).reshape(1, -1, 1, 1)
+    shift = np.zeros(len(bins))
+    natural, colourful = (decode(logits, bins, shift, LOOKS[name])[0] for name in ("natural", "colourful"))
+    assert float(colourful.norm()) > 1.1 * float(natural.norm()) > 0  # measured: 64.1 against 54.4
 
 
 def test_faithful_look_is_the_plain_mean():
@@ -200,10 +212,8 @@ def test_the_natural_look_is_the_default_and_the_others_differ(tiny_colorizer):
     gray = data.camera()[:48, :56]
     default = colorize(gray, method=tiny_colorizer)
     np.testing.assert_array_equal(default, colorize(gray, method=tiny_colorizer, look="natural"))
-    for other in ("colourful", "vivid"):
+    for other in ("vivid", "faithful"):  # colourful: at this untrained network's ceiling too, as natural
         assert np.abs(default.astype(int) - colorize(gray, method=tiny_colorizer, look=other)).max() > 0
-    # natural and faithful differ only in the λ they read at, which takes the card's colour prior: this has none
-    np.testing.assert_array_equal(default, colorize(gray, method=tiny_colorizer, look="faithful"))
 
 
 def test_colour_confidence_is_a_map_in_zero_one(tiny_colorizer):
@@ -247,15 +257,15 @@ def test_shipped_colorizer_beats_the_gray_answer_on_a_photograph_it_never_saw():
     lab = rgb2lab(truth / 255)
     gray = np.round(lab[..., 0] / 100 * 255).astype(np.uint8)
     gray_answer = np.round(lab2rgb(np.dstack([gray / 255 * 100, np.zeros(gray.shape + (2,))])) * 255)
-    natural = colorize(gray, method="colorizer")
-    colourful = colorize(gray, method="colorizer", look="colourful")  # measured: 18.23 dB against gray's 17.80
+    natural = colorize(gray, method="colorizer")  # measured: 19.11 dB
+    colourful = colorize(gray, method="colorizer", look="colourful")  # measured: 18.39 dB against gray's 17.80
     vivid = colorize(gray, method="colorizer", look="vivid")
     faithful = colorize(gray, method="colorizer", look="faithful")
     gray_psnr = psnr(truth, gray_answer, data_range=255)
     assert psnr(truth, natural, data_range=255) > gray_psnr + 0.2 and psnr(truth, colourful, data_range=255) > gray_psnr
     assert psnr(truth, faithful, data_range=255) > gray_psnr and _colourfulness(faithful) > 5
     assert _colourfulness(vivid) > _colourfulness(natural) > 5  # natural is coloured, not gray
-    assert _colourfulness(colourful) > 1.2 * _colourfulness(natural)  # measured: 50.0 against 37.2
+    assert _colourfulness(colourful) > 1.1 * _colourfulness(natural)  # measured: 54.5 against 46.4
 
 
 def _colourfulness(rgb):

@@ -18,11 +18,11 @@ NOT_QUANTITATIVE = "colours guessed by a network: not a measurement, do not quan
 TIP_HINTS = ("Optional: a Points layer (each point's face colour) or a Labels layer (each label's colour) saying "
              "which colour a region has; a hint spreads over the region of similar brightness around it.")
 TIP_MODEL = "The colorization network (a second or two per megapixel on a CPU)."
-TIP_LOOK = ("natural: colours as often as photographs have them, grayish where the network is unsure (closer to "
-            "the true colours than gray, on average); colourful: chroma given back where the guess is spread (more "
-            "colour, still closer than gray on our dev images, warmer); vivid: Zhang et al.'s saturated look, more "
-            "often wrong; faithful: the guess's mean as it is (the palest, closer than gray on every set we "
-            "measured).")
+TIP_LOOK = ("natural: the guess's mean, its colour raised where the network is torn between colours and lowered "
+            "where it is sure of a gray (about 0.7x photographs' colourfulness, closer to the true colours than gray "
+            "on every set we measured); colourful: the same, raised more (closer than gray on our dev images); vivid: "
+            "Zhang et al.'s saturated look, more often wrong; faithful: the guess's mean as it is (the palest, the "
+            "closest to the truth).")
 
 
 class ColorizeWidget(TaskWidget):
